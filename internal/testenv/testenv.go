@@ -1,0 +1,63 @@
+// Package testenv finds what the project's tests need on this machine: the project root, the
+// shared test data beside it (../shared) and the sample media that scripts/setup.sh installs.
+package testenv
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// Root returns the project root: the nearest directory at or above the working directory that
+// holds go.mod. It fails the test when there is none.
+func Root(t testing.TB) string {
+	t.Helper()
+	d, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		p := filepath.Dir(d)
+		if p == d {
+			t.Fatal("no go.mod above the working directory")
+		}
+		d = p
+	}
+}
+
+// Shared returns the path of name inside ../shared, beside the project root (for example
+// "models/yolox_nano.onnx"). It fails the test when the file is missing: CI lays shared/ beside
+// every clone, so a missing file is a broken set-up, not a reason to skip.
+func Shared(t testing.TB, name string) string {
+	t.Helper()
+	p := filepath.Join(Root(t), "..", "shared", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("shared test file: %v", err)
+	}
+	return p
+}
+
+// Sample returns the path of a sample video that scripts/setup.sh installs into .deps/samples
+// (vtest.avi, g1.avi). It fails the test, naming the set-up script, when the file is missing.
+func Sample(t testing.TB, name string) string {
+	t.Helper()
+	p := filepath.Join(Root(t), ".deps", "samples", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("sample video missing (run scripts/setup.sh): %v", err)
+	}
+	return p
+}
+
+// ORTLibrary returns the ONNX Runtime library that scripts/setup.sh unpacks into .deps. It
+// fails the test when it is missing.
+func ORTLibrary(t testing.TB) string {
+	t.Helper()
+	p := filepath.Join(Root(t), ".deps", "onnxruntime-1.29.0", "libonnxruntime.so.1")
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("ONNX Runtime library missing (run scripts/setup.sh): %v", err)
+	}
+	return p
+}

@@ -1,0 +1,180 @@
+// Package ort runs ONNX models with ONNX Runtime through github.com/yalue/onnxruntime_go. It is
+// the only cgo part of models: every type it exports is pure Go (models.Tensor), so no ONNX
+// Runtime type crosses the package edge.
+package ort
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/meshpipe/meshpipe/models"
+	onnx "github.com/yalue/onnxruntime_go"
+)
+
+var (
+	envOnce sync.Once
+	envErr  error
+	envPath string
+)
+
+// Init loads the ONNX Runtime shared library at path and creates the process-wide environment.
+// Only the first call does work; later calls return its result (and fail if they name another
+// library). The error says which file failed and why.
+func Init(path string) error {
+	envOnce.Do(func() {
+		envPath = path
+		onnx.SetSharedLibraryPath(path)
+		if err := onnx.InitializeEnvironment(onnx.WithLogLevelError()); err != nil {
+			envErr = fmt.Errorf("loading ONNX Runtime from %s: %w", path, err)
+		}
+	})
+	if envErr == nil && path != envPath {
+		return fmt.Errorf("ONNX Runtime is already loaded from %s; cannot also load %s", envPath, path)
+	}
+	return envErr
+}
+
+// InitFound finds the library with FindLibrary (flag first, then MESHPIPE_ORT_LIB, then the
+// project's .deps folder) and calls Init. When nothing is found the error lists every path
+// tried and how to install the library.
+func InitFound(flag string) error {
+	path, tried := FindLibrary(DefaultLibraryInputs(flag))
+	if path == "" {
+		return fmt.Errorf("ONNX Runtime library not found; tried:\n  %s\nrun scripts/setup.sh, or name the library with --ort-lib or %s",
+			strings.Join(tried, "\n  "), LibraryEnv)
+	}
+	return Init(path)
+}
+
+// Version returns the loaded ONNX Runtime's version, such as "1.29.0".
+func Version() string { return onnx.GetVersion() }
+
+// Options configures a Session.
+type Options struct {
+	// IntraOpThreads is ONNX Runtime's intra-op thread count; 0 leaves its default (one per
+	// core). DESIGN.md measured one thread per session user as best on 2 cores.
+	IntraOpThreads int
+}
+
+// Session is one loaded one-input float32 model. Run is safe for concurrent use (it wraps a
+// DynamicAdvancedSession, whose Run may be called from several goroutines).
+type Session struct {
+	name    string
+	s       *onnx.DynamicAdvancedSession
+	input   models.TensorSpec
+	outputs []models.TensorSpec
+}
+
+// Open loads the model file at path. Init must have succeeded first.
+func Open(path string, opt Options) (*Session, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", path, err)
+	}
+	return OpenData(path, data, opt)
+}
+
+// OpenData loads a model from its serialised bytes; name is used in errors (a path, or
+// "built-in stand-in"). The model must have exactly one input, and every input and output
+// must be a float32 tensor.
+func OpenData(name string, data []byte, opt Options) (*Session, error) {
+	ins, outs, err := onnx.GetInputOutputInfoWithONNXData(data)
+	if err != nil {
+		return nil, fmt.Errorf("model %s is not a loadable ONNX model: %w", name, err)
+	}
+	if len(ins) != 1 {
+		return nil, fmt.Errorf("model %s has %d inputs; meshpipe needs exactly one", name, len(ins))
+	}
+	sess := &Session{name: name}
+	specs := func(infos []onnx.InputOutputInfo) ([]models.TensorSpec, []string, error) {
+		var out []models.TensorSpec
+		var names []string
+		for _, info := range infos {
+			if info.OrtValueType != onnx.ONNXTypeTensor || info.DataType != onnx.TensorElementDataTypeFloat {
+				return nil, nil, fmt.Errorf("model %s: %s: meshpipe needs float32 tensors", name, info.String())
+			}
+			out = append(out, models.TensorSpec{Name: info.Name, Shape: append([]int64(nil), info.Dimensions...)})
+			names = append(names, info.Name)
+		}
+		return out, names, nil
+	}
+	in, inNames, err := specs(ins)
+	if err != nil {
+		return nil, err
+	}
+	outSpecs, outNames, err := specs(outs)
+	if err != nil {
+		return nil, err
+	}
+	sess.input, sess.outputs = in[0], outSpecs
+	so, err := onnx.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("model %s: session options: %w", name, err)
+	}
+	defer so.Destroy()
+	if opt.IntraOpThreads > 0 {
+		if err := so.SetIntraOpNumThreads(opt.IntraOpThreads); err != nil {
+			return nil, fmt.Errorf("model %s: %w", name, err)
+		}
+	}
+	sess.s, err = onnx.NewDynamicAdvancedSessionWithONNXData(data, inNames, outNames, so)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: creating ONNX Runtime session: %w", name, err)
+	}
+	return sess, nil
+}
+
+// Input describes the model's input (name and shape, -1 for dynamic sizes).
+func (s *Session) Input() models.TensorSpec { return s.input }
+
+// Outputs describes the model's outputs, in the model's order.
+func (s *Session) Outputs() []models.TensorSpec { return s.outputs }
+
+// Run feeds input to the model and returns a copy of every output, by name. The input's
+// shape must fit the model's input; ONNX Runtime's error says otherwise.
+func (s *Session) Run(input models.Tensor) (map[string]models.Tensor, error) {
+	if input.Len() != len(input.Data) {
+		return nil, fmt.Errorf("model %s: input %s has shape %v but %d values", s.name, s.input.Name, input.Shape, len(input.Data))
+	}
+	in, err := onnx.NewTensor(onnx.NewShape(input.Shape...), input.Data)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: input %s: %w", s.name, s.input.Name, err)
+	}
+	defer in.Destroy()
+	outs := make([]onnx.Value, len(s.outputs))
+	defer func() {
+		for _, o := range outs {
+			if o != nil {
+				o.Destroy()
+			}
+		}
+	}()
+	if err := s.s.Run([]onnx.Value{in}, outs); err != nil {
+		return nil, fmt.Errorf("model %s: %w", s.name, err)
+	}
+	res := make(map[string]models.Tensor, len(outs))
+	for i, o := range outs {
+		t, ok := o.(*onnx.Tensor[float32])
+		if !ok {
+			return nil, fmt.Errorf("model %s: output %s is not a float32 tensor", s.name, s.outputs[i].Name)
+		}
+		res[s.outputs[i].Name] = models.Tensor{
+			Shape: append([]int64(nil), t.GetShape()...),
+			Data:  append([]float32(nil), t.GetData()...),
+		}
+	}
+	return res, nil
+}
+
+// Close releases the session. It is safe to call more than once.
+func (s *Session) Close() error {
+	if s == nil || s.s == nil {
+		return nil
+	}
+	err := s.s.Destroy()
+	s.s = nil
+	return errors.Join(err)
+}
