@@ -1,0 +1,165 @@
+package models
+
+import (
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/meshpipe/meshpipe/rawvideo"
+)
+
+// The pose-model contract (DESIGN.md): the names and shapes of HMR2's ONNX input and outputs.
+// -1 stands for the dynamic batch B.
+var (
+	PoseInput   = TensorSpec{"img", []int64{-1, 3, CropSize, CropSize}}
+	PoseOutputs = []TensorSpec{
+		{"pred_cam", []int64{-1, 3}},
+		{"global_orient", []int64{-1, 1, 3, 3}},
+		{"body_pose", []int64{-1, 23, 3, 3}},
+		{"betas", []int64{-1, 10}},
+	}
+	// PoseVertices is the optional output of posed vertices, in the body frame after
+	// global_orient, metres; when a model has it, meshpipe draws it as it is.
+	PoseVertices = TensorSpec{"pred_vertices", []int64{-1, 6890, 3}}
+)
+
+// CheckPoseContract returns an error unless input and outputs keep the pose-model contract:
+// the input and every required output present with the contract's rank and fixed sizes (any
+// size is accepted where the model leaves one dynamic). model names the file in the error.
+func CheckPoseContract(model string, input TensorSpec, outputs []TensorSpec) error {
+	if err := fits(model, "input", PoseInput, input); err != nil {
+		return err
+	}
+	have := map[string]TensorSpec{}
+	for _, o := range outputs {
+		have[o.Name] = o
+	}
+	for _, want := range PoseOutputs {
+		got, ok := have[want.Name]
+		if !ok {
+			return fmt.Errorf("model %s: no output %q; the pose-model contract needs %v", model, want.Name, PoseOutputs)
+		}
+		if err := fits(model, "output", want, got); err != nil {
+			return err
+		}
+	}
+	if got, ok := have[PoseVertices.Name]; ok {
+		if len(got.Shape) != 3 || got.Shape[2] > 0 && got.Shape[2] != 3 {
+			return fmt.Errorf("model %s: output %v, want %v", model, got, PoseVertices)
+		}
+	}
+	return nil
+}
+
+func fits(model, kind string, want, got TensorSpec) error {
+	if want.Name != got.Name {
+		return fmt.Errorf("model %s: %s is %v, want %v", model, kind, got, want)
+	}
+	if len(got.Shape) != len(want.Shape) {
+		return fmt.Errorf("model %s: %s %v has rank %d, want %v", model, kind, got, len(got.Shape), want)
+	}
+	for i, d := range want.Shape {
+		if d > 0 && got.Shape[i] > 0 && got.Shape[i] != d {
+			return fmt.Errorf("model %s: %s %v, want %v", model, kind, got, want)
+		}
+	}
+	return nil
+}
+
+// PoseEstimator recovers the bodies of the people in a frame with a model that keeps the
+// pose-model contract: crop each person, run the crops as one batch, place each body with the
+// contract's camera maths and pose it by linear blend skinning. It is safe for concurrent use
+// when its Runner is.
+type PoseEstimator struct {
+	runner Runner
+	body   *Body
+	name   string
+	crops  sync.Pool // *[]float32 crop batches, reused across frames
+}
+
+// NewPoseEstimator returns a PoseEstimator over r, drawing body (the mannequin, or a body
+// model file) for each person. name names the model in errors.
+func NewPoseEstimator(name string, r Runner, body *Body) *PoseEstimator {
+	return &PoseEstimator{runner: r, body: body, name: name}
+}
+
+// Body returns the body model the estimator poses.
+func (p *PoseEstimator) Body() *Body { return p.body }
+
+// Estimate returns one Person per detection of f, in the same order. Errors name the model
+// and the output tensor at fault (missing, wrong size, or a non-positive scale s).
+func (p *PoseEstimator) Estimate(f *rawvideo.Frame, dets []Detection) ([]Person, error) {
+	if len(dets) == 0 {
+		return nil, nil
+	}
+	const per = 3 * CropSize * CropSize
+	n := len(dets) * per
+	bufp, _ := p.crops.Get().(*[]float32)
+	if bufp == nil || cap(*bufp) < n {
+		b := make([]float32, n)
+		bufp = &b
+	}
+	buf := (*bufp)[:n]
+	defer p.crops.Put(bufp)
+	windows := make([]Window, len(dets))
+	for i, d := range dets {
+		windows[i] = WindowOf(d.Box)
+		CropInto(buf[i*per:(i+1)*per], f, windows[i])
+	}
+	out, err := p.runner.Run(Tensor{Shape: []int64{int64(len(dets)), 3, CropSize, CropSize}, Data: buf})
+	if err != nil {
+		return nil, err
+	}
+	get := func(spec TensorSpec) ([]float32, error) {
+		t, ok := out[spec.Name]
+		want := len(dets)
+		for _, d := range spec.Shape[1:] {
+			want *= int(d)
+		}
+		if !ok || len(t.Data) != want {
+			return nil, fmt.Errorf("model %s: output %s has %d values for a batch of %d, want %d (shape %v)",
+				p.name, spec.Name, len(t.Data), len(dets), want, spec.Shape)
+		}
+		return t.Data, nil
+	}
+	var vals [4][]float32
+	for i, spec := range PoseOutputs {
+		if vals[i], err = get(spec); err != nil {
+			return nil, err
+		}
+	}
+	var verts []float32
+	if _, ok := out[PoseVertices.Name]; ok {
+		spec := TensorSpec{PoseVertices.Name, []int64{-1, int64(p.body.VertexCount()), 3}}
+		if verts, err = get(spec); err != nil {
+			return nil, fmt.Errorf("%w; the body model has %d vertices", err, p.body.VertexCount())
+		}
+	}
+	cam := NewCamera(f.Width, f.Height)
+	people := make([]Person, len(dets))
+	v := p.body.VertexCount()
+	for i := range dets {
+		pp := &people[i]
+		pp.Detection = dets[i]
+		copy(pp.Pose.PredCam[:], vals[0][i*3:])
+		copy(pp.Pose.GlobalOrient[:], vals[1][i*9:])
+		copy(pp.Pose.BodyPose[:], vals[2][i*23*9:])
+		copy(pp.Pose.Betas[:], vals[3][i*10:])
+		if s := pp.Pose.PredCam[0]; !(s > 0) || math.IsInf(float64(s), 0) {
+			return nil, fmt.Errorf("model %s: output pred_cam gives scale s = %v for person %d; s must be positive and finite", p.name, s, i)
+		}
+		pp.CamT = cam.Translation(pp.Pose.PredCam, windows[i])
+		pp.Vertices = make([]float32, 3*v)
+		if verts != nil {
+			copy(pp.Vertices, verts[i*3*v:(i+1)*3*v])
+		} else {
+			p.body.Pose(pp.Pose.GlobalOrient, &pp.Pose.BodyPose, pp.Vertices)
+		}
+		for k := 0; k < v; k++ {
+			pp.Vertices[3*k] += pp.CamT[0]
+			pp.Vertices[3*k+1] += pp.CamT[1]
+			pp.Vertices[3*k+2] += pp.CamT[2]
+		}
+	}
+	return people, nil
+}

@@ -1,0 +1,327 @@
+package stages
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/meshpipe/meshpipe/models"
+	"github.com/meshpipe/meshpipe/rawvideo"
+)
+
+const fw, fh = 16, 8
+
+// stamp writes seq into the first 8 bytes of f and fills the rest from it, so that any mix-up
+// of frames or buffers shows.
+func stamp(f *rawvideo.Frame, seq int64) {
+	binary.LittleEndian.PutUint64(f.Pix, uint64(seq))
+	for i := 8; i < len(f.Pix); i++ {
+		f.Pix[i] = byte(seq*7 + int64(i))
+	}
+}
+
+func stampOf(f *rawvideo.Frame) int64 { return int64(binary.LittleEndian.Uint64(f.Pix)) }
+
+// stampedSource gives n stamped frames and counts how many are out (read, not yet written).
+type stampedSource struct {
+	n, next int64
+	out     *atomic.Int64
+	maxOut  atomic.Int64
+}
+
+func (s *stampedSource) Read(f *rawvideo.Frame) error {
+	if s.next == s.n {
+		return io.EOF
+	}
+	if cap(f.Pix) < fw*fh*3 {
+		f.Pix = make([]byte, fw*fh*3)
+	}
+	f.Pix, f.Width, f.Height, f.Stride, f.Seq = f.Pix[:fw*fh*3], fw, fh, fw*3, s.next
+	stamp(f, s.next)
+	s.next++
+	if o := s.out.Add(1); o > s.maxOut.Load() {
+		s.maxOut.Store(o)
+	}
+	return nil
+}
+
+type checkSink struct {
+	t      *testing.T
+	frames []int64
+	out    *atomic.Int64
+	mark   bool // the render fake marked the frame: byte 8 = 0xAA
+}
+
+func (s *checkSink) Write(f *rawvideo.Frame) error {
+	seq := stampOf(f)
+	if seq != f.Seq {
+		s.t.Errorf("frame %d carries stamp %d", f.Seq, seq)
+	}
+	if s.mark && f.Pix[8] != 0xAA {
+		s.t.Errorf("frame %d was not rendered", seq)
+	}
+	s.frames = append(s.frames, seq)
+	s.out.Add(-1)
+	return nil
+}
+
+func jitter(r *rand.Rand, mu *sync.Mutex) {
+	mu.Lock()
+	d := time.Duration(r.IntN(300)) * time.Microsecond
+	mu.Unlock()
+	time.Sleep(d)
+}
+
+type fakeDetector struct {
+	fail     int64 // frame to fail at, -1 none
+	last     int64
+	outOfSeq bool
+}
+
+func (d *fakeDetector) Detect(f *rawvideo.Frame) ([]models.Detection, error) {
+	if f.Seq != d.last+1 {
+		d.outOfSeq = true
+	}
+	d.last = f.Seq
+	if f.Seq == d.fail {
+		return nil, errors.New("detector broke")
+	}
+	return []models.Detection{{Box: models.Box{X1: 1, Y1: 1, X2: 5, Y2: 7}, Score: 0.9}}, nil
+}
+
+type fakePose struct {
+	r          *rand.Rand
+	mu         *sync.Mutex
+	fail       int64
+	panicAt    int64
+	concurrent atomic.Int32
+	maxConc    atomic.Int32
+}
+
+func (p *fakePose) Estimate(f *rawvideo.Frame, dets []models.Detection) ([]models.Person, error) {
+	c := p.concurrent.Add(1)
+	defer p.concurrent.Add(-1)
+	if c > p.maxConc.Load() {
+		p.maxConc.Store(c)
+	}
+	jitter(p.r, p.mu)
+	if f.Seq == p.fail {
+		return nil, errors.New("pose broke")
+	}
+	if f.Seq == p.panicAt {
+		var m map[string]int
+		m["boom"]++
+	}
+	people := make([]models.Person, len(dets))
+	for i := range dets {
+		people[i].Detection = dets[i]
+	}
+	return people, nil
+}
+
+type fakeRenderer struct {
+	r  *rand.Rand
+	mu *sync.Mutex
+}
+
+func (fr *fakeRenderer) Render(f *rawvideo.Frame, people []models.Person) error {
+	jitter(fr.r, fr.mu)
+	f.Pix[8] = 0xAA
+	return nil
+}
+
+func newFakes(seed uint64) (*fakeDetector, *fakePose, []Renderer) {
+	r := rand.New(rand.NewPCG(seed, 1))
+	mu := &sync.Mutex{}
+	rs := make([]Renderer, 4)
+	for i := range rs {
+		rs[i] = &fakeRenderer{r: r, mu: mu}
+	}
+	return &fakeDetector{fail: -1, last: -1}, &fakePose{r: r, mu: mu, fail: -1, panicAt: -1}, rs
+}
+
+// Frames come out complete, once each and in order, whatever the workers' random delays.
+func TestRunKeepsCountAndOrder(t *testing.T) {
+	for seed := uint64(1); seed <= 4; seed++ {
+		var out atomic.Int64
+		src := &stampedSource{n: 300, out: &out}
+		sink := &checkSink{t: t, out: &out, mark: true}
+		det, pose, rs := newFakes(seed)
+		stats, err := Run(context.Background(), Config{Detector: det, Pose: pose, PoseWorkers: 2, Renderers: rs, InFlight: 8}, src, sink)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sink.frames) != 300 || stats.Frames != 300 || stats.People != 300 {
+			t.Fatalf("seed %d: %d frames written, stats %+v; want 300", seed, len(sink.frames), stats)
+		}
+		for i, s := range sink.frames {
+			if s != int64(i) {
+				t.Fatalf("seed %d: output %d is frame %d", seed, i, s)
+			}
+		}
+		if det.outOfSeq {
+			t.Errorf("seed %d: the detector saw frames out of order", seed)
+		}
+		if m := src.maxOut.Load(); m > 8 {
+			t.Errorf("seed %d: %d frames in flight, cap 8", seed, m)
+		}
+		if pose.maxConc.Load() < 2 {
+			t.Errorf("seed %d: pose ran at most %d at once, want the 2 workers", seed, pose.maxConc.Load())
+		}
+	}
+}
+
+func TestRunStageFailureWritesEverythingBefore(t *testing.T) {
+	for _, c := range []struct {
+		stage string
+		set   func(*fakeDetector, *fakePose)
+		want  string
+	}{
+		{"detect", func(d *fakeDetector, _ *fakePose) { d.fail = 37 }, "detect: frame 37: detector broke"},
+		{"pose", func(_ *fakeDetector, p *fakePose) { p.fail = 37 }, "pose: frame 37: pose broke"},
+		{"pose panic", func(_ *fakeDetector, p *fakePose) { p.panicAt = 37 }, "pose: frame 37: panic: assignment to entry in nil map"},
+	} {
+		var out atomic.Int64
+		src := &stampedSource{n: 100, out: &out}
+		sink := &checkSink{t: t, out: &out}
+		det, pose, rs := newFakes(7)
+		c.set(det, pose)
+		_, err := Run(context.Background(), Config{Detector: det, Pose: pose, Renderers: rs}, src, sink)
+		var se *StageError
+		if !errors.As(err, &se) || se.Frame != 37 || !strings.HasPrefix(err.Error(), c.want) {
+			t.Fatalf("%s: err = %v, want %q", c.stage, err, c.want)
+		}
+		if len(sink.frames) != 37 {
+			t.Fatalf("%s: %d frames written before the failure, want 37", c.stage, len(sink.frames))
+		}
+		for i, s := range sink.frames {
+			if s != int64(i) {
+				t.Fatalf("%s: output %d is frame %d", c.stage, i, s)
+			}
+		}
+	}
+}
+
+// A stream cut inside frame 5 gives frames 0..4 and an error naming frame 5.
+func TestRunTruncatedLastFrame(t *testing.T) {
+	const n = fw * fh * 3
+	var in bytes.Buffer
+	f := &rawvideo.Frame{Pix: make([]byte, n), Width: fw, Height: fh, Stride: fw * 3}
+	for i := int64(0); i < 5; i++ {
+		stamp(f, i)
+		in.Write(f.Pix)
+	}
+	in.Write(make([]byte, 100))
+	r, err := rawvideo.NewReader(&in, fw, fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	det, pose, rs := newFakes(3)
+	stats, err := Run(context.Background(), Config{Detector: det, Pose: pose, Renderers: rs}, r, rawvideo.NewWriter(&out))
+	var se *StageError
+	if !errors.As(err, &se) || se.Stage != "read" || se.Frame != 5 {
+		t.Fatalf("err = %v, want a read error at frame 5", err)
+	}
+	if !strings.Contains(err.Error(), "frame 5 is truncated: the input ended after 100 of its 384 bytes") {
+		t.Errorf("error %q does not say how many bytes came", err)
+	}
+	if stats.Frames != 5 || out.Len() != 5*n {
+		t.Fatalf("%d frames (%d bytes) written, want 5", stats.Frames, out.Len())
+	}
+	for i := 0; i < 5; i++ {
+		if got := int64(binary.LittleEndian.Uint64(out.Bytes()[i*n:])); got != int64(i) {
+			t.Fatalf("output %d is frame %d", i, got)
+		}
+	}
+}
+
+type blockedSource struct{ started chan struct{} }
+
+func (b *blockedSource) Read(*rawvideo.Frame) error {
+	close(b.started)
+	select {} // like a silent stdin
+}
+
+// Cancelling the context stops the graph even while the reader is stuck in Read.
+func TestRunCancelWhileReadBlocks(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	src := &blockedSource{started: make(chan struct{})}
+	det, pose, rs := newFakes(1)
+	done := make(chan error)
+	go func() {
+		_, err := Run(ctx, Config{Detector: det, Pose: pose, Renderers: rs}, src, &checkSink{t: t, out: new(atomic.Int64)})
+		done <- err
+	}()
+	<-src.started
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+}
+
+type failSink struct{ after int }
+
+func (s *failSink) Write(f *rawvideo.Frame) error {
+	if s.after == 0 {
+		return errors.New("broken pipe")
+	}
+	s.after--
+	return nil
+}
+
+func TestRunWriteError(t *testing.T) {
+	var out atomic.Int64
+	det, pose, rs := newFakes(2)
+	_, err := Run(context.Background(), Config{Detector: det, Pose: pose, Renderers: rs}, &stampedSource{n: 50, out: &out}, &failSink{after: 10})
+	if err == nil || err.Error() != "write: frame 10: broken pipe" {
+		t.Fatalf("err = %v, want write: frame 10: broken pipe", err)
+	}
+}
+
+func TestReorder(t *testing.T) {
+	r := NewReorder[int](4)
+	if _, ok := r.Pop(); ok {
+		t.Fatal("pop from empty")
+	}
+	for _, s := range []int64{2, 1, 3} {
+		if err := r.Push(s, int(s)*10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := r.Pop(); ok {
+		t.Fatal("popped before item 0 came")
+	}
+	if err := r.Push(4, 40); err == nil {
+		t.Fatal("push of item 4 with window [0,4): no error")
+	}
+	if err := r.Push(1, 10); err == nil {
+		t.Fatal("push of item 1 twice: no error")
+	}
+	r.Push(0, 0)
+	for want := 0; want < 4; want++ {
+		v, ok := r.Pop()
+		if !ok || v != want*10 {
+			t.Fatalf("pop %d = %v %v", want, v, ok)
+		}
+	}
+	if err := r.Push(2, 0); err == nil {
+		t.Fatal("push of an item already popped: no error")
+	}
+	if err := r.Push(7, 70); err != nil || r.Next() != 4 {
+		t.Fatalf("push 7 into window [4,8): %v, next %d", err, r.Next())
+	}
+}
