@@ -1,0 +1,64 @@
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+export PATH := /usr/local/go/bin:$(PATH)
+
+GO ?= go
+
+# make demo: the sample video through meshpipe, then a contact sheet of the result.
+#   DEMO_FRAMES=N     only the first N frames (default: the whole video, 795 frames)
+#   MESHPIPE_FLAGS=   extra flags for meshpipe
+#   MESHPIPE_CMD=cmd  the whole filter command instead of bin/meshpipe (try MESHPIPE_CMD=cat)
+DEMO_FRAMES ?=
+MESHPIPE_FLAGS ?=
+DEMO_IN := .deps/samples/vtest.avi
+DEMO_SIZE := 768x576
+MESHPIPE_CMD ?= $(strip bin/meshpipe -s $(DEMO_SIZE) $(MESHPIPE_FLAGS))
+DEMO_RATE := 10
+DEMO_OUT := out/vtest_mesh.mp4
+DEMO_SHEET := out/vtest_mesh_sheet.png
+
+.PHONY: all setup build test test-race demo clean distclean
+
+all: build
+
+# The script is idempotent and takes about a second when everything is in place.
+setup:
+	@bash scripts/setup.sh >/dev/null
+
+build:
+	$(GO) build -o bin/meshpipe ./cmd/meshpipe
+
+test: setup
+	$(GO) vet ./...
+	$(GO) test ./... -count=1 -timeout 20m
+
+test-race: setup
+	$(GO) test -race ./stages/... ./rawvideo/... -count=1 -timeout 20m
+
+demo: setup $(if $(filter bin/meshpipe,$(firstword $(MESHPIPE_CMD))),build)
+	@mkdir -p out
+	@frames='$(DEMO_FRAMES)'; \
+	limit=(); if [[ -n $$frames ]]; then limit=(-frames:v "$$frames"); fi; \
+	echo "demo: $(DEMO_IN) | $(MESHPIPE_CMD) | $(DEMO_OUT)" >&2; \
+	start=$$EPOCHREALTIME; \
+	ffmpeg -v error -i $(DEMO_IN) "$${limit[@]}" -f rawvideo -pix_fmt rgb24 - \
+	  | { t0=$$EPOCHREALTIME; $(MESHPIPE_CMD); echo "$$t0 $$EPOCHREALTIME" > out/.meshpipe_time; } \
+	  | ffmpeg -v error -y -f rawvideo -pix_fmt rgb24 -s $(DEMO_SIZE) -r $(DEMO_RATE) -i - \
+	      -c:v libx264 -pix_fmt yuv420p $(DEMO_OUT); \
+	end=$$EPOCHREALTIME; \
+	read -r t0 t1 < out/.meshpipe_time; rm -f out/.meshpipe_time; \
+	n=$$(ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets \
+	      -of csv=p=0 $(DEMO_OUT)); \
+	bash scripts/contact_sheet.sh $(DEMO_OUT) $(DEMO_SHEET) 3x2 320; \
+	echo "video:  $(DEMO_OUT) ($$n frames)"; \
+	echo "sheet:  $(DEMO_SHEET)"; \
+	awk -v n="$$n" -v a="$$t0" -v b="$$t1" -v s="$$start" -v e="$$end" 'BEGIN { \
+	  printf "timing: $(firstword $(MESHPIPE_CMD)): %d frames in %.2f s = %.1f fps (whole pipeline %.2f s)\n", \
+	    n, b - a, (b > a ? n / (b - a) : 0), e - s }'
+
+clean:
+	rm -rf bin out
+
+# Also removes .deps (the ONNX Runtime library and the samples): the next setup fetches them again.
+distclean: clean
+	rm -rf .deps

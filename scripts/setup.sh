@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# Installs what meshpipe builds, tests and demos with. Idempotent: a step whose result is already
+# in place is skipped, so a second run takes about a second.
+#
+#   scripts/setup.sh [STEP...]      steps: apt ort samples gomod (default: all, in that order)
+#
+# apt      Debian packages: ffmpeg, gcc, pkg-config, Mesa EGL/GL (headless), Xvfb, the X11
+#          headers GLFW builds against, python3-onnx and python3-numpy (for /usr/bin/python3).
+# ort      the ONNX Runtime C library, unpacked from the npm package onnxruntime-node (its
+#          install script is never run), into $MESHPIPE_DEPS/onnxruntime-VERSION/.
+# samples  sample media with people, copied out of Debian packages without installing them,
+#          into $MESHPIPE_DEPS/samples/.
+# gomod    go mod download, so that builds and tests do not fetch later.
+#
+# MESHPIPE_DEPS  where the ort and samples steps write (default: <repo>/.deps).
+# Progress goes to stderr; the closing summary (what is where) to stdout.
+set -euo pipefail
+
+export PATH="/usr/local/go/bin:$PATH"
+export DEBIAN_FRONTEND=noninteractive
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+deps=${MESHPIPE_DEPS:-$root/.deps}
+
+apt_packages=(
+	ffmpeg pkg-config gcc
+	libegl1 libegl-mesa0 libgl1-mesa-dri libegl-dev libgl-dev libgles-dev
+	xvfb xauth
+	libx11-dev libxrandr-dev libxinerama-dev libxcursor-dev libxi-dev libxxf86vm-dev
+	python3-onnx python3-numpy
+)
+
+ort_version=1.29.0
+ort_tgz_sha256=cfdfb45ec4044b1fdca43e5d2e180fb6817e649ff8ad1e0dfc90e18e51b67037
+ort_lib_member=package/bin/napi-v6/linux/x64/libonnxruntime.so.1
+ort_lib_sha256=89688f5cf51c7e31befbb7b9101bc027799009b18d1baa9a5b1146a72e69538d
+ort_lib=$deps/onnxruntime-$ort_version/libonnxruntime.so.1
+
+samples=$deps/samples
+# sample file -> the Debian package that ships it
+declare -A sample_package=(
+	[vtest.avi]=opencv-doc           # 768x576, 10 fps, 795 frames, pedestrians, fixed camera
+	[g1.avi]=python3-mecavideo       # 400x300, 16 frames, a cyclist
+	[g2.avi]=python3-mecavideo
+	[astronaut.png]=python3-imageio  # a still with one person (the package is 3 MB)
+)
+sample_names=(vtest.avi g1.avi g2.avi astronaut.png)
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+as_root() {
+	if [[ $EUID -eq 0 ]]; then
+		"$@"
+	elif command -v sudo >/dev/null; then
+		sudo --preserve-env=DEBIAN_FRONTEND "$@"
+	else
+		die "need root for: $*"
+	fi
+}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/meshpipe-setup.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+log=$tmp/log
+
+show_log() { tail -n 30 "$log" | sed 's/^/  | /' >&2; }
+
+# logged CMD...: runs CMD with its output in the log; on failure shows the end of the log.
+logged() {
+	: >"$log"
+	"$@" >>"$log" 2>&1 && return 0
+	local rc=$?
+	say "failed ($rc): $*"
+	show_log
+	return "$rc"
+}
+
+sha256_is() { [[ -f $1 ]] && [[ $(sha256sum "$1" | cut -d' ' -f1) == "$2" ]]; }
+
+# put SRC DEST: installs SRC at DEST in one rename, so a reader never sees half a file.
+put() {
+	mkdir -p "$(dirname "$2")"
+	cp "$1" "$2.part.$$"
+	mv -f "$2.part.$$" "$2"
+}
+
+apt_opts=(-q -y -o DPkg::Lock::Timeout=600 -o APT::Sandbox::User=root)
+apt_updated=0
+apt_update() {
+	[[ $apt_updated -eq 1 ]] && return 0
+	say "apt-get update"
+	logged as_root apt-get "${apt_opts[@]}" update
+	apt_updated=1
+}
+
+# apt_run CMD...: runs an apt command, updating the package lists first when there are none, and
+# once more (then retrying) when it fails, since stale lists name files the mirror has dropped.
+apt_run() {
+	if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then apt_update; fi
+	: >"$log"
+	"$@" >>"$log" 2>&1 && return 0
+	if [[ $apt_updated -eq 1 ]]; then
+		show_log
+		die "failed: $*"
+	fi
+	say "that failed; updating the package lists and trying again"
+	apt_update
+	logged "$@"
+}
+
+in_dir() { (cd "$1" && shift && "$@"); }
+
+step_apt() {
+	local missing
+	# dpkg-query prints only the packages it knows; anything not "installed" is missing.
+	mapfile -t missing < <(
+		{ dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${apt_packages[@]}" 2>/dev/null || true; } |
+			awk -v want="${apt_packages[*]}" '$2 == "installed" { ok[$1] = 1 }
+				END { n = split(want, w, " "); for (i = 1; i <= n; i++) if (!(w[i] in ok)) print w[i] }'
+	)
+	if [[ ${#missing[@]} -eq 0 ]]; then
+		say "Debian packages: all ${#apt_packages[@]} installed"
+		return
+	fi
+	say "apt-get install ${missing[*]}"
+	apt_run as_root apt-get "${apt_opts[@]}" install --no-install-recommends "${missing[@]}"
+}
+
+step_ort() {
+	if sha256_is "$ort_lib" "$ort_lib_sha256"; then
+		say "ONNX Runtime $ort_version: in place"
+		return
+	fi
+	[[ $(uname -m) == x86_64 ]] || die "ONNX Runtime: only linux/x64 is set up here, not $(uname -m)"
+	command -v npm >/dev/null || die "npm is needed to fetch onnxruntime-node (apt-get install npm)"
+	say "ONNX Runtime $ort_version: npm pack onnxruntime-node@$ort_version (about 110 MB)"
+	local d=$tmp/ort
+	mkdir -p "$d"
+	# npm pack only downloads the tarball; it never runs the package's install script.
+	logged env npm_config_update_notifier=false npm_config_fund=false \
+		npm pack "onnxruntime-node@$ort_version" --ignore-scripts --loglevel=error --pack-destination "$d"
+	local tgz=$d/onnxruntime-node-$ort_version.tgz
+	sha256_is "$tgz" "$ort_tgz_sha256" ||
+		die "onnxruntime-node-$ort_version.tgz: sha256 $(sha256sum "$tgz" | cut -d' ' -f1), want $ort_tgz_sha256"
+	logged tar -xzf "$tgz" -C "$d" "$ort_lib_member"
+	sha256_is "$d/$ort_lib_member" "$ort_lib_sha256" ||
+		die "$ort_lib_member: sha256 $(sha256sum "$d/$ort_lib_member" | cut -d' ' -f1), want $ort_lib_sha256"
+	put "$d/$ort_lib_member" "$ort_lib"
+	chmod 0755 "$ort_lib"
+	rm -rf "$d"
+}
+
+# deb_copy PKG NAME...: copies the files called NAME out of Debian package PKG into $samples,
+# without installing the package (apt-get download, then only those members are unpacked).
+deb_copy() {
+	local pkg=$1 name f
+	shift
+	local d=$tmp/deb-$pkg
+	mkdir -p "$d/root"
+	say "samples: apt-get download $pkg for $*"
+	apt_run in_dir "$d" apt-get "${apt_opts[@]}" download "$pkg"
+	local debs=("$d"/*.deb)
+	local patterns=()
+	for name; do patterns+=("*/$name"); done
+	dpkg-deb --fsys-tarfile "${debs[0]}" | tar -x -C "$d/root" --wildcards "${patterns[@]}"
+	for name; do
+		f=$(find "$d/root" -type f -name "$name" -print -quit)
+		[[ -n $f ]] || die "$name is not in $pkg"
+		put "$f" "$samples/$name"
+	done
+	rm -rf "$d"
+}
+
+step_samples() {
+	local name pkg
+	declare -A want=() # package -> missing names
+	for name in "${sample_names[@]}"; do
+		[[ -s $samples/$name ]] && continue
+		pkg=${sample_package[$name]}
+		want[$pkg]+="${want[$pkg]:+ }$name"
+	done
+	if [[ ${#want[@]} -eq 0 ]]; then
+		say "samples: all ${#sample_names[@]} in place"
+		return
+	fi
+	for pkg in "${!want[@]}"; do
+		# shellcheck disable=SC2086 # the names are single words
+		deb_copy "$pkg" ${want[$pkg]}
+	done
+}
+
+step_gomod() {
+	command -v go >/dev/null || die "go not found (looked in PATH=$PATH)"
+	say "go mod download"
+	in_dir "$root" logged go mod download
+}
+
+pkgver() { dpkg-query -W -f='${db:Status-Status} ${Version}' "$1" 2>/dev/null | awk '$1 == "installed" { print $2 }' | grep . || echo missing; }
+where() { command -v "$1" 2>/dev/null || echo "$1: missing"; }
+
+summary() {
+	local name v
+	printf '%-14s %s\n' \
+		go "$(where go) ($(go env GOVERSION 2>/dev/null || echo missing))" \
+		"go modules" "$(go env GOMODCACHE 2>/dev/null || echo missing)" \
+		ffmpeg "$(where ffmpeg) ($(pkgver ffmpeg))" \
+		Xvfb "$(where Xvfb) (xvfb-run: $(where xvfb-run))" \
+		EGL "$(ldconfig -p | awk '/libEGL\.so\.1 /{print $NF; exit}') (Mesa $(pkgver libegl-mesa0))" \
+		python3 "/usr/bin/python3 (onnx $(pkgver python3-onnx), numpy $(pkgver python3-numpy))"
+	if sha256_is "$ort_lib" "$ort_lib_sha256"; then v="ONNX Runtime $ort_version, sha256 ok"; else v=missing; fi
+	printf '%-14s %s\n' "ORT library" "$ort_lib ($v)"
+	for name in "${sample_names[@]}"; do
+		if [[ -s $samples/$name ]]; then v="$(stat -c %s "$samples/$name") bytes"; else v=missing; fi
+		printf '%-14s %s\n' "$name" "$samples/$name ($v)"
+	done
+}
+
+main() {
+	local steps=("$@") s
+	[[ ${#steps[@]} -gt 0 ]] || steps=(apt ort samples gomod)
+	for s in "${steps[@]}"; do
+		case $s in
+		apt | ort | samples | gomod) ;;
+		*) die "unknown step '$s' (steps: apt ort samples gomod)" ;;
+		esac
+	done
+	mkdir -p "$deps"
+	# One set-up at a time per deps folder: make test may run in several shells at once.
+	exec 9>"$deps/.setup.lock"
+	flock 9
+	local start=$SECONDS
+	for s in "${steps[@]}"; do "step_$s"; done
+	say "done in $((SECONDS - start)) s"
+	summary
+}
+
+main "$@"
