@@ -46,9 +46,10 @@ BODY_POSE[0, 18] = rot_z(10)
 
 # Weak-perspective crop camera (s, tx, ty). A body H metres tall spans H*b*s/2 pixels of a
 # b-pixel window (projection with f = 5000 px in a 256 px crop, T_z = 2f/(b s)); s = 1.84/1.70
-# makes the 1.70 m body fill 92% of the window. ty = -0.32 m moves the body's vertical middle
-# (0.32 m below the pelvis-level origin once upright) to the window centre.
-PRED_CAM = np.array([[1.84 / 1.70, 0.0, -0.32]], np.float32)
+# makes the 1.70 m body fill 92% of the window. Skinning turns the body about its rest pelvis
+# (y = -0.22 m), so upright the crown (0.53 m) lands at y = -0.97 and the soles (-1.17 m) at
+# 0.73 (y down): ty = 0.12 m moves that span's middle to the window centre.
+PRED_CAM = np.array([[1.84 / 1.70, 0.0, 0.12]], np.float32)
 BETAS = np.zeros((1, 10), np.float32)
 
 

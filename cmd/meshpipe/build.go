@@ -1,0 +1,118 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/meshpipe/meshpipe/gl"
+	"github.com/meshpipe/meshpipe/models"
+	"github.com/meshpipe/meshpipe/models/ort"
+	"github.com/meshpipe/meshpipe/rawvideo"
+	"github.com/meshpipe/meshpipe/stages"
+)
+
+// meshColor is 4D-Humans' light-blue mesh colour (renderer.py: LIGHT_BLUE).
+var meshColor = [3]float32{0.651, 0.741, 0.859}
+
+// pipeline holds what build made, for Run to use and close.
+type pipeline struct {
+	cfg     stages.Config
+	closers []func() error
+}
+
+func (p *pipeline) close() {
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		p.closers[i]()
+	}
+}
+
+// build loads ONNX Runtime, the pose model and the detector, and starts the render workers,
+// so that every one of them fails, if it must, before the first frame is read.
+func build(o options, log *slog.Logger) (_ *pipeline, err error) {
+	p := &pipeline{}
+	defer func() {
+		if err != nil {
+			p.close()
+		}
+	}()
+	if err := ort.InitFound(o.ortLib); err != nil {
+		return nil, err
+	}
+	opt := ort.Options{IntraOpThreads: o.threads}
+	var sess *ort.Session
+	modelName := "built-in stand-in (fixed standing pose)"
+	if o.model == "" {
+		sess, err = ort.OpenData(modelName, models.StandIn, opt)
+	} else {
+		modelName = o.model
+		sess, err = ort.Open(o.model, opt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.closers = append(p.closers, sess.Close)
+	if err := models.CheckPoseContract(modelName, sess.Input(), sess.Outputs()); err != nil {
+		return nil, err
+	}
+	body := models.Mannequin()
+	p.cfg.Pose = models.NewPoseEstimator(modelName, sess, body)
+	p.cfg.PoseWorkers = o.poseWorkers
+	p.cfg.InFlight = o.inFlight
+
+	switch {
+	case o.detector == "bgsub":
+		p.cfg.Detector = models.NewBackgroundSubtractor()
+	case o.detector == "full":
+		p.cfg.Detector = models.FullFrame{}
+	case strings.HasSuffix(o.detector, ".onnx"):
+		ds, err := ort.Open(o.detector, opt)
+		if err != nil {
+			return nil, fmt.Errorf("-detector: %w", err)
+		}
+		p.closers = append(p.closers, ds.Close)
+		size, err := models.YOLOXInputSize(ds.Input())
+		if err != nil {
+			return nil, fmt.Errorf("-detector %s: %w", o.detector, err)
+		}
+		p.cfg.Detector = models.NewYOLOX(ds, size)
+	default:
+		return nil, fmt.Errorf("-detector %q: want bgsub, full or a YOLOX-style .onnx file", o.detector)
+	}
+	p.cfg.Tracker = models.NewTracker()
+
+	for i := 0; i < o.renderWorkers; i++ {
+		r, err := gl.NewRenderer(body.Faces, body.VertexCount())
+		if err != nil {
+			return nil, fmt.Errorf("render worker %d: %w", i, err)
+		}
+		p.closers = append(p.closers, r.Close)
+		if i == 0 {
+			log.Info("meshpipe", "onnxruntime", ort.Version(), "pose_model", modelName, "detector", o.detector,
+				"renderer", r.Name(), "pose_workers", o.poseWorkers, "render_workers", o.renderWorkers)
+		}
+		p.cfg.Renderers = append(p.cfg.Renderers, &meshRenderer{r: r, alpha: float32(o.alpha)})
+	}
+	return p, nil
+}
+
+// meshRenderer adapts a gl.Renderer to stages.Renderer: it turns people into meshes under the
+// contract's camera for the frame's size.
+type meshRenderer struct {
+	r      *gl.Renderer
+	alpha  float32
+	meshes []gl.Mesh // reused between frames; one goroutine calls Render
+}
+
+func (m *meshRenderer) Render(f *rawvideo.Frame, people []models.Person) error {
+	if f == nil {
+		return errors.New("nil frame")
+	}
+	cam := models.NewCamera(f.Width, f.Height)
+	m.meshes = m.meshes[:0]
+	for i := range people {
+		m.meshes = append(m.meshes, gl.Mesh{Vertices: people[i].Vertices, Color: meshColor})
+	}
+	return m.r.Render(f, gl.Camera{Focal: cam.Focal, CX: cam.CX, CY: cam.CY}, m.meshes, m.alpha)
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/meshpipe/meshpipe/internal/testenv"
+	"github.com/meshpipe/meshpipe/models"
+	"github.com/meshpipe/meshpipe/models/ort"
+	"github.com/meshpipe/meshpipe/rawvideo"
+)
+
+func run(t *testing.T, stdin []byte, args ...string) (code int, stdout []byte, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Run(context.Background(), args, bytes.NewReader(stdin), &out, &errb)
+	return code, out.Bytes(), errb.String()
+}
+
+// checkDrawn compares output frames with input frames: every pixel outside the crop windows of
+// the frame's people must be unchanged, and inside each person's box some pixels must change.
+func checkDrawn(t *testing.T, in, out []byte, w, h int, boxes [][]models.Box) {
+	t.Helper()
+	n := w * h * 3
+	if len(out) != len(in) {
+		t.Fatalf("%d bytes out for %d bytes in (%d frames in)", len(out), len(in), len(in)/n)
+	}
+	drawnPeople := 0
+	for k := 0; k < len(in)/n; k++ {
+		fi, fo := in[k*n:(k+1)*n], out[k*n:(k+1)*n]
+		inside := make([]bool, w*h)
+		for _, b := range boxes[k] {
+			win := models.WindowOf(b)
+			x0, x1 := int(win.CX-win.Side/2)-2, int(win.CX+win.Side/2)+2
+			y0, y1 := int(win.CY-win.Side/2)-2, int(win.CY+win.Side/2)+2
+			for y := max(y0, 0); y < min(y1, h); y++ {
+				for x := max(x0, 0); x < min(x1, w); x++ {
+					inside[y*w+x] = true
+				}
+			}
+		}
+		for i := 0; i < w*h; i++ {
+			if !inside[i] && !bytes.Equal(fi[3*i:3*i+3], fo[3*i:3*i+3]) {
+				t.Fatalf("frame %d: pixel (%d, %d) changed, away from every person", k, i%w, i/w)
+			}
+		}
+		for _, b := range boxes[k] {
+			changed, total := 0, 0
+			for y := int(b.Y1); y < int(b.Y2); y++ {
+				for x := int(b.X1); x < int(b.X2); x++ {
+					total++
+					if !bytes.Equal(fi[3*(y*w+x):3*(y*w+x)+3], fo[3*(y*w+x):3*(y*w+x)+3]) {
+						changed++
+					}
+				}
+			}
+			if changed < total/10 {
+				t.Errorf("frame %d: only %d of %d pixels drawn in the box %v", k, changed, total, b)
+			}
+			drawnPeople++
+		}
+	}
+	if drawnPeople == 0 {
+		t.Fatal("no person in any frame: the test shows nothing")
+	}
+	t.Logf("%d frames, %d people drawn", len(in)/n, drawnPeople)
+}
+
+// The default detector (background subtraction) on vtest.avi's walkers, end to end.
+func TestRunVtest(t *testing.T) {
+	path := testenv.Sample(t, "vtest.avi")
+	w, h := testenv.VideoSize(t, path)
+	var in bytes.Buffer
+	var boxes [][]models.Box
+	bg := models.NewBackgroundSubtractor()
+	testenv.VideoFrames(t, path, 40, func(f *rawvideo.Frame) {
+		in.Write(f.Pix)
+		dets, err := bg.Detect(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bs []models.Box
+		for _, d := range dets {
+			bs = append(bs, d.Box)
+		}
+		boxes = append(boxes, bs)
+	})
+	code, out, stderr := run(t, in.Bytes(), "-s", "768x576")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	checkDrawn(t, in.Bytes(), out, w, h, boxes)
+}
+
+// YOLOX (../shared/models/yolox_nano.onnx) on a photo of a man stretching.
+func TestRunYOLOXStill(t *testing.T) {
+	model := testenv.Shared(t, "models/yolox_nano.onnx")
+	f := testenv.LoadImage(t, testenv.Shared(t, "images/pexels-stretch.jpg"))
+	if err := ort.Init(testenv.ORTLibrary(t)); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := ort.Open(model, ort.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	dets, err := models.NewYOLOX(sess, 416).Detect(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bs []models.Box
+	for _, d := range dets {
+		bs = append(bs, d.Box)
+	}
+	in := append(append([]byte(nil), f.Pix...), f.Pix...)
+	code, out, stderr := run(t, in, "-s", "1024x1024", "-detector", model, "-render-workers", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	checkDrawn(t, in, out, f.Width, f.Height, [][]models.Box{bs, bs})
+}
+
+func TestRunTruncatedInput(t *testing.T) {
+	const w, h = 64, 48
+	in := make([]byte, 3*w*h*3+1000)
+	for i := range in {
+		in[i] = byte(i * 31)
+	}
+	code, out, stderr := run(t, in, "-s", "64x48", "-detector", "bgsub")
+	if code != exitError {
+		t.Fatalf("exit %d, want %d", code, exitError)
+	}
+	if !strings.Contains(stderr, "read: frame 3: frame 3 is truncated: the input ended after 1000 of its 9216 bytes") {
+		t.Errorf("stderr does not name the truncated frame:\n%s", stderr)
+	}
+	if !bytes.Equal(out, in[:3*w*h*3]) {
+		t.Errorf("%d bytes out, want the 3 whole frames (%d bytes) unchanged", len(out), 3*w*h*3)
+	}
+}
+
+func TestRunBadFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{}, exitUsage, "-s WxH is required"},
+		{[]string{"-s", "640"}, exitUsage, `-s "640"`},
+		{[]string{"-s", "0x480"}, exitUsage, `-s "0x480"`},
+		{[]string{"-s", "100000x100000"}, exitUsage, "over the"},
+		{[]string{"-s", "64x48", "-alpha", "2"}, exitUsage, "-alpha 2"},
+		{[]string{"-s", "64x48", "-render-workers", "0"}, exitUsage, "-render-workers 0"},
+		{[]string{"-s", "64x48", "-nosuchflag"}, exitUsage, "nosuchflag"},
+		{[]string{"-s", "64x48", "extra"}, exitUsage, `unexpected argument "extra"`},
+		{[]string{"-s", "64x48", "-model", "/nonexistent/hmr2.onnx"}, exitError, "/nonexistent/hmr2.onnx"},
+		{[]string{"-s", "64x48", "-detector", "magic"}, exitError, `-detector "magic"`},
+		{[]string{"-s", "64x48", "-ort-lib", "/nonexistent/libonnxruntime.so"}, exitError, "/nonexistent/libonnxruntime.so"},
+	} {
+		code, out, stderr := run(t, nil, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.want) || len(out) != 0 {
+			t.Errorf("meshpipe %q: exit %d, %d bytes out, stderr %q; want exit %d and %q", c.args, code, len(out), stderr, c.code, c.want)
+		}
+	}
+}
+
+// A model that does not keep the pose-model contract is refused before any frame is read.
+func TestRunRejectsModelOffContract(t *testing.T) {
+	code, _, stderr := run(t, nil, "-s", "64x48", "-model", testenv.Shared(t, "models/yolox_nano.onnx"))
+	if code != exitError || !strings.Contains(stderr, "input is images[1 3 416 416], want img[-1 3 256 256]") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
