@@ -138,3 +138,15 @@ func TestStandInIsReproducible(t *testing.T) {
 		t.Fatalf("models/standin.onnx (%d bytes) differs from the script's output (%d bytes): rerun the script", len(StandIn), len(got))
 	}
 }
+
+// The stand-in's pred_cam (scripts/make_standin.py) rests on these extents of the mannequin.
+func TestMannequinExtents(t *testing.T) {
+	b := Mannequin()
+	lo, hi := float32(1e9), float32(-1e9)
+	for i := 1; i < len(b.Template); i += 3 {
+		lo, hi = min(lo, b.Template[i]), max(hi, b.Template[i])
+	}
+	if math.Abs(float64(hi-0.53)) > 0.002 || math.Abs(float64(lo+1.17)) > 0.002 {
+		t.Fatalf("mannequin spans y %.3f..%.3f m, want -1.17..0.53", lo, hi)
+	}
+}

@@ -16,8 +16,8 @@ var mannequinJoints = [JointCount][3]float32{
 	{0.09, -1.09, -0.03},  // left ankle
 	{-0.09, -1.09, -0.03}, // right ankle
 	{0, 0.09, 0.02},       // spine3
-	{0.11, -1.15, 0.09},   // left foot
-	{-0.11, -1.15, 0.09},  // right foot
+	{0.11, -1.141, 0.09},  // left foot
+	{-0.11, -1.141, 0.09}, // right foot
 	{0, 0.30, -0.01},      // neck
 	{0.07, 0.20, -0.01},   // left collar
 	{-0.07, 0.20, -0.01},  // right collar
@@ -51,7 +51,7 @@ func mannequinParts() []mannequinPart {
 		{6, 9, J[6], J[9], 0.14, 0.15, 0.66},                       // chest
 		{9, 12, J[9], up(12, -0.05), 0.15, 0.11, 0.62},             // upper chest
 		{12, 15, J[12], J[15], 0.055, 0.05, 1},                     // neck
-		{15, -1, up(15, 0.01), up(15, 0.11), 0.095, 0.09, 1.1},     // head
+		{15, -1, up(15, 0.01), up(15, 0.07), 0.095, 0.09, 1.1},     // head
 	}
 	for _, s := range [][7]int{ // left and right limbs: owner, child, from, to, radii in mm
 		{1, 4, 1, 4, 80, 55}, {2, 5, 2, 5, 80, 55}, // thighs
