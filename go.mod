@@ -3,7 +3,7 @@ module github.com/meshpipe/meshpipe
 go 1.26.8
 
 require (
-	github.com/go-gl/gl v0.0.0-20231021071112-07e5d0ea2e71 // indirect
-	github.com/yalue/onnxruntime_go v1.27.0 // indirect
-	golang.org/x/sync v0.25.0 // indirect
+	github.com/go-gl/gl v0.0.0-20231021071112-07e5d0ea2e71
+	github.com/yalue/onnxruntime_go v1.27.0
+	golang.org/x/sync v0.25.0
 )

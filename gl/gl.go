@@ -1,0 +1,219 @@
+// Package gl draws 3D body meshes over video frames with OpenGL, headless: each Renderer owns
+// one OpenGL 3.3 core context, made with EGL (no window, no display server) on one OS thread
+// that it keeps for life, renders into an offscreen framebuffer, reads the pixels back and
+// alpha-composites them over an rgb24 rawvideo.Frame in place.
+//
+// EGL platforms are tried in this order: the EGL device platform (EGL_EXT_device_enumeration,
+// EGL_EXT_platform_device), Mesa's surfaceless platform (EGL_PLATFORM_SURFACELESS_MESA), then
+// eglGetDisplay(EGL_DEFAULT_DISPLAY). On a machine without a GPU, Mesa's llvmpipe renders on
+// the CPU. The package needs cgo; built without it, NewRenderer always fails.
+//
+// Coordinate frames used throughout: the image frame has x right and y down in pixels, with
+// pixel (i, j) covering [i, i+1) x [j, j+1) (its centre at (i+0.5, j+0.5)); the camera frame
+// has x right, y down and z forward, in metres.
+package gl
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+)
+
+// Camera holds pinhole intrinsics in pixels. A camera-frame point (X, Y, Z) (metres, x right,
+// y down, z forward) lands at the image point u = Focal*X/Z + CX, v = Focal*Y/Z + CY
+// (continuous pixel coordinates, x right and y down from the frame's top-left corner).
+// Focal must be positive and all three finite. Points closer than 0.1 m or farther than 1000 m are clipped.
+type Camera struct {
+	// Focal is the focal length in pixels, the same for x and y.
+	Focal float32
+	// CX and CY are the principal point in pixels (usually W/2, H/2).
+	CX, CY float32
+}
+
+// Mesh is one body to draw. All meshes given to one Renderer share its faces and so have the
+// same vertex count.
+type Mesh struct {
+	// Vertices holds the vertex positions in the camera frame, in metres, as xyz triples:
+	// vertex i is (Vertices[3i], Vertices[3i+1], Vertices[3i+2]), and len(Vertices) must be
+	// 3*vertexCount (the count given to NewRenderer).
+	Vertices []float32
+	// Color is the mesh's base colour, RGB, each in 0..1 (4D-Humans uses 0.651, 0.741,
+	// 0.859). It is shaded by the lights before compositing.
+	Color [3]float32
+}
+
+// ErrClosed is returned (wrapped) by Render when the Renderer has been closed.
+var ErrClosed = errors.New("gl: renderer closed")
+
+// errNoEGL marks the failures that mean "this machine has no usable EGL at all" (built
+// without cgo, or no EGL display could be initialised), as opposed to a broken set-up.
+var errNoEGL = errors.New("no usable EGL")
+
+// Depth range of the projection, in metres along the camera's z axis.
+const (
+	zNear = 0.1
+	zFar  = 1000
+)
+
+// Shading: a little ambient light plus three directional lights arranged like pyrender's
+// "Raymond" lights that 4D-Humans uses (30 degrees off the view axis, 120 degrees apart),
+// scaled so that a surface facing the camera shows exactly its base colour.
+const ambient = 0.3
+
+// lightDirs are unit vectors from the surface toward each light, in the camera frame.
+var lightDirs = [3][3]float32{
+	{0.5, 0, -0.8660254},
+	{-0.25, 0.4330127, -0.8660254},
+	{-0.25, -0.4330127, -0.8660254},
+}
+
+// lightGain is each light's diffuse weight: ambient + 3*lightGain*cos(30deg) = 1.
+const lightGain = (1 - ambient) / (3 * 0.8660254)
+
+// shade returns the colour the fragment shader gives a surface of base colour c whose unit
+// normal, already turned toward the viewer, is n (camera frame). Tests use it as reference.
+func shade(c [3]float32, n [3]float32) [3]float32 {
+	d := float32(ambient)
+	for _, l := range lightDirs {
+		d += lightGain * max(0, n[0]*l[0]+n[1]*l[1]+n[2]*l[2])
+	}
+	var out [3]float32
+	for i := range out {
+		out[i] = min(max(c[i]*d, 0), 1)
+	}
+	return out
+}
+
+// projection returns the column-major 4x4 matrix that maps camera-frame points (X, Y, Z, 1)
+// to clip space for a w x h framebuffer: clip_x = (2F/W) X + (2CX/W - 1) Z,
+// clip_y = (2F/H) Y + (2CY/H - 1) Z, clip_w = Z, and clip_z maps Z = zNear to NDC -1 and
+// Z = zFar to +1. NDC y = -1 is image row 0, which is also glReadPixels' first row, so the
+// read-back needs no flip.
+func projection(cam Camera, w, h int) [16]float32 {
+	fw, fh := float32(w), float32(h)
+	var m [16]float32 // m[col*4+row]
+	m[0] = 2 * cam.Focal / fw
+	m[5] = 2 * cam.Focal / fh
+	m[8] = 2*cam.CX/fw - 1
+	m[9] = 2*cam.CY/fh - 1
+	m[10] = (zFar + zNear) / (zFar - zNear)
+	m[11] = 1
+	m[14] = -2 * zFar * zNear / (zFar - zNear)
+	return m
+}
+
+// vertexNormals writes, for each vertex of pos (xyz triples), its position and its smooth unit
+// normal (area-weighted sum of its faces' normals) into out as 6 floats: x y z nx ny nz. acc
+// is scratch of len(pos) floats. A vertex with no usable face gets (0, 0, -1), facing the
+// camera. Winding is not assumed; the shader turns normals toward the viewer.
+func vertexNormals(out, acc, pos []float32, faces []uint32) {
+	clear(acc)
+	for i := 0; i+2 < len(faces); i += 3 {
+		a, b, c := 3*int(faces[i]), 3*int(faces[i+1]), 3*int(faces[i+2])
+		ax, ay, az := pos[a], pos[a+1], pos[a+2]
+		e1x, e1y, e1z := pos[b]-ax, pos[b+1]-ay, pos[b+2]-az
+		e2x, e2y, e2z := pos[c]-ax, pos[c+1]-ay, pos[c+2]-az
+		nx := e1y*e2z - e1z*e2y
+		ny := e1z*e2x - e1x*e2z
+		nz := e1x*e2y - e1y*e2x
+		acc[a] += nx
+		acc[a+1] += ny
+		acc[a+2] += nz
+		acc[b] += nx
+		acc[b+1] += ny
+		acc[b+2] += nz
+		acc[c] += nx
+		acc[c+1] += ny
+		acc[c+2] += nz
+	}
+	for v := 0; v < len(pos)/3; v++ {
+		o := out[6*v : 6*v+6 : 6*v+6]
+		p := pos[3*v : 3*v+3 : 3*v+3]
+		n := acc[3*v : 3*v+3 : 3*v+3]
+		o[0], o[1], o[2] = p[0], p[1], p[2]
+		l := float32(math.Sqrt(float64(n[0]*n[0] + n[1]*n[1] + n[2]*n[2])))
+		if l > 0 && !math.IsInf(float64(l), 0) && !math.IsNaN(float64(l)) {
+			o[3], o[4], o[5] = n[0]/l, n[1]/l, n[2]/l
+		} else {
+			o[3], o[4], o[5] = 0, 0, -1
+		}
+	}
+}
+
+// pixelBounds returns the pixel rectangle [x0, x1) x [y0, y1), clipped to a w x h frame, that
+// holds every pixel the meshes can cover, with a one-pixel margin. ok is false when the
+// rectangle is empty (everything off-screen). With every vertex in front of the camera a
+// triangle's image lies within the hull of its projected vertices. When a vertex is nearer
+// than zNear (or not finite) the projection of a triangle is no longer the hull of its
+// projected vertices, and the whole frame is returned.
+func pixelBounds(cam Camera, w, h int, meshes []Mesh) (x0, y0, x1, y1 int, ok bool) {
+	minU, minV := float32(math.Inf(1)), float32(math.Inf(1))
+	maxU, maxV := float32(math.Inf(-1)), float32(math.Inf(-1))
+	seen := false
+	for _, m := range meshes {
+		p := m.Vertices
+		for i := 0; i+2 < len(p); i += 3 {
+			z := p[i+2]
+			if !(z >= zNear) || math.IsInf(float64(z), 0) { // also catches NaN
+				return 0, 0, w, h, true
+			}
+			u := cam.Focal*p[i]/z + cam.CX
+			v := cam.Focal*p[i+1]/z + cam.CY
+			if !(u == u && v == v) { // NaN
+				return 0, 0, w, h, true
+			}
+			minU, maxU = min(minU, u), max(maxU, u)
+			minV, maxV = min(minV, v), max(maxV, v)
+			seen = true
+		}
+	}
+	if !seen {
+		return 0, 0, 0, 0, false
+	}
+	clamp := func(f float32, hi int) int {
+		if f <= 0 {
+			return 0
+		}
+		if f >= float32(hi) {
+			return hi
+		}
+		return int(f)
+	}
+	x0, x1 = clamp(float32(math.Floor(float64(minU)))-1, w), clamp(float32(math.Ceil(float64(maxU)))+1, w)
+	y0, y1 = clamp(float32(math.Floor(float64(minV)))-1, h), clamp(float32(math.Ceil(float64(maxV)))+1, h)
+	if x0 >= x1 || y0 >= y1 {
+		return 0, 0, 0, 0, false
+	}
+	return x0, y0, x1, y1, true
+}
+
+// composite blends src, an RGBA8 image of rw x rh pixels (rows top to bottom, 4*rw bytes a
+// row), over the rgb24 pixels dst (stride bytes a row) with its top-left at (x0, y0):
+// out = dst*(1-a) + src*a where a = alpha wherever src's alpha byte is non-zero; other pixels
+// are left untouched. alpha must be in [0, 1]; it is applied in 8.8 fixed point, so alpha 1
+// copies src exactly.
+// alphaMask picks the alpha bytes of two RGBA pixels read as one little-endian uint64.
+const alphaMask = 0xff000000_ff000000
+
+func composite(dst []byte, stride, x0, y0 int, src []byte, rw, rh int, alpha float32) {
+	a := uint32(alpha*256 + 0.5)
+	na := 256 - a
+	for y := 0; y < rh; y++ {
+		s := src[4*rw*y : 4*rw*(y+1)]
+		d := dst[(y0+y)*stride+3*x0 : (y0+y)*stride+3*(x0+rw)]
+		for len(s) >= 4 && len(d) >= 3 {
+			// Skip uncovered pixels four at a time: their alpha bytes are all zero.
+			if len(s) >= 16 && (binary.LittleEndian.Uint64(s)|binary.LittleEndian.Uint64(s[8:]))&alphaMask == 0 {
+				s, d = s[16:], d[12:]
+				continue
+			}
+			if s[3] != 0 {
+				dp := d[:3:3]
+				dp[0] = byte((uint32(dp[0])*na + uint32(s[0])*a + 128) >> 8)
+				dp[1] = byte((uint32(dp[1])*na + uint32(s[1])*a + 128) >> 8)
+				dp[2] = byte((uint32(dp[2])*na + uint32(s[2])*a + 128) >> 8)
+			}
+			s, d = s[4:], d[3:]
+		}
+	}
+}
