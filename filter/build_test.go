@@ -13,7 +13,7 @@ import (
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
-func build(t testing.TB, mod func(*Options)) *Filter {
+func build(t testing.TB, mod func(*Options)) *Core {
 	t.Helper()
 	o := DefaultOptions()
 	o.ORTLib = testenv.ORTLibrary(t)
@@ -32,8 +32,8 @@ func build(t testing.TB, mod func(*Options)) *Filter {
 	return f
 }
 
-// Two Filters in one process keep their own state: run side by side, frame by frame, each
-// gives exactly what one Filter alone gives, and people are drawn.
+// Two Cores in one process keep their own state: run side by side, frame by frame, each
+// gives exactly what one Core alone gives, and people are drawn.
 func TestBuildTwoInstances(t *testing.T) {
 	path := testenv.Sample(t, "vtest.avi")
 	const n = 30
@@ -43,7 +43,7 @@ func TestBuildTwoInstances(t *testing.T) {
 		frames = append(frames, append([]byte(nil), f.Pix...))
 		w, h = f.Width, f.Height
 	})
-	run := func(fs ...*Filter) [][][]byte {
+	run := func(fs ...*Core) [][][]byte {
 		out := make([][][]byte, len(fs))
 		for k, pix := range frames {
 			for i, f := range fs {
@@ -88,16 +88,13 @@ func TestBuildErrors(t *testing.T) {
 		{"detector", func(o *Options) { o.Detector = "hog" }, `detector "hog"`},
 		{"body", func(o *Options) { o.Body = filepath.Join(dir, "smpl.npz") }, "body file: stat " + filepath.Join(dir, "smpl.npz")},
 		{"alpha", func(o *Options) { o.Alpha = 2 }, "alpha 2"},
-		{"ort", func(o *Options) {
-			o.ORTLib = ""
-			o.ORTSearchDir = dir
-			t.Setenv("MESHPIPE_ORT_LIB", filepath.Join(dir, "libonnxruntime.so.1"))
-		},
-			"ONNX Runtime library not found"},
+		// MESHPIPE_ORT_LIB names a missing file (set below): the search stops there.
+		{"ort", func(o *Options) { o.ORTLib = ""; o.ORTSearchDir = dir }, "ONNX Runtime library not found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := DefaultOptions()
 			o.ORTLib = testenv.ORTLibrary(t)
+			t.Setenv("MESHPIPE_ORT_LIB", filepath.Join(dir, "libonnxruntime.so.1"))
 			tc.mod(&o)
 			f, err := Build(o)
 			if err == nil {

@@ -3,9 +3,9 @@
 // is what the frei0r plugin (plugin/frei0r) runs for each f0r_update; the pipe (cmd/meshpipe)
 // runs the same parts through the stage graph instead.
 //
-// A Filter owns everything it uses: its ONNX Runtime sessions, its detector state (a background
+// A Core owns everything it uses: its ONNX Runtime sessions, its detector state (a background
 // model), its tracker and its OpenGL renderer (one context on its own locked OS thread). Two
-// Filters in one process share nothing but ONNX Runtime's process-wide environment and the EGL
+// Cores in one process share nothing but ONNX Runtime's process-wide environment and the EGL
 // display. The package itself is pure Go; the cgo lives in models/ort and gl.
 package filter
 
@@ -55,8 +55,8 @@ func (m ColorMode) String() string {
 	return "default"
 }
 
-// Options say what a Filter is built from. Build with them; Alpha and Color may also be
-// changed on a built Filter between frames.
+// Options say what a Core is built from. Build with them; Alpha and Color may also be
+// changed on a built Core between frames.
 type Options struct {
 	// Model is the pose model file (.onnx) keeping the HMR2 contract; "" runs the built-in
 	// stand-in (models.StandIn: one fixed standing pose).
@@ -65,7 +65,7 @@ type Options struct {
 	// (the whole frame is one person) or a YOLOX-style detector file ending in .onnx.
 	Detector string
 	// Body is a body model file. SMPL files are not read yet: a body file that exists is noted
-	// (see Filter.Notes) and the built-in mannequin is drawn; "" draws the mannequin quietly.
+	// (see Core.Notes) and the built-in mannequin is drawn; "" draws the mannequin quietly.
 	Body string
 	// Alpha is the mesh opacity over the frame, in [0, 1].
 	Alpha float64
@@ -112,7 +112,7 @@ func (o Options) Check() error {
 	return nil
 }
 
-// Parts are what a Filter runs; Build makes the real ones, tests give fakes.
+// Parts are what a Core runs; Build makes the real ones, tests give fakes.
 type Parts struct {
 	// Detector finds people; it is called once per frame, in frame order.
 	Detector models.Detector
@@ -136,9 +136,9 @@ type Parts struct {
 	Closers []func() error
 }
 
-// Filter draws the meshes of the people in one frame at a time. Apply must not be called from
+// Core draws the meshes of the people in one frame at a time. Apply must not be called from
 // two goroutines at once; Alpha and Color may be changed between calls.
-type Filter struct {
+type Core struct {
 	// Alpha is the mesh opacity over the frame, in [0, 1].
 	Alpha float64
 	// Color is the colour mode.
@@ -159,18 +159,18 @@ type chunk struct {
 	err    error
 }
 
-// New returns a Filter over parts, drawing with alpha 1 in ColorDefault.
-func New(p Parts) *Filter {
+// New returns a Core over parts, drawing with alpha 1 in ColorDefault.
+func New(p Parts) *Core {
 	if p.PoseWorkers <= 0 {
 		p.PoseWorkers = 2
 	}
-	return &Filter{Alpha: 1, p: p}
+	return &Core{Alpha: 1, p: p}
 }
 
 // Build loads ONNX Runtime (once per process), the pose model and the detector into sessions of
-// this Filter's own, and creates its renderer, so that whatever cannot start fails here, not at
+// this Core's own, and creates its renderer, so that whatever cannot start fails here, not at
 // the first frame. Errors name the option at fault (model, detector, body, ort_lib) and why.
-func Build(o Options) (_ *Filter, err error) {
+func Build(o Options) (_ *Core, err error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
@@ -291,18 +291,18 @@ func OpenDetector(spec string, opt ort.Options) (models.Detector, func() error, 
 
 // Notes returns what Build chose to say once about its options (such as a body file that is
 // not read yet); nil when there is nothing to say.
-func (f *Filter) Notes() []string { return f.notes }
+func (f *Core) Notes() []string { return f.notes }
 
-// String describes what the Filter runs (ONNX Runtime version, models, renderer); "" for a
-// Filter made by New.
-func (f *Filter) String() string { return f.desc }
+// String describes what the Core runs (ONNX Runtime version, models, renderer); "" for a
+// Core made by New.
+func (f *Core) String() string { return f.desc }
 
 // Apply draws the meshes of the people in fr over fr, in place, and returns how many people
 // it drew. fr must be an rgb24 frame as rawvideo.Frame documents, and frames must come in
 // stream order (the detector and the tracker keep state between frames). The people of one
 // frame are posed by up to PoseWorkers goroutines at once. On an error fr may be partly drawn
 // over only if rendering itself failed; the error names the stage and fr.Seq.
-func (f *Filter) Apply(fr *rawvideo.Frame) (int, error) {
+func (f *Core) Apply(fr *rawvideo.Frame) (int, error) {
 	if f.closed {
 		return 0, errors.New("filter: Apply after Close")
 	}
@@ -341,7 +341,7 @@ func (f *Filter) Apply(fr *rawvideo.Frame) (int, error) {
 
 // pose splits dets into up to PoseWorkers contiguous shares, poses each share as one batch in
 // its own goroutine (the first on this one) and returns the people in the order of dets.
-func (f *Filter) pose(fr *rawvideo.Frame, dets []models.Detection) ([]models.Person, error) {
+func (f *Core) pose(fr *rawvideo.Frame, dets []models.Detection) ([]models.Person, error) {
 	n := min(f.p.PoseWorkers, len(dets))
 	if n <= 1 {
 		return f.p.Pose.Estimate(fr, dets)
@@ -394,7 +394,7 @@ func estimate(p interface {
 }
 
 // Close releases the renderer and the sessions. Calling it again does nothing.
-func (f *Filter) Close() error {
+func (f *Core) Close() error {
 	if f.closed {
 		return nil
 	}

@@ -148,7 +148,7 @@ type instance struct {
 	cstr  [paramCount]*C.char
 	alpha float64
 
-	core     *filter.Filter
+	core     *filter.Core
 	builtFor buildKey // what core was built from, or what the last failed build was tried with
 	tried    bool     // a build was tried for builtFor
 
@@ -325,7 +325,7 @@ func (in *instance) update(src, dst []byte) (ok bool) {
 
 // ensureCore returns the instance's core, building it first when there is none for the
 // current parameters; nil when it cannot be built (said once per set of parameters).
-func (in *instance) ensureCore() *filter.Filter {
+func (in *instance) ensureCore() *filter.Core {
 	key := buildKey{in.str[paramModel], in.str[paramDetector], in.str[paramBody], in.str[paramORTLib]}
 	if in.tried && key == in.builtFor {
 		return in.core

@@ -180,7 +180,7 @@ func TestFFmpegTwoInstances(t *testing.T) {
 	if stderr != "" {
 		t.Errorf("ffmpeg said: %s", stderr)
 	}
-	var cores []*filter.Filter
+	var cores []*filter.Core
 	for _, mod := range []func(*filter.Options){
 		func(o *filter.Options) { o.Color = filter.ColorTrack },
 		func(o *filter.Options) { o.Alpha = 0.5 },
