@@ -17,9 +17,9 @@ DEMO_RATE := 10
 DEMO_OUT := out/vtest_mesh.mp4
 DEMO_SHEET := out/vtest_mesh_sheet.png
 
-.PHONY: all setup build test test-race demo clean distclean
+.PHONY: all setup build plugin bench-plugin test test-race demo clean distclean
 
-all: build
+all: build plugin
 
 # The script is idempotent and takes about a second when everything is in place.
 setup:
@@ -27,6 +27,18 @@ setup:
 
 build:
 	$(GO) build -o bin/meshpipe ./cmd/meshpipe
+
+# The frei0r filter plugin. ffmpeg finds it with FREI0R_PATH=$(CURDIR)/bin/frei0r, by its file
+# name: -vf frei0r=filter_name=meshpipe. meshpipe.h (cgo's export header) is not needed.
+plugin:
+	$(GO) build -buildmode=c-shared -o bin/frei0r/meshpipe.so ./plugin/frei0r
+	@rm -f bin/frei0r/meshpipe.h
+	@echo "plugin: bin/frei0r/meshpipe.so (use FREI0R_PATH=$(CURDIR)/bin/frei0r)"
+
+# Frames per second of the plugin in ffmpeg and of the pipe, on the same frames of vtest.avi.
+#   BENCH_FRAMES=N   frames to time (default 200)
+bench-plugin: setup build plugin
+	@bash scripts/bench_plugin.sh
 
 test: setup
 	$(GO) vet ./...

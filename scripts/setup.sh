@@ -5,7 +5,8 @@
 #   scripts/setup.sh [STEP...]      steps: apt ort samples gomod (default: all, in that order)
 #
 # apt      Debian packages: ffmpeg, gcc, pkg-config, Mesa EGL/GL (headless), Xvfb, the X11
-#          headers GLFW builds against, python3-onnx and python3-numpy (for /usr/bin/python3).
+#          headers GLFW builds against, python3-onnx and python3-numpy (for /usr/bin/python3),
+#          and frei0r-plugins-dev (frei0r.h, which the frei0r plugin is built against).
 # ort      the ONNX Runtime C library, unpacked from the npm package onnxruntime-node (its
 #          install script is never run), into $MESHPIPE_DEPS/onnxruntime-VERSION/.
 # samples  sample media with people, copied out of Debian packages without installing them,
@@ -28,6 +29,7 @@ apt_packages=(
 	xvfb xauth
 	libx11-dev libxrandr-dev libxinerama-dev libxcursor-dev libxi-dev libxxf86vm-dev
 	python3-onnx python3-numpy
+	frei0r-plugins-dev
 )
 
 ort_version=1.29.0
@@ -198,12 +200,18 @@ step_gomod() {
 pkgver() { dpkg-query -W -f='${db:Status-Status} ${Version}' "$1" 2>/dev/null | awk '$1 == "installed" { print $2 }' | grep . || echo missing; }
 where() { command -v "$1" 2>/dev/null || echo "$1: missing"; }
 
+# frei0r_filter: whether this ffmpeg was built with the frei0r filter (Debian's is).
+frei0r_filter() {
+	if ffmpeg -hide_banner -filters 2>/dev/null | grep -q ' frei0r '; then echo yes; else echo "no (the plugin cannot be tested)"; fi
+}
+
 summary() {
 	local name v
 	printf '%-14s %s\n' \
 		go "$(where go) ($(go env GOVERSION 2>/dev/null || echo missing))" \
 		"go modules" "$(go env GOMODCACHE 2>/dev/null || echo missing)" \
-		ffmpeg "$(where ffmpeg) ($(pkgver ffmpeg))" \
+		ffmpeg "$(where ffmpeg) ($(pkgver ffmpeg), frei0r filter: $(frei0r_filter))" \
+		frei0r.h "$(if [[ -f /usr/include/frei0r.h ]]; then echo "/usr/include/frei0r.h ($(pkgver frei0r-plugins-dev))"; else echo missing; fi)" \
 		Xvfb "$(where Xvfb) (xvfb-run: $(where xvfb-run))" \
 		EGL "$(ldconfig -p | awk '/libEGL\.so\.1 /{print $NF; exit}') (Mesa $(pkgver libegl-mesa0))" \
 		python3 "/usr/bin/python3 (onnx $(pkgver python3-onnx), numpy $(pkgver python3-numpy))"

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"unsafe"
+
+	"github.com/meshpipe/meshpipe/internal/testenv"
+)
+
+// These tests drive the entry points' Go side in this process, as a host would through the C
+// ones; plugin_test.go runs the built plugin in ffmpeg.
+
+// lockedBuffer collects what instances say.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func captureStderr(t *testing.T) *lockedBuffer {
+	t.Helper()
+	buf := &lockedBuffer{}
+	old := stderr
+	stderr = buf
+	t.Cleanup(func() { stderr = old })
+	return buf
+}
+
+func construct(t *testing.T, w, h int) unsafe.Pointer {
+	t.Helper()
+	t.Setenv("MESHPIPE_ORT_LIB", testenv.ORTLibrary(t))
+	p := mpConstruct(uint32(w), uint32(h))
+	if p == nil {
+		t.Fatalf("mpConstruct(%d, %d) failed", w, h)
+	}
+	t.Cleanup(func() { mpDestruct(p) })
+	return p
+}
+
+// setString sets a string parameter the way hosts do: through a pointer to a char*.
+func setString(p unsafe.Pointer, index int, v string) {
+	b := append([]byte(v), 0)
+	ptr := &b[0]
+	mpSetParam(p, unsafe.Pointer(&ptr), int32(index))
+}
+
+func getString(p unsafe.Pointer, index int) string {
+	var ptr *byte
+	mpGetParam(p, unsafe.Pointer(&ptr), int32(index))
+	if ptr == nil {
+		return "<nil>"
+	}
+	var b []byte
+	for q := unsafe.Pointer(ptr); *(*byte)(q) != 0; q = unsafe.Add(q, 1) {
+		b = append(b, *(*byte)(q))
+	}
+	return string(b)
+}
+
+func setAlpha(p unsafe.Pointer, v float64) { mpSetParam(p, unsafe.Pointer(&v), int32(paramAlpha)) }
+
+func getAlpha(p unsafe.Pointer) float64 {
+	var v float64
+	mpGetParam(p, unsafe.Pointer(&v), int32(paramAlpha))
+	return v
+}
+
+// rgbaFrame is a w x h RGBA image with varied colours and alpha.
+func rgbaFrame(w, h int) []byte {
+	b := make([]byte, 4*w*h)
+	for i := range b {
+		b[i] = byte(i*31 + i/7)
+	}
+	return b
+}
+
+func update(p unsafe.Pointer, src []byte) []byte {
+	dst := make([]byte, len(src))
+	mpUpdate(p, unsafe.Pointer(&src[0]), unsafe.Pointer(&dst[0]))
+	return dst
+}
+
+func TestParamDefaultsAndRoundTrip(t *testing.T) {
+	errs := captureStderr(t)
+	p := construct(t, 64, 48)
+	for i, want := range map[int]string{paramModel: "", paramDetector: "bgsub", paramColor: "default", paramBody: "", paramORTLib: ""} {
+		if got := getString(p, i); got != want {
+			t.Errorf("default %s = %q, want %q", params[i].name, got, want)
+		}
+	}
+	if a := getAlpha(p); a != 1 {
+		t.Errorf("default alpha %v, want 1", a)
+	}
+	setString(p, paramModel, "/models/hmr2.onnx")
+	setString(p, paramColor, "track")
+	setAlpha(p, 0.25)
+	if got := getString(p, paramModel); got != "/models/hmr2.onnx" {
+		t.Errorf("model %q after setting it", got)
+	}
+	if got := getString(p, paramColor); got != "track" {
+		t.Errorf("color %q after setting it", got)
+	}
+	if a := getAlpha(p); a != 0.25 {
+		t.Errorf("alpha %v after setting 0.25", a)
+	}
+	// Out-of-range indices and nil pointers are ignored.
+	setString(p, paramCount, "x")
+	mpSetParam(p, nil, int32(paramModel))
+	mpGetParam(p, nil, int32(paramModel))
+	if got := getString(p, paramModel); got != "/models/hmr2.onnx" {
+		t.Errorf("model %q after ignored calls", got)
+	}
+	// Two instances keep their own parameters.
+	q := construct(t, 64, 48)
+	if got := getString(q, paramModel); got != "" {
+		t.Errorf("second instance's model %q, want the default", got)
+	}
+	if mpConstruct(0, 48) != nil {
+		t.Error("a 0x48 instance was made")
+	}
+	if !strings.Contains(errs.String(), "frame size 0x48: width and height must be positive") {
+		t.Errorf("no reason given for refusing 0x48: %q", errs)
+	}
+}
+
+// A core that cannot start is said once, frames pass through unchanged, and fixing the
+// parameter brings the meshes back, drawn with the input's alpha kept.
+func TestUpdatePassThroughThenDraw(t *testing.T) {
+	errs := captureStderr(t)
+	const w, h = 64, 48
+	p := construct(t, w, h)
+	missing := filepath.Join(t.TempDir(), "missing.onnx")
+	setString(p, paramModel, missing)
+	setString(p, paramDetector, "full")
+	src := rgbaFrame(w, h)
+	for k := 0; k < 3; k++ {
+		if dst := update(p, src); !bytes.Equal(dst, src) {
+			t.Fatalf("frame %d changed though the model is missing", k)
+		}
+	}
+	if n := linesWith(errs.String(), missing); n != 1 {
+		t.Errorf("the missing model was named %d times, want once:\n%s", n, errs)
+	}
+	if !strings.Contains(errs.String(), "cannot start") {
+		t.Errorf("no reason given: %s", errs)
+	}
+
+	setString(p, paramModel, "")
+	dst := update(p, src)
+	changed := 0
+	for i := 0; i < w*h; i++ {
+		if dst[4*i+3] != src[4*i+3] {
+			t.Fatalf("pixel %d: alpha %d, want the input's %d", i, dst[4*i+3], src[4*i+3])
+		}
+		if !bytes.Equal(dst[4*i:4*i+3], src[4*i:4*i+3]) {
+			changed++
+		}
+	}
+	if changed < w*h/20 {
+		t.Errorf("%d of %d pixels drawn on; the whole-frame person should show", changed, w*h)
+	}
+
+	// In place (inframe == outframe) gives the same.
+	inPlace := append([]byte(nil), src...)
+	setString(p, paramDetector, "full") // same parameters: the core is kept
+	mpUpdate(p, unsafe.Pointer(&inPlace[0]), unsafe.Pointer(&inPlace[0]))
+	if !bytes.Equal(inPlace, dst) {
+		t.Error("drawing in place differs from drawing into another buffer")
+	}
+
+	// Bad live settings pass frames through, said once each.
+	setAlpha(p, 1.5)
+	update(p, src)
+	if got := update(p, src); !bytes.Equal(got, src) {
+		t.Error("alpha 1.5: frame changed")
+	}
+	setAlpha(p, 1)
+	setString(p, paramColor, "rainbow")
+	update(p, src)
+	if got := update(p, src); !bytes.Equal(got, src) {
+		t.Error("color rainbow: frame changed")
+	}
+	for _, want := range []string{"alpha 1.5: must be within 0..1", `colour mode "rainbow"`} {
+		if n := linesWith(errs.String(), want); n != 1 {
+			t.Errorf("%q said %d times, want once:\n%s", want, n, errs)
+		}
+	}
+	setString(p, paramColor, "track")
+	if got := update(p, src); bytes.Equal(got, src) {
+		t.Error("color track: nothing drawn")
+	}
+}
+
+// linesWith counts the lines of s that contain sub.
+func linesWith(s, sub string) int {
+	n := 0
+	for _, line := range strings.Split(s, "\n") {
+		if strings.Contains(line, sub) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestCodeDir(t *testing.T) {
+	// In a test binary the code is the executable itself.
+	d := pluginDir()
+	if d == "" || !filepath.IsAbs(d) {
+		t.Fatalf("pluginDir() = %q, want the test binary's folder", d)
+	}
+	if codeDir(-1) != "" {
+		t.Error("codeDir of no process found a folder")
+	}
+}
