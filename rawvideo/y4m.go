@@ -50,7 +50,7 @@ func NewY4MReader(r io.Reader) (*Reader, error) {
 	br := bufioReader(r)
 	line, err := readLine(br)
 	if err != nil {
-		if errors.Is(err, io.EOF) {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, errors.New("yuv4mpegpipe: the input ended inside the stream header")
 		}
 		return nil, fmt.Errorf("yuv4mpegpipe header: %w", err)
