@@ -324,9 +324,10 @@ func startEncoder(o *options, out *output) (*child, error) {
 		args = append(args, "-f", "rawvideo", "-pix_fmt", pf, "-s", fmt.Sprintf("%dx%d", info.Width, info.Height),
 			"-r", rate.String(), "-i", "-")
 	}
-	args = append(args, "-map", "0:v:0")
 	if o.input != "" && o.input != "-" {
-		args = append(args, "-i", o.input, "-map", "1:a?", "-c:a", "copy")
+		args = append(args, "-i", o.input, "-map", "0:v:0", "-map", "1:a?", "-c:a", "copy")
+	} else {
+		args = append(args, "-map", "0:v:0")
 	}
 	args = append(args, o.output)
 	stdin := true
