@@ -182,7 +182,8 @@ type StageSummary struct {
 	// without people; "total" counts frames written.
 	Frames int64
 	// Busy is the share of the run's time the stage's workers spent working, 0..1: busy time
-	// over elapsed time times Workers (0 for "total").
+	// over elapsed time times Workers (0 for "total"). Read and write count the time their
+	// Source and Sink block, waiting on the pipes included.
 	Busy float64
 	// P50 and P95 are the median and 95th percentile of the stage's time per frame, to about
 	// 9% (the histogram's bucket width).

@@ -267,3 +267,25 @@ func TestClosedStdoutEndsQuietly(t *testing.T) {
 		t.Errorf("stderr is not quiet:\n%s", s)
 	}
 }
+
+// A signal while meshpipe waits for the first bytes of a silent stdin (to tell y4m from
+// rawvideo) stops it too.
+func TestSignalWhileWaitingForInput(t *testing.T) {
+	cmd := meshpipeCmd(t, "-render-workers", "1")
+	stdin, _ := cmd.StdinPipe() // stays open and silent
+	se, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	stderr := watchLines(se)
+	if !stderr.waitFor("msg=meshpipe") { // built: now it waits on stdin
+		t.Fatalf("meshpipe did not start:\n%s", stderr)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	code := waitExit(t, cmd)
+	stdin.Close()
+	if code != 143 || !strings.Contains(stderr.String(), "stopped by SIGTERM before the first frame") {
+		t.Fatalf("exit %d, want 143:\n%s", code, stderr)
+	}
+}

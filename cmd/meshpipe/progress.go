@@ -119,7 +119,8 @@ func summaryTable(rows []stages.StageSummary) string {
 		}
 		fmt.Fprintf(&b, "%-7s %7s %7d %6s %10s %10s\n", r.Stage, workers, r.Frames, busy, ms(r.P50), ms(r.P95))
 	}
-	b.WriteString("(busy: share of the run its workers were working; p50/p95: time per frame in the stage; total: read start to write end)\n")
+	b.WriteString("(busy: share of the run its workers were working, for read and write waiting on the pipes included;\n" +
+		" p50/p95: time per frame in the stage; total: from the start of a frame's read to the end of its write)\n")
 	return b.String()
 }
 

@@ -216,10 +216,25 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	defer p.close()
 	if ctx.Err() != nil {
+		log.printf(slog.LevelWarn, "stopped by %v before the first frame", stopName(ctx))
 		return stopStatus(ctx)
 	}
 
+	// A stop while the input is opened (a y4m header awaited on a silent stdin) ends the wait.
+	opened := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			(&input{raw: stdin}).interrupt()
+		case <-opened:
+		}
+	}()
 	in, err := openInput(o, plan, stdin)
+	close(opened)
+	if err != nil && ctx.Err() != nil {
+		log.printf(slog.LevelWarn, "stopped by %v before the first frame", stopName(ctx))
+		return stopStatus(ctx)
+	}
 	if err != nil {
 		log.printf(slog.LevelError, "%v", err)
 		if errors.As(err, new(usageError)) {
