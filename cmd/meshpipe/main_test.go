@@ -289,3 +289,32 @@ func TestSignalWhileWaitingForInput(t *testing.T) {
 		t.Fatalf("exit %d, want 143:\n%s", code, stderr)
 	}
 }
+
+// With stderr on a terminal (script(1) from bsdutils, which every Debian has, gives it one)
+// the status line and the summary show without -stats, and -nostats turns them off.
+func TestStatsOnTerminal(t *testing.T) {
+	if _, err := exec.LookPath("script"); err != nil {
+		t.Fatalf("script(1) from bsdutils: %v", err)
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.rgb")
+	if err := os.WriteFile(in, make([]byte, 4*32*24*3), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		flag string
+		want bool
+	}{{"", true}, {"-nostats", false}} {
+		line := fmt.Sprintf("meshpipe -s 32x24 -detector full -render-workers 1 %s < %s > %s", c.flag, in, filepath.Join(dir, "out.rgb"))
+		cmd := exec.Command("script", "-qec", line, "/dev/null")
+		cmd.Env = append(os.Environ(), "PATH="+binDir(t)+":"+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", line, err, out)
+		}
+		s := string(out)
+		if got := strings.Contains(s, "frame=     4 fps=") && strings.Contains(s, "p95"); got != c.want {
+			t.Errorf("%q: status line and summary shown: %v, want %v\n%s", c.flag, got, c.want, s)
+		}
+	}
+}
