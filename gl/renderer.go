@@ -24,8 +24,9 @@ var glInit struct {
 // All its methods are safe to call from any goroutine; renders run one at a time. Call Close
 // when done with it.
 type Renderer struct {
-	t    *thread
-	name string
+	t       *thread
+	name    string
+	version string // GL_VERSION
 
 	faces       []uint32 // copy of the faces given to NewRenderer
 	vertexCount int
@@ -102,6 +103,7 @@ func (r *Renderer) setup() (err error) {
 		return glInit.err
 	}
 	r.name = fmt.Sprintf("%s (%s)", ogl.GoStr(ogl.GetString(ogl.RENDERER)), r.egl.platform)
+	r.version = ogl.GoStr(ogl.GetString(ogl.VERSION))
 
 	r.prog, err = buildProgram(vertexShader, fragmentShader())
 	if err != nil {
@@ -297,6 +299,10 @@ func (r *Renderer) ensureFramebuffer(w, h int) error {
 // Name returns the OpenGL renderer string (GL_RENDERER, e.g. "llvmpipe (LLVM 15.0.6, 256
 // bits)") followed, in parentheses, by the EGL platform and version in use.
 func (r *Renderer) Name() string { return r.name }
+
+// Version returns the OpenGL version string of the context (GL_VERSION, e.g. "4.5 (Core
+// Profile) Mesa 22.3.6").
+func (r *Renderer) Version() string { return r.version }
 
 // Close deletes the GL objects, destroys the context and ends the worker goroutine (and its OS
 // thread). It waits for a Render in progress to finish. Calling it again does nothing and

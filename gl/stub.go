@@ -27,5 +27,8 @@ func (r *Renderer) Render(f *rawvideo.Frame, cam Camera, meshes []Mesh, alpha fl
 // Name returns "" in a build without cgo.
 func (r *Renderer) Name() string { return "" }
 
+// Version returns "" in a build without cgo.
+func (r *Renderer) Version() string { return "" }
+
 // Close does nothing in a build without cgo.
 func (r *Renderer) Close() error { return nil }

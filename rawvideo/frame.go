@@ -1,5 +1,7 @@
-// Package rawvideo reads and writes uncompressed video frames: the rgb24 byte streams that
-// `ffmpeg -f rawvideo -pix_fmt rgb24` produces and consumes. It is pure Go, with no cgo.
+// Package rawvideo reads and writes uncompressed video: the byte streams that ffmpeg's
+// rawvideo format carries in the pix_fmts rgb24, bgr24, rgba, bgra, gray and yuv420p, and
+// YUV4MPEG2 streams (ffmpeg's yuv4mpegpipe) in 4:2:0 and mono. Every frame is handed to the
+// rest of meshpipe as an rgb24 Frame. It is pure Go, with no cgo.
 package rawvideo
 
 import "fmt"
@@ -8,8 +10,9 @@ import "fmt"
 // pix_fmt, AV_PIX_FMT_RGB24).
 const BytesPerPixel = 3
 
-// MaxFrameBytes caps the size of one frame (W*H*3 bytes) at 256 MiB, which is far above 8K
-// (7680x4320 rgb24 is 99.5 MB); larger sizes are almost surely a mistyped -s flag.
+// MaxFrameBytes caps the size of one frame at 256 MiB, both in its stream's pix_fmt and as an
+// rgb24 Frame (W*H*3 bytes). That is far above 8K (7680x4320 rgb24 is 99.5 MB); larger sizes
+// are almost surely a mistyped -s flag or a corrupt header.
 const MaxFrameBytes = 256 << 20
 
 // Frame is one rgb24 video frame. Pixel (x, y), with x right and y down from the top-left
@@ -24,6 +27,10 @@ type Frame struct {
 	Stride int
 	// Pix holds Height*Stride bytes.
 	Pix []byte
+
+	// src is what a Reader kept of the frame as it came in another pix_fmt; a Writer uses it
+	// to give back exactly the pixels no stage changed.
+	src origin
 }
 
 // NewFrame allocates a black frame of w x h pixels. It returns an error when either side is
@@ -56,12 +63,27 @@ func (f *Frame) At(x, y int) (r, g, b byte) {
 	return f.Pix[i], f.Pix[i+1], f.Pix[i+2]
 }
 
-// CopyFrom makes f a copy of src, reusing f's pixel buffer when it is large enough.
+// CopyFrom makes f a copy of src, including what a Reader kept of the frame as read,
+// reusing f's buffers when they are large enough.
 func (f *Frame) CopyFrom(src *Frame) {
 	f.Seq, f.Width, f.Height, f.Stride = src.Seq, src.Width, src.Height, src.Stride
-	if cap(f.Pix) < len(src.Pix) {
-		f.Pix = make([]byte, len(src.Pix))
-	}
-	f.Pix = f.Pix[:len(src.Pix)]
+	f.Pix = resize(f.Pix, len(src.Pix))
 	copy(f.Pix, src.Pix)
+	f.src.fmt, f.src.w, f.src.h = src.src.fmt, src.src.w, src.src.h
+	f.src.raw = resize(f.src.raw, len(src.src.raw))
+	copy(f.src.raw, src.src.raw)
+	if src.src.rgb == nil {
+		f.src.rgb = f.src.rgb[:0]
+	} else {
+		f.src.rgb = resize(f.src.rgb, len(src.src.rgb))
+		copy(f.src.rgb, src.src.rgb)
+	}
+}
+
+// resize returns b with length n, reusing its array when it is large enough.
+func resize(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
+	}
+	return b[:n]
 }

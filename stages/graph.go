@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/rawvideo"
@@ -62,6 +63,8 @@ type Config struct {
 	// InFlight caps the frames between read and write (the frame buffers allocated, and the
 	// reorder window); 0 means PoseWorkers + len(Renderers) + 4.
 	InFlight int
+	// Recorder, if not nil, times every stage (see Recorder).
+	Recorder *Recorder
 }
 
 // Stats counts what a run did.
@@ -85,6 +88,7 @@ func (e *StageError) Error() string { return fmt.Sprintf("%s: frame %d: %v", e.S
 func (e *StageError) Unwrap() error { return e.Err }
 
 type job struct {
+	readAt time.Time // when its read began; set only with a Recorder
 	frame  *rawvideo.Frame
 	dets   []models.Detection
 	people []models.Person
@@ -113,6 +117,9 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 	}
 	parent := ctx
 	g, ctx := errgroup.WithContext(ctx)
+	rec := cfg.Recorder
+	rec.begin(poseWorkers, len(cfg.Renderers))
+	defer rec.end()
 
 	// failedAt is the lowest frame a stage failed at; frames after it are not worked on.
 	var failedAt atomic.Int64
@@ -162,6 +169,7 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 			if failedAt.Load() != math.MaxInt64 {
 				return
 			}
+			t0 := rec.now()
 			err := guard(func() error { return src.Read(j.frame) })
 			if errors.Is(err, io.EOF) {
 				return
@@ -175,7 +183,8 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 				readErr = &StageError{Stage: "read", Frame: seq, Err: err}
 				return
 			}
-			j.dets, j.people, j.err = j.dets[:0], nil, nil
+			rec.record(StageRead, t0)
+			j.readAt, j.dets, j.people, j.err = t0, j.dets[:0], nil, nil
 			if !send(detectCh, j) {
 				return
 			}
@@ -198,6 +207,7 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 				return nil
 			}
 			if !skip(j) {
+				t0 := rec.now()
 				err := guard(func() error {
 					dets, err := cfg.Detector.Detect(j.frame)
 					if err == nil && cfg.Tracker != nil {
@@ -209,6 +219,7 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 				if err != nil {
 					fail(j, "detect", err)
 				}
+				rec.record(StageDetect, t0)
 			}
 			if !send(poseCh, j) {
 				return nil
@@ -239,17 +250,21 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 		if len(j.dets) == 0 {
 			return
 		}
+		t0 := rec.now()
 		if err := guard(func() (err error) { j.people, err = cfg.Pose.Estimate(j.frame, j.dets); return }); err != nil {
 			fail(j, "pose", err)
 		}
+		rec.record(StagePose, t0)
 	})
 	pool(len(cfg.Renderers), renderCh, doneCh, func(i int, j *job) {
 		if len(j.people) == 0 {
 			return
 		}
+		t0 := rec.now()
 		if err := guard(func() error { return cfg.Renderers[i].Render(j.frame, j.people) }); err != nil {
 			fail(j, "render", err)
 		}
+		rec.record(StageRender, t0)
 	})
 
 	// reorder + write.
@@ -268,9 +283,12 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 				if next.err != nil {
 					return next.err
 				}
+				t0 := rec.now()
 				if err := dst.Write(next.frame); err != nil {
 					return &StageError{Stage: "write", Frame: next.frame.Seq, Err: err}
 				}
+				rec.record(StageWrite, t0)
+				rec.wrote(next.readAt, len(next.people))
 				stats.Frames++
 				stats.People += int64(len(next.people))
 				free <- next

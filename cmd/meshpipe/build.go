@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 
 	"github.com/meshpipe/meshpipe/gl"
@@ -30,7 +29,7 @@ func (p *pipeline) close() {
 
 // build loads ONNX Runtime, the pose model and the detector, and starts the render workers,
 // so that every one of them fails, if it must, before the first frame is read.
-func build(o options, log *slog.Logger) (_ *pipeline, err error) {
+func build(o *options, log *logger) (_ *pipeline, err error) {
 	p := &pipeline{}
 	defer func() {
 		if err != nil {

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
+	"os"
 	"strings"
-	"time"
+	"syscall"
 
 	"github.com/meshpipe/meshpipe/models/ort"
 	"github.com/meshpipe/meshpipe/rawvideo"
@@ -19,129 +19,498 @@ import (
 // Exit statuses.
 const (
 	exitOK    = 0
-	exitError = 1 // a stage failed, or the input was bad
+	exitError = 1 // a stage failed, the input was bad, or ffmpeg failed
 	exitUsage = 2 // bad flags
+	// exitSignal + N: stopped by signal N (130 for SIGINT, 143 for SIGTERM) after writing
+	// every frame read, as shells report a process killed by N.
+	exitSignal = 128
+	// exitPipe: the reader of stdout went away (EPIPE); meshpipe stops quietly, with the
+	// status a process killed by SIGPIPE has (128 + 13).
+	exitPipe = exitSignal + int(syscall.SIGPIPE)
 )
 
-// options are the command-line settings, bound to flags by newFlagSet.
+// options are the command-line settings, bound to flags by (*options).flags.
 type options struct {
-	size          string
+	input, output string // -i, -o: "" or "-" for stdin, stdout
+	in, out       streamOptions
+	cur           *streamOptions // &in before -i, &out after it
+	overwrite     bool
+
 	model         string
 	detector      string
+	alpha         float64
 	ortLib        string
 	poseWorkers   int
 	renderWorkers int
 	inFlight      int
 	threads       int
-	alpha         float64
+
+	logLevel slog.Level
+	stats    int // statsAuto, statsOn or statsOff
+	version  bool
 }
 
-func defaultOptions() options {
-	return options{detector: "bgsub", poseWorkers: 2, renderWorkers: 4, threads: 1, alpha: 1}
+// streamOptions are ffmpeg's per-stream options; which stream they describe depends on
+// where they stand: before -i the input, after it the output.
+type streamOptions struct {
+	format string // -f: "rawvideo" or "yuv4mpegpipe"; "" default
+	size   string // -s
+	pixFmt string // -pix_fmt
+	rate   string // -r
 }
 
-func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("meshpipe", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&o.size, "s", o.size, "frame size `WxH` of the rgb24 input, e.g. 1280x720 (required)")
-	fs.StringVar(&o.model, "model", o.model, "pose model `PATH.onnx` that keeps the HMR2 contract (default: the built-in stand-in, a fixed standing pose)")
-	fs.StringVar(&o.detector, "detector", o.detector, "person detector: `bgsub` (background subtraction, for fixed cameras), full (the whole frame is one person), or a YOLOX-style PATH.onnx")
-	fs.StringVar(&o.ortLib, "ort-lib", o.ortLib, "ONNX Runtime library `PATH` (default: $"+ort.LibraryEnv+", then the project's "+ort.ProjectLibrary+")")
-	fs.IntVar(&o.poseWorkers, "pose-workers", o.poseWorkers, "pose workers sharing one ONNX Runtime session")
-	fs.IntVar(&o.renderWorkers, "render-workers", o.renderWorkers, "render workers, each with its own OpenGL context")
-	fs.IntVar(&o.inFlight, "in-flight", o.inFlight, "most frames between read and write (0: pose + render workers + 4)")
-	fs.IntVar(&o.threads, "threads", o.threads, "ONNX Runtime intra-op threads per session (0: one per core)")
-	fs.Float64Var(&o.alpha, "alpha", o.alpha, "mesh opacity over the frame, 0..1")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: ffmpeg -i IN -f rawvideo -pix_fmt rgb24 - | meshpipe -s WxH [flags] | ffmpeg -f rawvideo -pix_fmt rgb24 -s WxH -i - OUT\n\nflags:\n")
-		fs.PrintDefaults()
-	}
-	return fs
+const (
+	statsAuto = iota // when stderr is a terminal and the log level is info or more
+	statsOn
+	statsOff
+)
+
+func defaultOptions() *options {
+	o := &options{detector: "bgsub", poseWorkers: 2, renderWorkers: 4, threads: 1, alpha: 1, logLevel: slog.LevelInfo}
+	o.cur = &o.in
+	return o
 }
 
-// parseSize reads "WxH" into positive width and height.
-func parseSize(s string) (w, h int, err error) {
-	a, b, ok := strings.Cut(strings.ToLower(s), "x")
-	if ok {
-		w, err = strconv.Atoi(a)
-		if err == nil {
-			h, err = strconv.Atoi(b)
-		}
+// flags defines every flag, grouped as -h shows them. A new flag is one line here.
+func (o *options) flags(d *flagSet) {
+	d.group("Input and output (as in ffmpeg, -f, -s, -pix_fmt and -r before -i describe the input, after -i the output)")
+	d.fn("i", "IN", "input file, decoded by ffmpeg (none or -: frames on stdin)", "", o.setInput)
+	d.str(&o.output, "o", "OUT", "output file, encoded by ffmpeg with IN's audio copied (none or -: frames on stdout)")
+	d.fn("f", "FMT", "rawvideo or yuv4mpegpipe (input: found from stdin's first bytes; output: the input's)", "", o.stream(func(s *streamOptions) *string { return &s.format }))
+	d.fn("s,video_size", "WxH", "frame size of rawvideo input (y4m and files carry their own)", "", o.stream(func(s *streamOptions) *string { return &s.size }))
+	d.fn("pix_fmt", "FMT", "pixel format: "+pixFmtNames()+" (input: rgb24; output: the input's)", "", o.stream(func(s *streamOptions) *string { return &s.pixFmt }))
+	d.fn("r", "RATE", "frame rate, e.g. 25, 30000/1001, 29.97 or ntsc (input: for speed and the y4m header; output: the y4m header or encoder)", "", o.stream(func(s *streamOptions) *string { return &s.rate }))
+	d.boolean(&o.overwrite, "y", "overwrite OUT if it exists")
+
+	d.group("People and meshes")
+	d.str(&o.model, "model", "PATH.onnx", "pose model that keeps the HMR2 contract (default: the built-in stand-in, a fixed standing pose)")
+	d.str(&o.detector, "detector", "D", "person detector: bgsub (background subtraction, for fixed cameras), full (the whole frame is one person), or a YOLOX-style PATH.onnx")
+	d.float(&o.alpha, "alpha", "A", "mesh opacity over the frame, 0..1")
+
+	d.group("Performance")
+	d.str(&o.ortLib, "ort-lib", "PATH", "ONNX Runtime library (default: $"+ort.LibraryEnv+", then the project's "+ort.ProjectLibrary+")")
+	d.num(&o.poseWorkers, "pose-workers", "N", "pose workers sharing one ONNX Runtime session")
+	d.num(&o.renderWorkers, "render-workers", "N", "render workers, each with its own OpenGL context")
+	d.num(&o.inFlight, "in-flight", "N", "most frames between read and write (0: pose + render workers + 4)")
+	d.num(&o.threads, "threads", "N", "ONNX Runtime intra-op threads per session (0: one per core)")
+
+	d.group("Logging and information")
+	d.fn("loglevel,v", "LEVEL", "quiet, error, warning, info, verbose or debug", "info", o.setLogLevel)
+	d.boolFn("stats", "show the progress line and the stage summary even when stderr is not a terminal", func() error { o.stats = statsOn; return nil })
+	d.boolFn("nostats", "show neither, even on a terminal", func() error { o.stats = statsOff; return nil })
+	d.boolean(&o.version, "version", "print the versions of meshpipe, ONNX Runtime and OpenGL found, and exit")
+}
+
+const usageHead = `usage: meshpipe [input options] [-i IN] [output options] [-o OUT] [options]
+
+Draws the 3D body mesh of every person over each frame: frames in on stdin (or decoded from
+IN by ffmpeg), the same frames, same size and order, out on stdout (or encoded into OUT).
+
+  ffmpeg -i in.mp4 -f yuv4mpegpipe - | meshpipe | ffmpeg -i - out.mp4
+  ffmpeg -i in.mp4 -f rawvideo -pix_fmt rgb24 - | meshpipe -s 1280x720 | ffmpeg -f rawvideo -pix_fmt rgb24 -s 1280x720 -r 30 -i - out.mp4
+  meshpipe -i in.mp4 -o out.mp4
+
+Exit status: 0 every frame written; 1 failure (the message names the stage and frame);
+2 bad flags; 130/143 stopped by SIGINT/SIGTERM after writing every frame read (a second
+signal exits at once); 141 the reader of stdout went away.
+`
+
+func pixFmtNames() string {
+	s := make([]string, len(rawvideo.PixFmts))
+	for i, p := range rawvideo.PixFmts {
+		s[i] = p.String()
 	}
-	if !ok || err != nil || w <= 0 || h <= 0 {
-		return 0, 0, fmt.Errorf("-s %q: want a frame size WxH with positive integers, e.g. 1280x720", s)
+	return strings.Join(s, ", ")
+}
+
+// stream returns the setter of one stream option of whichever stream is current.
+func (o *options) stream(field func(*streamOptions) *string) func(string) error {
+	return func(v string) error { *field(o.cur) = v; return nil }
+}
+
+// setInput takes -i: the options after it describe the output.
+func (o *options) setInput(v string) error {
+	if o.cur == &o.out {
+		return errors.New("only one input")
 	}
-	if _, err := rawvideo.FrameSize(w, h); err != nil {
-		return 0, 0, fmt.Errorf("-s %q: %w", s, err)
+	o.input, o.cur = v, &o.out
+	return nil
+}
+
+// logLevels maps ffmpeg's -loglevel names to slog levels. verbose sits between info and debug.
+var logLevels = map[string]slog.Level{
+	"quiet": slog.LevelError + 100, "panic": slog.LevelError, "fatal": slog.LevelError, "error": slog.LevelError,
+	"warning": slog.LevelWarn, "info": slog.LevelInfo, "verbose": slog.LevelInfo - 2, "debug": slog.LevelDebug, "trace": slog.LevelDebug,
+}
+
+const levelVerbose = slog.LevelInfo - 2
+
+func (o *options) setLogLevel(v string) error {
+	l, ok := logLevels[strings.ToLower(v)]
+	if !ok {
+		return errors.New("want quiet, error, warning, info, verbose or debug")
 	}
-	return w, h, nil
+	o.logLevel = l
+	return nil
+}
+
+// logger writes meshpipe's messages to stderr at or above its level.
+type logger struct {
+	*slog.Logger
+	w     io.Writer
+	level slog.Level
+}
+
+func newLogger(w io.Writer, level slog.Level) *logger {
+	return &logger{Logger: slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), w: w, level: level}
+}
+
+func (l *logger) printf(level slog.Level, format string, args ...any) {
+	if level >= l.level {
+		fmt.Fprintf(l.w, "meshpipe: "+format+"\n", args...)
+	}
 }
 
 // Run is meshpipe's whole command: it parses args, builds the detector, pose model and
-// renderers (failing before any frame is read if one cannot start), runs the stage graph from
-// stdin to stdout, logs to stderr and returns the exit status: 0 when every frame was written,
-// 1 on a failure (the message names the stage and the frame), 2 on bad flags.
+// renderers (failing before any frame is read if one cannot start), opens the input (stdin,
+// rawvideo or y4m, or an ffmpeg decoding -i IN) and the output (stdout or an ffmpeg encoding
+// -o OUT), runs the stage graph, logs to stderr and returns the exit status (see usageHead).
+//
+// Cancelling ctx stops reading: the frames already read are finished and written, and Run
+// returns 128+N when context.Cause(ctx) is a stopSignal for signal N, else 1.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o := defaultOptions()
-	fs := newFlagSet(&o, stderr)
-	if err := fs.Parse(args); err != nil {
+	d := newFlags("meshpipe", stderr)
+	o.flags(d)
+	d.fs.Usage = func() { d.usage(stderr, usageHead) }
+	if err := d.fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitUsage
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "meshpipe: unexpected argument %q; frames come on stdin\n", fs.Arg(0))
+	log := newLogger(stderr, o.logLevel)
+	if d.fs.NArg() > 0 {
+		log.printf(slog.LevelError, "unexpected argument %q; frames come on stdin or from -i IN", d.fs.Arg(0))
 		return exitUsage
 	}
-	if err := o.check(); err != nil {
-		fmt.Fprintf(stderr, "meshpipe: %v\n", err)
-		return exitUsage
+	if o.version {
+		printVersion(stdout, o)
+		return exitOK
 	}
-	w, h, err := parseSize(o.size)
+	plan, err := o.check()
 	if err != nil {
-		fmt.Fprintf(stderr, "meshpipe: %v\n", err)
+		log.printf(slog.LevelError, "%v", err)
 		return exitUsage
+	}
+	if o.output != "" && o.output != "-" && !o.overwrite {
+		if _, err := os.Stat(o.output); err == nil {
+			log.printf(slog.LevelError, "-o %s: the file exists; add -y to overwrite it", o.output)
+			return exitError
+		}
 	}
 	p, err := build(o, log)
 	if err != nil {
-		fmt.Fprintf(stderr, "meshpipe: %v\n", err)
+		log.printf(slog.LevelError, "%v", err)
 		return exitError
 	}
 	defer p.close()
-
-	src, err := rawvideo.NewReader(stdin, w, h)
-	if err != nil {
-		fmt.Fprintf(stderr, "meshpipe: %v\n", err)
-		return exitUsage
+	if ctx.Err() != nil {
+		log.printf(slog.LevelWarn, "stopped by %v before the first frame", stopName(ctx))
+		return stopStatus(ctx)
 	}
-	start := time.Now()
-	stats, err := stages.Run(ctx, p.cfg, src, rawvideo.NewWriter(stdout))
-	secs := time.Since(start).Seconds()
+
+	// A stop while the input is opened (a y4m header awaited on a silent stdin) ends the wait.
+	opened := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			(&input{raw: stdin}).interrupt()
+		case <-opened:
+		}
+	}()
+	in, err := openInput(o, plan, stdin)
+	close(opened)
+	if err != nil && ctx.Err() != nil {
+		log.printf(slog.LevelWarn, "stopped by %v before the first frame", stopName(ctx))
+		return stopStatus(ctx)
+	}
+	if err != nil {
+		log.printf(slog.LevelError, "%v", err)
+		if errors.As(err, new(usageError)) {
+			return exitUsage
+		}
+		return exitError
+	}
+	out, err := openOutput(o, plan, in, stdout)
+	if err != nil {
+		in.finish(true)
+		log.printf(slog.LevelError, "%v", err)
+		return exitError
+	}
+	in.reader.SetKeepDecoded(out.writer != nil && out.info.PixFmt == rawvideo.YUV420P)
+	log.Info("streams", "input", in.describe(), "output", out.describe())
+
+	// A stop (signal) ends reading; the graph itself runs on to write what was read.
+	src := &stopSource{src: in.reader, done: ctx.Done()}
+	stopWatch := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			log.printf(slog.LevelWarn, "%v: no more frames are read; finishing those in flight (again to exit at once)", stopName(ctx))
+			in.interrupt()
+		case <-stopWatch:
+		}
+	}()
+
+	rec := stages.NewRecorder()
+	p.cfg.Recorder = rec
+	prog := startProgress(o, log, stderr, rec, in.info.Rate.Float())
+	stats, runErr := stages.Run(context.WithoutCancel(ctx), p.cfg, src, out.writer)
+	close(stopWatch)
+	prog.stop()
+	if runErr == nil {
+		runErr = out.writer.Close()
+	}
+	stopped := ctx.Err() != nil
+	inErr := in.finish(stopped || runErr != nil)
+	outErr := out.finish()
+	prog.summary()
+
+	secs := rec.Progress().Elapsed.Seconds()
 	log.Info("done", "frames", stats.Frames, "seconds", fmt.Sprintf("%.2f", secs),
 		"fps", fmt.Sprintf("%.1f", float64(stats.Frames)/max(secs, 1e-9)), "people", stats.People)
-	if err != nil {
-		fmt.Fprintf(stderr, "meshpipe: %v (%d frames written before it)\n", err, stats.Frames)
+	switch {
+	case runErr != nil && errors.Is(runErr, syscall.EPIPE) && out.isStdout:
+		log.printf(slog.LevelDebug, "stdout closed by its reader after %d frames: stopping", stats.Frames)
+		return exitPipe
+	case runErr != nil:
+		if outErr != nil && errors.Is(runErr, syscall.EPIPE) {
+			runErr = outErr // the encoder died: its message says why
+		}
+		log.printf(slog.LevelError, "%v (%d frames written before it)", runErr, stats.Frames)
 		return exitError
+	case outErr != nil:
+		log.printf(slog.LevelError, "%v", outErr)
+		return exitError
+	case inErr != nil && !stopped:
+		log.printf(slog.LevelError, "%v", inErr)
+		return exitError
+	case stopped:
+		log.printf(slog.LevelWarn, "stopped by %v after %d frames: every frame read was written", stopName(ctx), stats.Frames)
+		return stopStatus(ctx)
 	}
 	return exitOK
 }
 
-func (o options) check() error {
-	switch {
-	case o.size == "":
-		return errors.New("-s WxH is required: raw video carries no frame size")
-	case o.poseWorkers < 1:
-		return fmt.Errorf("-pose-workers %d: need at least 1", o.poseWorkers)
-	case o.renderWorkers < 1:
-		return fmt.Errorf("-render-workers %d: need at least 1", o.renderWorkers)
-	case o.inFlight < 0:
-		return fmt.Errorf("-in-flight %d: must not be negative", o.inFlight)
-	case o.threads < 0:
-		return fmt.Errorf("-threads %d: must not be negative", o.threads)
-	case !(o.alpha >= 0 && o.alpha <= 1):
-		return fmt.Errorf("-alpha %v: must be within 0..1", o.alpha)
+// stopSignal is the cause with which main cancels Run's context on SIGINT or SIGTERM.
+type stopSignal struct{ sig syscall.Signal }
+
+func (s stopSignal) Error() string { return s.sig.String() }
+
+func stopName(ctx context.Context) string {
+	var s stopSignal
+	if errors.As(context.Cause(ctx), &s) {
+		return strings.ToUpper("SIG" + signalNames[s.sig])
 	}
-	return nil
+	return "cancel"
+}
+
+var signalNames = map[syscall.Signal]string{syscall.SIGINT: "int", syscall.SIGTERM: "term"}
+
+// stopStatus is the exit status of a run stopped through ctx.
+func stopStatus(ctx context.Context) int {
+	var s stopSignal
+	if errors.As(context.Cause(ctx), &s) {
+		return exitSignal + int(s.sig)
+	}
+	return exitError
+}
+
+// stopSource ends the stream (io.EOF) once done is closed: before the next read, or when a
+// read in progress fails because the stop interrupted it.
+type stopSource struct {
+	src  stages.Source
+	done <-chan struct{}
+}
+
+func (s *stopSource) Read(f *rawvideo.Frame) error {
+	select {
+	case <-s.done:
+		return io.EOF
+	default:
+	}
+	err := s.src.Read(f)
+	if err != nil {
+		select {
+		case <-s.done:
+			return io.EOF
+		default:
+		}
+	}
+	return err
+}
+
+// plan is what check made of the stream flags.
+type plan struct {
+	inFormat string          // "rawvideo", "yuv4mpegpipe" or "" (sniff stdin / pick for IN)
+	inPixFmt rawvideo.PixFmt // 0: rgb24 for rawvideo, the header's for y4m, picked for IN
+	inW, inH int             // 0: not given
+	inRate   rawvideo.Ratio
+
+	outFormat string
+	outPixFmt rawvideo.PixFmt // 0: the input's
+	outRate   rawvideo.Ratio
+}
+
+func (o *options) check() (plan, error) {
+	var pl plan
+	switch {
+	case o.poseWorkers < 1:
+		return pl, fmt.Errorf("-pose-workers %d: need at least 1", o.poseWorkers)
+	case o.renderWorkers < 1:
+		return pl, fmt.Errorf("-render-workers %d: need at least 1", o.renderWorkers)
+	case o.inFlight < 0:
+		return pl, fmt.Errorf("-in-flight %d: must not be negative", o.inFlight)
+	case o.threads < 0:
+		return pl, fmt.Errorf("-threads %d: must not be negative", o.threads)
+	case !(o.alpha >= 0 && o.alpha <= 1):
+		return pl, fmt.Errorf("-alpha %v: must be within 0..1", o.alpha)
+	}
+	file := o.input != "" && o.input != "-"
+	var err error
+	if pl.inFormat, err = parseFormat(o.in.format, "input"); err != nil {
+		return pl, err
+	}
+	if pl.outFormat, err = parseFormat(o.out.format, "output"); err != nil {
+		return pl, err
+	}
+	if o.in.pixFmt != "" {
+		if pl.inPixFmt, err = rawvideo.ParsePixFmt(o.in.pixFmt); err != nil {
+			return pl, fmt.Errorf("-pix_fmt: %w", err)
+		}
+	}
+	if o.out.pixFmt != "" {
+		if pl.outPixFmt, err = rawvideo.ParsePixFmt(o.out.pixFmt); err != nil {
+			return pl, fmt.Errorf("-pix_fmt (output): %w", err)
+		}
+	}
+	if pl.inRate, err = parseRate(o.in.rate, "-r"); err != nil {
+		return pl, err
+	}
+	if pl.outRate, err = parseRate(o.out.rate, "-r (output)"); err != nil {
+		return pl, err
+	}
+	if o.out.size != "" {
+		return pl, fmt.Errorf("-s %s after -i: meshpipe does not scale; the output has the input's size", o.out.size)
+	}
+	if file && (o.in.size != "" || o.in.format != "") {
+		return pl, fmt.Errorf("-i %s: -s and -f describe raw input on stdin; a file carries its own", o.input)
+	}
+	if pl.inFormat == "yuv4mpegpipe" && o.in.size != "" {
+		return pl, fmt.Errorf("-s %s: a yuv4mpegpipe stream carries its own size", o.in.size)
+	}
+	if o.in.size != "" {
+		if pl.inW, pl.inH, err = parseSize(o.in.size, pl.inPixFmt); err != nil {
+			return pl, err
+		}
+	} else if pl.inFormat == "rawvideo" {
+		return pl, errors.New("-s WxH is required: rawvideo carries no frame size")
+	}
+	if pl.outFormat == "yuv4mpegpipe" && pl.outPixFmt != 0 && pl.outPixFmt != rawvideo.YUV420P && pl.outPixFmt != rawvideo.Gray {
+		return pl, fmt.Errorf("-pix_fmt %v: yuv4mpegpipe output carries yuv420p or gray", pl.outPixFmt)
+	}
+	if pl.inFormat == "yuv4mpegpipe" && pl.inPixFmt != 0 && pl.inPixFmt != rawvideo.YUV420P && pl.inPixFmt != rawvideo.Gray {
+		return pl, fmt.Errorf("-pix_fmt %v: yuv4mpegpipe input carries yuv420p or gray", pl.inPixFmt)
+	}
+	return pl, nil
+}
+
+func parseFormat(s, which string) (string, error) {
+	switch s {
+	case "", "rawvideo", "yuv4mpegpipe":
+		return s, nil
+	case "y4m":
+		return "yuv4mpegpipe", nil
+	}
+	return "", fmt.Errorf("-f %q (%s): want rawvideo or yuv4mpegpipe", s, which)
+}
+
+// parseSize reads "WxH" into a frame size that pix_fmt p (rgb24 when 0) can hold.
+func parseSize(s string, p rawvideo.PixFmt) (w, h int, err error) {
+	a, b, ok := strings.Cut(strings.ToLower(s), "x")
+	if ok {
+		_, err = fmt.Sscanf(a+" "+b, "%d %d", &w, &h)
+	}
+	if !ok || err != nil || w <= 0 || h <= 0 || strings.ContainsAny(a+b, "+ ") {
+		return 0, 0, fmt.Errorf("-s %q: want a frame size WxH with positive integers, e.g. 1280x720", s)
+	}
+	if p == 0 {
+		p = rawvideo.RGB24
+	}
+	if _, err := p.FrameSize(w, h); err != nil {
+		return 0, 0, fmt.Errorf("-s %q: %w", s, err)
+	}
+	return w, h, nil
+}
+
+// parseRate reads a frame rate as ffmpeg writes one: "25", "30000/1001", "29.97", or the
+// abbreviations ntsc (30000/1001), pal (25), film (24) and ntsc-film (24000/1001). Decimals
+// near an NTSC rate (n*1000/1001) are taken as that rate.
+func parseRate(s, flagName string) (rawvideo.Ratio, error) {
+	if s == "" {
+		return rawvideo.Ratio{}, nil
+	}
+	bad := fmt.Errorf("%s %q: want a frame rate such as 25, 30000/1001, 29.97 or ntsc", flagName, s)
+	switch strings.ToLower(s) {
+	case "ntsc":
+		return rawvideo.Ratio{Num: 30000, Den: 1001}, nil
+	case "pal":
+		return rawvideo.Ratio{Num: 25, Den: 1}, nil
+	case "film":
+		return rawvideo.Ratio{Num: 24, Den: 1}, nil
+	case "ntsc-film":
+		return rawvideo.Ratio{Num: 24000, Den: 1001}, nil
+	}
+	if a, b, ok := strings.Cut(s, "/"); ok {
+		var n, d int
+		if _, err := fmt.Sscanf(a+" "+b, "%d %d", &n, &d); err != nil || n <= 0 || d <= 0 {
+			return rawvideo.Ratio{}, bad
+		}
+		return rawvideo.Ratio{Num: n, Den: d}, nil
+	}
+	var f float64
+	if _, err := fmt.Sscanf(s, "%g", &f); err != nil || !(f > 0 && f < 1e6) {
+		return rawvideo.Ratio{}, bad
+	}
+	for _, k := range []int{24, 30, 48, 60, 120} {
+		if ntsc := float64(k) * 1000 / 1001; f != float64(k) && f > ntsc-0.006 && f < ntsc+0.006 {
+			return rawvideo.Ratio{Num: k * 1000, Den: 1001}, nil
+		}
+	}
+	n := int(f*1000 + 0.5)
+	g := gcd(n, 1000)
+	return rawvideo.Ratio{Num: n / g, Den: 1000 / g}, nil
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// printVersion writes meshpipe's version and the ONNX Runtime and OpenGL it finds to stdout.
+func printVersion(stdout io.Writer, o *options) {
+	fmt.Fprintf(stdout, "meshpipe %s\n", version)
+	path, tried := ort.FindLibrary(ort.DefaultLibraryInputs(o.ortLib))
+	switch {
+	case path == "":
+		fmt.Fprintf(stdout, "ONNX Runtime: not found (tried %s)\n", strings.Join(tried, ", "))
+	case ort.Init(path) != nil:
+		fmt.Fprintf(stdout, "ONNX Runtime: %s does not load: %v\n", path, ort.Init(path))
+	default:
+		fmt.Fprintf(stdout, "ONNX Runtime %s (%s)\n", ort.Version(), path)
+	}
+	fmt.Fprintf(stdout, "OpenGL: %s\n", glVersion())
 }
