@@ -30,6 +30,10 @@ type LiveConfig struct {
 	// after the first frame is not handed over, and capture stops (ffmpeg's -t on a live
 	// input: Duration of capture time).
 	Duration time.Duration
+	// Frames, when positive, ends the stream after that many frames captured, those dropped
+	// included (ffmpeg's -t on a source whose frames are timed by their number, k/rate, as a
+	// test pattern's are).
+	Frames int64
 }
 
 // Live is a Source over a camera that never blocks the camera: a goroutine of its own
@@ -51,6 +55,7 @@ type Live struct {
 	cam      Camera
 	queue    int
 	duration time.Duration
+	frames   int64
 
 	mu      sync.Mutex
 	ready   sync.Cond         // a frame waits, capture ended, or Stop was called
@@ -81,12 +86,14 @@ func NewLive(cam Camera, cfg LiveConfig) (*Live, error) {
 		return nil, fmt.Errorf("live source: queue %d: must not be negative", cfg.Queue)
 	case cfg.Duration < 0:
 		return nil, fmt.Errorf("live source: duration %v: must not be negative", cfg.Duration)
+	case cfg.Frames < 0:
+		return nil, fmt.Errorf("live source: %d frames: must not be negative", cfg.Frames)
 	}
 	q := cfg.Queue
 	if q == 0 {
 		q = 1
 	}
-	l := &Live{cam: cam, queue: q, duration: cfg.Duration, waiting: make([]*rawvideo.Frame, q+1), done: make(chan struct{})}
+	l := &Live{cam: cam, queue: q, duration: cfg.Duration, frames: cfg.Frames, waiting: make([]*rawvideo.Frame, q+1), done: make(chan struct{})}
 	l.ready.L = &l.mu
 	for range q + 1 {
 		l.spare = append(l.spare, &rawvideo.Frame{})
@@ -111,7 +118,7 @@ func (l *Live) startLocked() {
 }
 
 // capture runs the camera into buf, then into the buffer the ring gives back, until the
-// camera ends, fails, Duration is reached or Stop is called.
+// camera ends, fails, Duration or Frames is reached or Stop is called.
 func (l *Live) capture(buf *rawvideo.Frame) {
 	defer close(l.done)
 	for {
@@ -140,9 +147,12 @@ func (l *Live) capture(buf *rawvideo.Frame) {
 			} else {
 				buf = l.popSpare()
 			}
-			l.ready.Broadcast()
-			l.mu.Unlock()
-			continue
+			if l.frames == 0 || l.captured < l.frames {
+				l.ready.Broadcast()
+				l.mu.Unlock()
+				continue
+			}
+			l.end = io.EOF // that was the last of Frames; buf is a spare buffer now
 		}
 		l.spare = append(l.spare, buf)
 		l.ready.Broadcast()

@@ -295,6 +295,7 @@ func TestNewLiveErrors(t *testing.T) {
 		{nil, LiveConfig{}, "no camera"},
 		{&fakeCamera{}, LiveConfig{Queue: -1}, "queue -1"},
 		{&fakeCamera{}, LiveConfig{Duration: -time.Second}, "duration -1s"},
+		{&fakeCamera{}, LiveConfig{Frames: -2}, "-2 frames"},
 	} {
 		if _, err := NewLive(c.cam, c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("NewLive(%+v): %v, want an error containing %q", c.cfg, err, c.want)
@@ -320,5 +321,25 @@ func TestLiveReadAllocatesNothing(t *testing.T) {
 		}
 	}); n != 0 {
 		t.Fatalf("Read allocates %v times a frame (capture included), want 0", n)
+	}
+}
+
+// Frames ends the stream after that many captures, dropped ones included.
+func TestLiveFrames(t *testing.T) {
+	cam := &fakeCamera{n: 1 << 30, failAt: -1, atEnd: make(chan struct{}), release: make(chan struct{})}
+	l, _ := NewLive(cam, LiveConfig{Queue: 2, Frames: 7})
+	l.Start()
+	<-l.done // capture stopped by itself at 7 frames
+	var f rawvideo.Frame
+	for want := int64(5); want < 7; want++ {
+		if err := l.Read(&f); err != nil || stampOf(&f) != want {
+			t.Fatalf("read: capture %d, %v; want capture %d", stampOf(&f), err, want)
+		}
+	}
+	if err := l.Read(&f); err != io.EOF {
+		t.Fatalf("after the last frame: %v, want io.EOF", err)
+	}
+	if s, calls := l.Stats(), cam.calls.Load(); s.Captured != 7 || s.Dropped != 5 || calls != 7 {
+		t.Fatalf("stats %+v after %d camera calls: want 7 captured in 7 calls, 5 dropped", s, calls)
 	}
 }
