@@ -70,6 +70,7 @@ type Mode struct {
 	FPS float64
 }
 
+// String writes the mode as "YUYV 640x480 at 30 fps" (without the rate when it is unknown).
 func (m Mode) String() string {
 	s := fmt.Sprintf("%s %dx%d", m.Format, m.Width, m.Height)
 	if m.FPS > 0 {

@@ -84,7 +84,7 @@ func (o *options) flags(d *flagSet) {
 	d.fn("s,video_size", "WxH", "frame size of rawvideo input, or asked of a live source (y4m and files carry their own)", "", o.stream(func(s *streamOptions) *string { return &s.size }))
 	d.fn("pix_fmt", "FMT", "pixel format: "+pixFmtNames()+" (input: rgb24; output: the input's)", "", o.stream(func(s *streamOptions) *string { return &s.pixFmt }))
 	d.fn("r", "RATE", "frame rate, e.g. 25, 30000/1001, 29.97 or ntsc (input: for speed and the y4m header, or asked of a live source; output: the y4m header or encoder)", "", o.stream(func(s *streamOptions) *string { return &s.rate }))
-	d.fn("t", "DURATION", "stop after DURATION of input: the frames whose time is below it (a live source: capture time); 5, 2.5, 500ms, 1:30", "", o.setDuration)
+	d.fn("t", "DURATION", "stop after DURATION of input: the frames whose time is below it (a camera: capture time); 5, 2.5, 500ms, 1:30", "", o.setDuration)
 	d.boolean(&o.overwrite, "y", "overwrite OUT if it exists")
 
 	d.group("People and meshes")
@@ -96,7 +96,7 @@ func (o *options) flags(d *flagSet) {
 	d.str(&o.ortLib, "ort-lib", "PATH", "ONNX Runtime library (default: $"+ort.LibraryEnv+", then the project's "+ort.ProjectLibrary+")")
 	d.num(&o.poseWorkers, "pose-workers", "N", "pose workers sharing one ONNX Runtime session")
 	d.num(&o.renderWorkers, "render-workers", "N", "render workers, each with its own OpenGL context")
-	d.num(&o.inFlight, "in-flight", "N", "most frames between read and write (0: pose + render workers + 4)")
+	d.num(&o.inFlight, "in-flight", "N", "most frames between read and write (0: pose + render workers + 4; live: + 2)")
 	d.num(&o.threads, "threads", "N", "ONNX Runtime intra-op threads per session (0: one per core)")
 
 	d.group("Logging and information")
