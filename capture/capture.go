@@ -83,8 +83,11 @@ func (m Mode) String() string {
 type Device struct {
 	// Node is the device node's name, "video0" for /dev/video0: "webcam:0" opens it.
 	Node string
-	// Path is where it was found, e.g. /dev/video0 or /dev/v4l/by-id/usb-...-video-index0.
+	// Path is the device node, /dev/video0.
 	Path string
+	// Link is the name of the /dev/v4l/by-id or /dev/v4l/by-path link it was found under
+	// (e.g. usb-Vendor_Camera-video-index0), or "" when it was found as /dev/videoN.
+	Link string
 	// Name is what the driver calls it: the card name and bus, when the device said.
 	Name string
 	// Modes are the sizes, rates and formats it offers that meshpipe reads, in the driver's
@@ -140,8 +143,8 @@ func Devices() []Device {
 		dev := Device{Node: node(d), Name: strings.Trim(strings.ReplaceAll(d.Info().Name, ";", " "), " ")}
 		label := d.Info().Label
 		dev.Path = "/dev/" + dev.Node
-		if first := label[:max(strings.Index(label, ";"), 0)]; first != "" && first != dev.Node {
-			dev.Path = first // a /dev/v4l/by-* name; mediadevices keeps only its base name
+		if first := label[:max(strings.Index(label, ";"), 0)]; first != dev.Node {
+			dev.Link = first // mediadevices keeps only the link's base name
 		}
 		if err := d.Open(); err != nil {
 			dev.Err = err

@@ -63,7 +63,11 @@ func printDevices(w io.Writer, devs []capture.Device) {
 		if name == "" {
 			name = "(no name)"
 		}
-		fmt.Fprintf(w, "  %-10s %s  %s\n", "webcam:"+strings.TrimPrefix(d.Node, "video"), d.Path, name)
+		path := d.Path
+		if d.Link != "" {
+			path += " (" + d.Link + ")"
+		}
+		fmt.Fprintf(w, "  %-10s %s  %s\n", "webcam:"+strings.TrimPrefix(d.Node, "video"), path, name)
 		switch {
 		case d.Err != nil:
 			fmt.Fprintf(w, "      cannot be opened to list its modes: %v\n", d.Err)

@@ -145,14 +145,14 @@ func TestListDevices(t *testing.T) {
 			{Width: 1280, Height: 720, Format: "YUYV", FPS: 10}, {Width: 1280, Height: 720, Format: "MJPEG", FPS: 30},
 		}},
 		{Node: "video1", Path: "/dev/video1", Name: "HD Webcam: usb-0000:00:14.0-1"},
-		{Node: "video2", Path: "/dev/v4l/by-id/usb-cam-video-index0", Err: errors.New("device or resource busy")},
+		{Node: "video2", Path: "/dev/video2", Link: "usb-cam-video-index0", Err: errors.New("device or resource busy")},
 	})
 	want := "  webcam:0   /dev/video0  HD Webcam: usb-0000:00:14.0-1\n" +
 		"      YUYV  640x480 at 30, 15 fps; 1280x720 at 10 fps\n" +
 		"      MJPEG 1280x720 at 30 fps\n" +
 		"  webcam:1   /dev/video1  HD Webcam: usb-0000:00:14.0-1\n" +
 		"      no video in a format meshpipe reads (a camera's metadata node?)\n" +
-		"  webcam:2   /dev/v4l/by-id/usb-cam-video-index0  (no name)\n" +
+		"  webcam:2   /dev/video2 (usb-cam-video-index0)  (no name)\n" +
 		"      cannot be opened to list its modes: device or resource busy\n"
 	if capture.CameraDriver != "" && !strings.HasSuffix(b.String(), want) || !strings.Contains(b.String(), "Cameras: 3 found") {
 		t.Errorf("listing:\n%s\nwant it to end with:\n%s", b.String(), want)
