@@ -213,9 +213,10 @@ func cropBlurred(dst []float32, f *rawvideo.Frame, cw *cropWarp, k []float32, ga
 			out := s.rows[ri*span*3 : (ri+1)*span*3]
 			clear(out)
 			for t, kt := range k {
-				src := f.Pix[clamp(y+t-r, f.Height)*f.Stride+3*lo:]
-				for x := 0; x < span*3; x++ {
-					out[x] += kt * float32(src[x])
+				off := clamp(y+t-r, f.Height)*f.Stride + 3*lo
+				src := f.Pix[off : off+len(out)]
+				for x, v := range src {
+					out[x] += kt * float32(v)
 				}
 			}
 		}

@@ -132,7 +132,7 @@ func (p *PoseEstimator) Estimate(f *rawvideo.Frame, dets []Detection) ([]Person,
 	if _, ok := out[PoseVertices.Name]; ok {
 		spec := TensorSpec{PoseVertices.Name, []int64{-1, int64(p.body.VertexCount()), 3}}
 		if verts, err = get(spec); err != nil {
-			return nil, fmt.Errorf("%w; the body model has %d vertices", err, p.body.VertexCount())
+			return nil, fmt.Errorf("%w; the body model has %d vertices (give the SMPL file the model was made with, -body PATH.npz)", err, p.body.VertexCount())
 		}
 	}
 	cam := NewCamera(f.Width, f.Height)
@@ -150,15 +150,17 @@ func (p *PoseEstimator) Estimate(f *rawvideo.Frame, dets []Detection) ([]Person,
 		}
 		pp.CamT = cam.Translation(pp.Pose.PredCam, windows[i])
 		pp.Vertices = make([]float32, 3*v)
+		pp.Joints = p.body.Pose(&pp.Pose, pp.Vertices)
 		if verts != nil {
 			copy(pp.Vertices, verts[i*3*v:(i+1)*3*v])
-		} else {
-			p.body.Pose(pp.Pose.GlobalOrient, &pp.Pose.BodyPose, pp.Vertices)
 		}
 		for k := 0; k < v; k++ {
 			pp.Vertices[3*k] += pp.CamT[0]
 			pp.Vertices[3*k+1] += pp.CamT[1]
 			pp.Vertices[3*k+2] += pp.CamT[2]
+		}
+		for k := range pp.Joints {
+			pp.Joints[k] = add3(pp.Joints[k], pp.CamT)
 		}
 	}
 	return people, nil
