@@ -87,17 +87,6 @@ func (b *Body) Check() error {
 	return nil
 }
 
-// RestJoints returns the rest-pose joints of the body shaped by betas: the joint regressor
-// applied to the shaped template when the body has one, else Joints. betas may be nil (all 0).
-func (b *Body) RestJoints(betas *[BetaCount]float32) [JointCount][3]float32 {
-	if b.JRegressor == nil {
-		return b.Joints
-	}
-	shaped := make([]float32, len(b.Template))
-	b.shape(betas, shaped)
-	return b.regress(shaped)
-}
-
 // shape writes the template plus the shape blend shapes for betas into dst ([V*3]).
 func (b *Body) shape(betas *[BetaCount]float32, dst []float32) {
 	copy(dst, b.Template)
