@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/rawvideo"
@@ -35,10 +36,14 @@ type Tracker interface {
 	Update(dets []models.Detection) []models.Detection
 }
 
-// PoseEstimator recovers the body of each detection of a frame (models.PoseEstimator). It is
+// PoseEstimator recovers the body of each detection of several frames at once
+// (models.PoseEstimator): the crops of consecutive frames go to the model as one batch. It is
 // shared by all pose workers, so it must be safe for concurrent use.
 type PoseEstimator interface {
-	Estimate(f *rawvideo.Frame, dets []models.Detection) ([]models.Person, error)
+	// EstimateBatch returns people[i] for frames[i], one Person per detection of dets[i], in
+	// order. When it fails, the graph runs each frame of the batch alone, so that the error
+	// it reports names the frame at fault and the frames before it are still drawn.
+	EstimateBatch(frames []*rawvideo.Frame, dets [][]models.Detection) ([][]models.Person, error)
 }
 
 // Renderer draws people over a frame in place. Each render worker owns one Renderer and calls
@@ -57,10 +62,17 @@ type Config struct {
 	Pose PoseEstimator
 	// PoseWorkers is the number of pose goroutines; 0 means 2.
 	PoseWorkers int
+	// Batch is the most people whose crops go to the pose model in one run, gathered from
+	// consecutive frames (a frame with more people than Batch runs alone, whole); 0 means 1.
+	Batch int
+	// BatchWait caps how long the first frame of a batch waits for more frames while a pose
+	// worker is free; 0 means DefaultBatchWait. While every worker is busy the batch keeps
+	// filling up to Batch regardless.
+	BatchWait time.Duration
 	// Renderers holds one Renderer per render worker; it must not be empty.
 	Renderers []Renderer
 	// InFlight caps the frames between read and write (the frame buffers allocated, and the
-	// reorder window); 0 means PoseWorkers + len(Renderers) + 4.
+	// reorder window); 0 means PoseWorkers*Batch + len(Renderers) + 4.
 	InFlight int
 }
 
@@ -107,9 +119,14 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 	if poseWorkers <= 0 {
 		poseWorkers = 2
 	}
+	batch := max(cfg.Batch, 1)
+	wait := cfg.BatchWait
+	if wait <= 0 {
+		wait = DefaultBatchWait
+	}
 	inFlight := cfg.InFlight
 	if inFlight <= 0 {
-		inFlight = poseWorkers + len(cfg.Renderers) + 4
+		inFlight = poseWorkers*batch + len(cfg.Renderers) + 4
 	}
 	parent := ctx
 	g, ctx := errgroup.WithContext(ctx)
@@ -235,14 +252,35 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 		}
 		g.Go(func() error { wg.Wait(); close(out); return nil })
 	}
-	pool(poseWorkers, poseCh, renderCh, func(_ int, j *job) {
-		if len(j.dets) == 0 {
-			return
-		}
-		if err := guard(func() (err error) { j.people, err = cfg.Pose.Estimate(j.frame, j.dets); return }); err != nil {
-			fail(j, "pose", err)
-		}
+	// pose: a batcher groups consecutive frames; the workers run the batches.
+	batchCh := make(chan []*job)
+	g.Go(func() error {
+		defer close(batchCh)
+		batchFrames(ctx, poseCh, batchCh, batch, wait, func(j *job) int {
+			if skip(j) {
+				return 0
+			}
+			return len(j.dets)
+		})
+		return nil
 	})
+	var poseWG sync.WaitGroup
+	for i := 0; i < poseWorkers; i++ {
+		poseWG.Add(1)
+		g.Go(func() error {
+			defer poseWG.Done()
+			for b := range batchCh {
+				estimate(cfg.Pose, b, skip, fail)
+				for _, j := range b {
+					if !send(renderCh, j) {
+						return nil
+					}
+				}
+			}
+			return nil
+		})
+	}
+	g.Go(func() error { poseWG.Wait(); close(renderCh); return nil })
 	pool(len(cfg.Renderers), renderCh, doneCh, func(i int, j *job) {
 		if len(j.people) == 0 {
 			return
