@@ -37,16 +37,25 @@ func Init(path string) error {
 	return envErr
 }
 
-// InitFound finds the library with FindLibrary (flag first, then MESHPIPE_ORT_LIB, then the
-// project's .deps folder) and calls Init. When nothing is found the error lists every path
-// tried and how to install the library.
+// InitFound finds the library with Locate (flag first, then MESHPIPE_ORT_LIB, then the
+// project's .deps folder) and calls Init.
 func InitFound(flag string) error {
-	path, tried := FindLibrary(DefaultLibraryInputs(flag))
-	if path == "" {
-		return fmt.Errorf("ONNX Runtime library not found; tried:\n  %s\nrun scripts/setup.sh, or name the library with --ort-lib or %s",
-			strings.Join(tried, "\n  "), LibraryEnv)
+	path, err := Locate(DefaultLibraryInputs(flag))
+	if err != nil {
+		return err
 	}
 	return Init(path)
+}
+
+// Locate returns the library FindLibrary finds for in, or an error that lists every path tried
+// and how to install the library.
+func Locate(in LibraryInputs) (string, error) {
+	path, tried := FindLibrary(in)
+	if path == "" {
+		return "", fmt.Errorf("ONNX Runtime library not found; tried:\n  %s\nrun scripts/setup.sh, or name the library with -ort-lib or %s",
+			strings.Join(tried, "\n  "), LibraryEnv)
+	}
+	return path, nil
 }
 
 // Version returns the loaded ONNX Runtime's version, such as "1.29.0".
@@ -57,11 +66,15 @@ type Options struct {
 	// IntraOpThreads is ONNX Runtime's intra-op thread count; 0 leaves its default (one per
 	// core). DESIGN.md measured one thread per session user as best on 2 cores.
 	IntraOpThreads int
+	// Device is where the model runs: CPU, or CUDA on one GPU. Auto is taken as CPU here;
+	// Resolve turns it into CPU or CUDA first.
+	Device Device
 }
 
 // Session is one loaded one-input float32 model. Run is safe for concurrent use (it wraps a
 // DynamicAdvancedSession, whose Run may be called from several goroutines).
 type Session struct {
+	device  Device
 	name    string
 	s       *onnx.DynamicAdvancedSession
 	input   models.TensorSpec
@@ -120,12 +133,24 @@ func OpenData(name string, data []byte, opt Options) (*Session, error) {
 			return nil, fmt.Errorf("model %s: %w", name, err)
 		}
 	}
+	if opt.Device.Kind == CUDA {
+		if err := appendCUDA(so, opt.Device.ID); err != nil {
+			return nil, fmt.Errorf("model %s: CUDA execution provider on GPU %d: %w", name, opt.Device.ID, err)
+		}
+	}
 	sess.s, err = onnx.NewDynamicAdvancedSessionWithONNXData(data, inNames, outNames, so)
 	if err != nil {
-		return nil, fmt.Errorf("model %s: creating ONNX Runtime session: %w", name, err)
+		return nil, fmt.Errorf("model %s: creating ONNX Runtime session on %s: %w", name, opt.Device, err)
+	}
+	sess.device = opt.Device
+	if sess.device.Kind == Auto {
+		sess.device = Device{Kind: CPU}
 	}
 	return sess, nil
 }
+
+// Device returns the device the session runs on: CPU or CUDA with its GPU index.
+func (s *Session) Device() Device { return s.device }
 
 // Input describes the model's input (name and shape, -1 for dynamic sizes).
 func (s *Session) Input() models.TensorSpec { return s.input }
