@@ -81,20 +81,52 @@ type Session struct {
 	outputs []models.TensorSpec
 }
 
-// Open loads the model file at path. Init must have succeeded first.
+// Open loads the model file at path. Init must have succeeded first. The model is read by
+// ONNX Runtime from the file, so weights stored as external data beside it (PATH.data, as
+// scripts/export_hmr2_onnx.py writes models over 2 GB) are found.
 func Open(path string, opt Options) (*Session, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
+	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("model %s: %w", path, err)
 	}
-	return OpenData(path, data, opt)
+	return open(path, opt, modelSource{
+		info: func() ([]onnx.InputOutputInfo, []onnx.InputOutputInfo, error) {
+			so, err := onnx.NewSessionOptions()
+			if err != nil {
+				return nil, nil, err
+			}
+			defer so.Destroy()
+			// Reading the names needs a session; skip the graph optimisations for it.
+			so.SetGraphOptimizationLevel(onnx.GraphOptimizationLevelDisableAll)
+			return onnx.GetInputOutputInfoWithOptions(path, so)
+		},
+		session: func(in, out []string, so *onnx.SessionOptions) (*onnx.DynamicAdvancedSession, error) {
+			return onnx.NewDynamicAdvancedSession(path, in, out, so)
+		},
+	})
 }
 
 // OpenData loads a model from its serialised bytes; name is used in errors (a path, or
 // "built-in stand-in"). The model must have exactly one input, and every input and output
 // must be a float32 tensor.
 func OpenData(name string, data []byte, opt Options) (*Session, error) {
-	ins, outs, err := onnx.GetInputOutputInfoWithONNXData(data)
+	return open(name, opt, modelSource{
+		info: func() ([]onnx.InputOutputInfo, []onnx.InputOutputInfo, error) {
+			return onnx.GetInputOutputInfoWithONNXData(data)
+		},
+		session: func(in, out []string, so *onnx.SessionOptions) (*onnx.DynamicAdvancedSession, error) {
+			return onnx.NewDynamicAdvancedSessionWithONNXData(data, in, out, so)
+		},
+	})
+}
+
+// modelSource reads a model's inputs and outputs and makes its session, from a file or bytes.
+type modelSource struct {
+	info    func() ([]onnx.InputOutputInfo, []onnx.InputOutputInfo, error)
+	session func(in, out []string, so *onnx.SessionOptions) (*onnx.DynamicAdvancedSession, error)
+}
+
+func open(name string, opt Options, src modelSource) (*Session, error) {
+	ins, outs, err := src.info()
 	if err != nil {
 		return nil, fmt.Errorf("model %s is not a loadable ONNX model: %w", name, err)
 	}
@@ -138,7 +170,7 @@ func OpenData(name string, data []byte, opt Options) (*Session, error) {
 			return nil, fmt.Errorf("model %s: CUDA execution provider on GPU %d: %w", name, opt.Device.ID, err)
 		}
 	}
-	sess.s, err = onnx.NewDynamicAdvancedSessionWithONNXData(data, inNames, outNames, so)
+	sess.s, err = src.session(inNames, outNames, so)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: creating ONNX Runtime session on %s: %w", name, opt.Device, err)
 	}
