@@ -52,6 +52,12 @@ type Renderer interface {
 	Render(f *rawvideo.Frame, people []models.Person) error
 }
 
+// PoseWriter records the people of each frame (cmd/meshpipe's -poses JSONL). It is called
+// from one goroutine, in frame order, just before each frame is written.
+type PoseWriter interface {
+	WritePoses(f *rawvideo.Frame, people []models.Person) error
+}
+
 // Config is the graph's parts and sizes.
 type Config struct {
 	// Detector finds people; it is called in frame order from one goroutine.
@@ -71,6 +77,8 @@ type Config struct {
 	BatchWait time.Duration
 	// Renderers holds one Renderer per render worker; it must not be empty.
 	Renderers []Renderer
+	// Poses, if not nil, records the people of every frame, in order.
+	Poses PoseWriter
 	// InFlight caps the frames between read and write (the frame buffers allocated, and the
 	// reorder window); 0 means PoseWorkers*Batch + len(Renderers) + 4.
 	InFlight int
@@ -86,7 +94,7 @@ type Stats struct {
 
 // StageError is a failure of one stage on one frame.
 type StageError struct {
-	// Stage is "read", "detect", "pose", "render" or "write".
+	// Stage is "read", "detect", "pose", "render", "poses" or "write".
 	Stage string
 	// Frame is the index of the frame at fault, from 0.
 	Frame int64
@@ -305,6 +313,11 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 				}
 				if next.err != nil {
 					return next.err
+				}
+				if cfg.Poses != nil {
+					if err := cfg.Poses.WritePoses(next.frame, next.people); err != nil {
+						return &StageError{Stage: "poses", Frame: next.frame.Seq, Err: err}
+					}
 				}
 				if err := dst.Write(next.frame); err != nil {
 					return &StageError{Stage: "write", Frame: next.frame.Seq, Err: err}
