@@ -42,7 +42,7 @@ func build(o options, log *slog.Logger) (_ *pipeline, err error) {
 		return nil, err
 	}
 	opt := ort.Options{IntraOpThreads: o.threads}
-	if err := buildIssue4(o, log, p, &opt); err != nil {
+	if err := applyPoseFlags(o, log, p, &opt); err != nil {
 		return nil, err
 	}
 	var sess *ort.Session
@@ -121,10 +121,10 @@ func (m *meshRenderer) Render(f *rawvideo.Frame, people []models.Person) error {
 	return m.r.Render(f, gl.Camera{Focal: cam.Focal, CX: cam.CX, CY: cam.CY}, m.meshes, m.alpha)
 }
 
-// buildIssue4 applies -device, -body, -batch and -poses: it resolves the device (auto falls
+// applyPoseFlags applies -device, -body, -batch and -poses: it resolves the device (auto falls
 // back to the CPU with one line on stderr saying why), loads the body model and opens the pose
 // output, before any frame is read.
-func buildIssue4(o options, log *slog.Logger, p *pipeline, opt *ort.Options) error {
+func applyPoseFlags(o options, log *slog.Logger, p *pipeline, opt *ort.Options) error {
 	dev, _ := ort.ParseDevice(o.device) // checked with the flags
 	dev, why, err := ort.Resolve(dev)
 	if err != nil {

@@ -35,7 +35,7 @@ type options struct {
 	threads       int
 	alpha         float64
 
-	// Body model, batching, device and pose output (issue 4).
+	// Body model, batching, device and pose output.
 	body   string
 	batch  int
 	device string
@@ -57,7 +57,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.ortLib, "ort-lib", o.ortLib, "ONNX Runtime library `PATH` (default: $"+ort.LibraryEnv+", then the project's "+ort.ProjectLibrary+")")
 	fs.IntVar(&o.poseWorkers, "pose-workers", o.poseWorkers, "pose workers sharing one ONNX Runtime session")
 	fs.IntVar(&o.renderWorkers, "render-workers", o.renderWorkers, "render workers, each with its own OpenGL context")
-	fs.IntVar(&o.inFlight, "in-flight", o.inFlight, "most frames between read and write (0: pose + render workers + 4)")
+	fs.IntVar(&o.inFlight, "in-flight", o.inFlight, "most frames between read and write (0: pose workers x batch + render workers + 4)")
 	fs.IntVar(&o.threads, "threads", o.threads, "ONNX Runtime intra-op threads per session (0: one per core)")
 	fs.Float64Var(&o.alpha, "alpha", o.alpha, "mesh opacity over the frame, 0..1")
 
