@@ -226,6 +226,12 @@ func TestPosesMatchReference(t *testing.T) {
 			if worstT > 1e-4 || worst3 > 1e-4 || worst2 > 1e-4 {
 				t.Errorf("meshpipe differs from the reference by more than 1e-4 relative")
 			}
+			// The rotations too, more loosely: Gram-Schmidt from short 6D vectors magnifies
+			// ONNX Runtime's and torch's rounding differences (a crop off by a quarter pixel
+			// moves them by 1e-2 here).
+			if worstRot > 2e-3 {
+				t.Errorf("rotations differ from the reference by %.3g relative (> 2e-3)", worstRot)
+			}
 		})
 	}
 }
