@@ -69,7 +69,7 @@ const (
 // (cv2.getAffineTransform), and cv2.warpAffine inverts that map and samples frame position
 // x = cx + (i - 128) * side/256 for crop column i (pixel-index coordinates, no half-pixel
 // shift), in OpenCV's fixed point.
-func warpOf(w Window) *cropWarp {
+func warpOf(w Window) cropWarp {
 	const n = CropSize
 	half := w.Side * 0.5
 	cx, cy := float64(w.CX), float64(w.CY)
@@ -85,7 +85,7 @@ func warpOf(w Window) *cropWarp {
 	d := 1 / (a * e)
 	ia, ie := e*d, a*d
 	ic, iff := -ia*c, -ie*f
-	cw := &cropWarp{}
+	var cw cropWarp
 	x0 := int(math.RoundToEven(ic*(1<<abBits))) + roundDelta
 	for i := 0; i < n; i++ {
 		x := (x0 + int(math.RoundToEven(ia*float64(i)*(1<<abBits)))) >> (abBits - interBits)
@@ -118,7 +118,7 @@ func CropInto(dst []float32, f *rawvideo.Frame, w Window) {
 		bias[c] = -imageMean[c] / imageStd[c]
 	}
 	if sigma := BlurSigma(w.Side); sigma > 0 {
-		cropBlurred(dst, f, cw, blurKernel(sigma), gain, bias)
+		cropBlurred(dst, f, &cw, blurKernel(sigma), gain, bias)
 		return
 	}
 	const n = CropSize
