@@ -3,12 +3,33 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 
 	"github.com/meshpipe/meshpipe/models"
+	"github.com/meshpipe/meshpipe/models/ort"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
+
+// addPoseFlags binds the body model, batching, device and pose output flags.
+func addPoseFlags(fs *flag.FlagSet, o *options) {
+	fs.StringVar(&o.body, "body", o.body, "SMPL body model `PATH.npz` in the smplx layout (default: meshpipe's own mannequin)")
+	fs.IntVar(&o.batch, "batch", o.batch, "most person crops per pose-model run, gathered from consecutive frames")
+	fs.StringVar(&o.device, "device", o.device, "where ONNX Runtime runs: `auto` (CUDA if it starts, else the CPU), cpu, cuda or cuda:N")
+	fs.StringVar(&o.poses, "poses", o.poses, "also write each frame's people to `FILE.jsonl` (schema in README.md)")
+}
+
+// checkPose checks -batch and -device.
+func (o options) checkPose() error {
+	if o.batch < 1 {
+		return fmt.Errorf("-batch %d: need at least 1", o.batch)
+	}
+	if _, err := ort.ParseDevice(o.device); err != nil {
+		return fmt.Errorf("-device: %w", err)
+	}
+	return nil
+}
 
 // poseRecord is one line of the -poses JSONL file: one frame and its people. README.md
 // ("Pose output") documents the schema; the field names and units are the contract.

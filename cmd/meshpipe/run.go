@@ -60,12 +60,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.inFlight, "in-flight", o.inFlight, "most frames between read and write (0: pose workers x batch + render workers + 4)")
 	fs.IntVar(&o.threads, "threads", o.threads, "ONNX Runtime intra-op threads per session (0: one per core)")
 	fs.Float64Var(&o.alpha, "alpha", o.alpha, "mesh opacity over the frame, 0..1")
-
-	// Body model, batching, device and pose output.
-	fs.StringVar(&o.body, "body", o.body, "SMPL body model `PATH.npz` in the smplx layout (default: meshpipe's own mannequin)")
-	fs.IntVar(&o.batch, "batch", o.batch, "most person crops per pose-model run, gathered from consecutive frames")
-	fs.StringVar(&o.device, "device", o.device, "where ONNX Runtime runs: `auto` (CUDA if it starts, else the CPU), cpu, cuda or cuda:N")
-	fs.StringVar(&o.poses, "poses", o.poses, "also write each frame's people to `FILE.jsonl` (schema in README.md)")
+	addPoseFlags(fs, o)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: ffmpeg -i IN -f rawvideo -pix_fmt rgb24 - | meshpipe -s WxH [flags] | ffmpeg -f rawvideo -pix_fmt rgb24 -s WxH -i - OUT\n\nflags:\n")
 		fs.PrintDefaults()
@@ -156,11 +151,6 @@ func (o options) check() error {
 		return fmt.Errorf("-threads %d: must not be negative", o.threads)
 	case !(o.alpha >= 0 && o.alpha <= 1):
 		return fmt.Errorf("-alpha %v: must be within 0..1", o.alpha)
-	case o.batch < 1:
-		return fmt.Errorf("-batch %d: need at least 1", o.batch)
 	}
-	if _, err := ort.ParseDevice(o.device); err != nil {
-		return fmt.Errorf("-device: %w", err)
-	}
-	return nil
+	return o.checkPose()
 }
