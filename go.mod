@@ -3,6 +3,7 @@ module github.com/meshpipe/meshpipe
 go 1.26.8
 
 require (
+	codeberg.org/sbinet/npyio v0.14.0
 	github.com/go-gl/gl v0.0.0-20231021071112-07e5d0ea2e71
 	github.com/yalue/onnxruntime_go v1.27.0
 	golang.org/x/sync v0.25.0
@@ -10,3 +11,9 @@ require (
 )
 
 require golang.org/x/sys v0.50.0 // indirect
+
+require (
+	github.com/nlpodyssey/gopickle v0.3.0 // indirect
+	golang.org/x/text v0.34.0 // indirect
+	gonum.org/v1/gonum v0.17.0 // indirect
+)
