@@ -5,7 +5,9 @@
 #   scripts/setup.sh [STEP...]      steps: apt ort samples gomod (default: all, in that order)
 #
 # apt      Debian packages: ffmpeg, gcc, pkg-config, Mesa EGL/GL (headless), Xvfb, the X11
-#          headers GLFW builds against, python3-onnx and python3-numpy (for /usr/bin/python3),
+#          headers GLFW builds against, python3-onnx, python3-numpy, python3-opencv and
+#          python3-torch (for /usr/bin/python3: the tests' references and
+#          scripts/export_hmr2_onnx.py; torch is a 116 MB download, about 30 s to install),
 #          frei0r-plugins-dev (frei0r.h, which the frei0r plugin is built against), and
 #          linux-libc-dev (linux/videodev2.h, which pion/mediadevices' V4L2 camera driver
 #          includes through cgo).
@@ -30,7 +32,7 @@ apt_packages=(
 	libegl1 libegl-mesa0 libgl1-mesa-dri libegl-dev libgl-dev libgles-dev
 	xvfb xauth
 	libx11-dev libxrandr-dev libxinerama-dev libxcursor-dev libxi-dev libxxf86vm-dev
-	python3-onnx python3-numpy
+	python3-onnx python3-numpy python3-opencv python3-torch
 	frei0r-plugins-dev
 	linux-libc-dev
 )
@@ -218,7 +220,7 @@ summary() {
 		videodev2.h "$(if [[ -f /usr/include/linux/videodev2.h ]]; then echo "/usr/include/linux/videodev2.h ($(pkgver linux-libc-dev))"; else echo missing; fi)" \
 		Xvfb "$(where Xvfb) (xvfb-run: $(where xvfb-run))" \
 		EGL "$(ldconfig -p | awk '/libEGL\.so\.1 /{print $NF; exit}') (Mesa $(pkgver libegl-mesa0))" \
-		python3 "/usr/bin/python3 (onnx $(pkgver python3-onnx), numpy $(pkgver python3-numpy))"
+		python3 "/usr/bin/python3 (onnx $(pkgver python3-onnx), numpy $(pkgver python3-numpy), opencv $(pkgver python3-opencv), torch $(pkgver python3-torch))"
 	if sha256_is "$ort_lib" "$ort_lib_sha256"; then v="ONNX Runtime $ort_version, sha256 ok"; else v=missing; fi
 	printf '%-14s %s\n' "ORT library" "$ort_lib ($v)"
 	for name in "${sample_names[@]}"; do

@@ -36,11 +36,11 @@ func openLive(o *options, pl plan) (*input, error) {
 	return &input{info: cam.Info(), cam: cam, live: live}, nil
 }
 
-// liveInFlight is the default -in-flight for a live source: one frame per pose and render
-// worker, one being read and one being detected or written. Fewer frames wait inside the
-// graph than with a stream's default (workers + 4), so latency is lower; the camera never
-// waits either way.
-func liveInFlight(o *options) int { return o.poseWorkers + o.renderWorkers + 2 }
+// liveInFlight is the default -in-flight for a live source: a batch of frames per pose
+// worker, one frame per render worker, one being read and one being detected or written.
+// Fewer frames wait inside the graph than with a stream's default (the same + 4), so latency
+// is lower; the camera never waits either way.
+func liveInFlight(o *options) int { return o.poseWorkers*max(o.batch, 1) + o.renderWorkers + 2 }
 
 // printDevices writes the live sources to w: the test pattern, then each camera with the
 // modes it offers (format, sizes and, for each size, its rates), or a clear line saying no

@@ -40,9 +40,15 @@ type options struct {
 	duration      time.Duration // -t; 0 for the whole input
 	listDevices   bool
 
-	model         string
-	detector      string
-	alpha         float64
+	model    string
+	detector string
+	alpha    float64
+
+	// Body model, batching, device and pose output (poses.go).
+	body          string
+	batch         int
+	device        string
+	poses         string
 	ortLib        string
 	poseWorkers   int
 	renderWorkers int
@@ -71,6 +77,7 @@ const (
 
 func defaultOptions() *options {
 	o := &options{detector: "bgsub", poseWorkers: 2, renderWorkers: 4, threads: 1, alpha: 1, logLevel: slog.LevelInfo}
+	o.batch, o.device = 4, "auto"
 	o.cur = &o.in
 	return o
 }
@@ -91,13 +98,17 @@ func (o *options) flags(d *flagSet) {
 	d.str(&o.model, "model", "PATH.onnx", "pose model that keeps the HMR2 contract (default: the built-in stand-in, a fixed standing pose)")
 	d.str(&o.detector, "detector", "D", "person detector: bgsub (background subtraction, for fixed cameras), full (the whole frame is one person), or a YOLOX-style PATH.onnx")
 	d.float(&o.alpha, "alpha", "A", "mesh opacity over the frame, 0..1")
+	d.str(&o.body, "body", "PATH.npz", "SMPL body model in the smplx layout (default: meshpipe's own mannequin)")
+	d.str(&o.poses, "poses", "FILE.jsonl", "also write each frame's people to FILE (schema in README.md)")
 
 	d.group("Performance")
 	d.str(&o.ortLib, "ort-lib", "PATH", "ONNX Runtime library (default: $"+ort.LibraryEnv+", then the project's "+ort.ProjectLibrary+")")
 	d.num(&o.poseWorkers, "pose-workers", "N", "pose workers sharing one ONNX Runtime session")
 	d.num(&o.renderWorkers, "render-workers", "N", "render workers, each with its own OpenGL context")
-	d.num(&o.inFlight, "in-flight", "N", "most frames between read and write (0: pose + render workers + 4; live: + 2)")
+	d.num(&o.inFlight, "in-flight", "N", "most frames between read and write (0: pose workers x batch + render workers + 4; live: + 2)")
 	d.num(&o.threads, "threads", "N", "ONNX Runtime intra-op threads per session (0: one per core)")
+	d.num(&o.batch, "batch", "N", "most person crops per pose-model run, gathered from consecutive frames")
+	d.str(&o.device, "device", "DEV", "where ONNX Runtime runs: auto (CUDA if it starts, else the CPU), cpu, cuda or cuda:N")
 
 	d.group("Logging and information")
 	d.fn("loglevel,v", "LEVEL", "quiet, error, warning, info, verbose or debug", "info", o.setLogLevel)
@@ -422,6 +433,9 @@ func (o *options) check() (plan, error) {
 		return pl, fmt.Errorf("-threads %d: must not be negative", o.threads)
 	case !(o.alpha >= 0 && o.alpha <= 1):
 		return pl, fmt.Errorf("-alpha %v: must be within 0..1", o.alpha)
+	}
+	if err := o.checkPose(); err != nil {
+		return pl, err
 	}
 	pl.live = capture.IsLive(o.input)
 	file := o.input != "" && o.input != "-" && !pl.live
