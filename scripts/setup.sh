@@ -8,7 +8,9 @@
 #          headers GLFW builds against, python3-onnx, python3-numpy, python3-opencv and
 #          python3-torch (for /usr/bin/python3: the tests' references and
 #          scripts/export_hmr2_onnx.py; torch is a 116 MB download, about 30 s to install),
-#          and frei0r-plugins-dev (frei0r.h, which the frei0r plugin is built against).
+#          frei0r-plugins-dev (frei0r.h, which the frei0r plugin is built against), and
+#          linux-libc-dev (linux/videodev2.h, which pion/mediadevices' V4L2 camera driver
+#          includes through cgo).
 # ort      the ONNX Runtime C library, unpacked from the npm package onnxruntime-node (its
 #          install script is never run), into $MESHPIPE_DEPS/onnxruntime-VERSION/.
 # samples  sample media with people, copied out of Debian packages without installing them,
@@ -32,6 +34,7 @@ apt_packages=(
 	libx11-dev libxrandr-dev libxinerama-dev libxcursor-dev libxi-dev libxxf86vm-dev
 	python3-onnx python3-numpy python3-opencv python3-torch
 	frei0r-plugins-dev
+	linux-libc-dev
 )
 
 ort_version=1.29.0
@@ -214,6 +217,7 @@ summary() {
 		"go modules" "$(go env GOMODCACHE 2>/dev/null || echo missing)" \
 		ffmpeg "$(where ffmpeg) ($(pkgver ffmpeg), frei0r filter: $(frei0r_filter))" \
 		frei0r.h "$(if [[ -f /usr/include/frei0r.h ]]; then echo "/usr/include/frei0r.h ($(pkgver frei0r-plugins-dev))"; else echo missing; fi)" \
+		videodev2.h "$(if [[ -f /usr/include/linux/videodev2.h ]]; then echo "/usr/include/linux/videodev2.h ($(pkgver linux-libc-dev))"; else echo missing; fi)" \
 		Xvfb "$(where Xvfb) (xvfb-run: $(where xvfb-run))" \
 		EGL "$(ldconfig -p | awk '/libEGL\.so\.1 /{print $NF; exit}') (Mesa $(pkgver libegl-mesa0))" \
 		python3 "/usr/bin/python3 (onnx $(pkgver python3-onnx), numpy $(pkgver python3-numpy), opencv $(pkgver python3-opencv), torch $(pkgver python3-torch))"
