@@ -207,7 +207,7 @@ where() { command -v "$1" 2>/dev/null || echo "$1: missing"; }
 
 # frei0r_filter: whether this ffmpeg was built with the frei0r filter (Debian's is).
 frei0r_filter() {
-	if ffmpeg -hide_banner -filters 2>/dev/null | grep -q ' frei0r '; then echo yes; else echo "no (the plugin cannot be tested)"; fi
+	if ffmpeg -hide_banner -filters 2>/dev/null | grep ' frei0r ' >/dev/null; then echo yes; else echo "no (the plugin cannot be tested)"; fi
 }
 
 summary() {
