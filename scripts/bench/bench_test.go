@@ -88,17 +88,52 @@ func TestMarkdown(t *testing.T) {
 	md := fakeReport().markdown()
 	for _, want := range []string{
 		"# test bench", "- machine: 2 cores",
-		"| `cat` | 200.0 | 527 | 1 |", // 99 frames in 0.495 s
-		"| `meshpipe -no-render` | 50.0 | 132 | 0.250 |",
+		"| `cat` | 64 KiB (default) | 200.0 | 527 | 1 |", // 99 frames in 0.495 s
+		"| `meshpipe -no-render` | 64 KiB (default) | 50.0 | 132 | 0.250 |",
 		"| 640x360 | HMR2-small | 8.0 | 2.5 | 10% 2.0/5.0 | 20% 2.0/5.0 | 99% 2.0/5.0 |",
 		"pose 99%", "render 95%",
 		"| `-in-flight 4` | 100 | 42 | 300 | 30.0 |",
 		"| 1000 | 301 | 311 |",
-		"After 10x more frames RSS changed by +1 MiB (+0.3%) and the peak by +1 MiB: no growth.",
+		"From 100 to 1000 frames out (10x) RSS changed by +1 MiB (+0.3%), the peak by +1 MiB: no growth.",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+func TestGrowthVerdict(t *testing.T) {
+	res := func(rss ...int64) *result {
+		r := &result{}
+		for i, v := range rss {
+			r.RSS = append(r.RSS, rssSample{Frames: []int{100, 200, 500, 1000}[i], RSS: v << 10, HWM: v << 10})
+		}
+		return r
+	}
+	for _, c := range []struct {
+		rss  []int64
+		want string
+	}{
+		{[]int64{300, 301, 299, 302}, ": no growth."},
+		{[]int64{300, 305, 335, 337}, "over the later half (500 to 1000) by +2 MiB: it levels off"},
+		{[]int64{300, 320, 360, 420}, ": it grows with the frame count."},
+	} {
+		if got := growthVerdict(res(c.rss...)); !strings.Contains(got, c.want) {
+			t.Errorf("%v: %q, want %q in it", c.rss, got, c.want)
+		}
+	}
+}
+
+func TestBest(t *testing.T) {
+	mk := func(fps float64) *result {
+		return &result{cell: cell{section: "sizes"}, Fig: &figures{FPS: fps}}
+	}
+	got := best([][]*result{{mk(10), mk(30), mk(20)}})
+	if len(got) != 1 || got[0].fps() != 30 || got[0].Slowest != 10 || got[0].Runs != 3 {
+		t.Fatalf("best of 10, 30, 20: %+v", got[0])
+	}
+	if fpsCell(got[0].fps(), got[0]) != "30.0 (10.0)" {
+		t.Errorf("fps cell %q", fpsCell(got[0].fps(), got[0]))
 	}
 }
 

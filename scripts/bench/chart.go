@@ -71,22 +71,20 @@ func (p panel) height() int {
 func (r *report) panels() []panel {
 	var ps []panel
 	if rows := r.section("pipe"); len(rows) > 0 {
-		p := panel{title: fmt.Sprintf("1. Pipe cost, %s rgb24: frames per second, first frame out to last (ratio to cat)", rows[0].size)}
-		var cat float64
+		p := panel{title: fmt.Sprintf("1. Pipe cost, %s rgb24: frames per second, first frame out to last (ratio to cat through the same pipes)", rows[0].size)}
 		for _, res := range rows {
-			if res.cmd != nil {
-				cat = res.steadyFPS()
-			}
-		}
-		for _, res := range rows {
-			fps := res.steadyFPS()
+			fps := res.fps()
 			c, text := barBlue, fmt.Sprintf("%.0f fps", fps)
 			if res.cmd != nil {
 				c = barGrey
-			} else if cat > 0 {
+			} else if cat := catFPS(rows, res.pipeSize); cat > 0 {
 				text += fmt.Sprintf(" (%.3f)", fps/cat)
 			}
-			p.bars = append(p.bars, bar{label: res.label, value: fps, text: text, color: c})
+			label := res.label
+			if res.pipeSize > 0 {
+				label += fmt.Sprintf(", %d KiB pipes", res.pipeSize>>10)
+			}
+			p.bars = append(p.bars, bar{label: label, value: fps, text: text, color: c})
 		}
 		ps = append(ps, p)
 	}

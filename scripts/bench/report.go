@@ -15,6 +15,7 @@ type report struct {
 	started time.Time
 	elapsed time.Duration
 	loadEnd string
+	rounds  int
 	machine []string
 	setup   []string
 	notes   []string
@@ -63,24 +64,20 @@ func (r *report) markdown() string {
 	b.WriteString("\nCells read \"busy% p50/p95\": the share of the run the stage's workers were working (waiting for a core included), and its time per frame in ms at the median and 95th percentile (pose: per frame with people, a batch's time shared by its frames). fps is meshpipe's own: frames over the graph's run time, start-up left out. CPU ms/frame is the process's user+system time over its frames, start-up included.\n")
 
 	if rows := r.section("pipe"); len(rows) > 0 {
-		var cat float64
-		for _, res := range rows {
-			if res.cmd != nil {
-				cat = res.steadyFPS()
-			}
-		}
 		fmt.Fprintf(&b, "\n## 1. Pipe cost (%s rgb24, %.1f MiB a frame)\n\n", rows[0].size, rows[0].size.frameMiB())
-		b.WriteString("fps here is the bench's: from the first frame out to the last, for every command alike.\n\n")
-		b.WriteString("| command | fps | MiB/s | vs cat | CPU ms/frame | people/frame | wall s (with start-up) | peak RSS MiB |\n")
-		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+		b.WriteString("fps here is the bench's: from the first frame out to the last, for every command alike; vs cat compares with cat through pipes of the same size.\n\n")
+		b.WriteString("| command | pipes | fps | MiB/s | vs cat | CPU ms/frame | people/frame | wall s (with start-up) | peak RSS MiB |\n")
+		b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, res := range rows {
-			fps := res.steadyFPS()
+			fps := res.fps()
 			ratio := "1"
-			if res.cmd == nil && cat > 0 {
+			if cat := catFPS(rows, res.pipeSize); res.cmd == nil && cat > 0 {
 				ratio = fmt.Sprintf("%.3f", fps/cat)
+			} else if res.cmd == nil {
+				ratio = "-"
 			}
-			fmt.Fprintf(&b, "| `%s` | %.1f | %.0f | %s | %.2f | %s | %.2f | %.0f |\n", res.label, fps, fps*res.size.frameMiB(), ratio,
-				ms(res.cpuPerFrame()), peoplePerFrame(res), res.Wall.Seconds(), kibToMiB(res.MaxRSS))
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %.0f | %s | %.2f | %s | %.2f | %.0f |\n", res.label, pipeName(res.pipeSize), fpsCell(fps, res),
+				fps*res.size.frameMiB(), ratio, ms(res.cpuPerFrame()), peoplePerFrame(res), res.Wall.Seconds(), kibToMiB(res.MaxRSS))
 		}
 	}
 
@@ -89,7 +86,7 @@ func (r *report) markdown() string {
 		b.WriteString("| size | pose model | fps | people/frame | read | detect | pose | render | write | latency p50/p95 ms | CPU ms/frame | busiest |\n")
 		b.WriteString("|---|---|---:|---:|---|---|---|---|---|---|---:|---|\n")
 		for _, res := range rows {
-			fmt.Fprintf(&b, "| %s | %s | %.1f | %s |", res.size, res.model, res.fps(), peoplePerFrame(res))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |", res.size, res.model, fpsCell(res.fps(), res), peoplePerFrame(res))
 			for _, s := range allStages {
 				fmt.Fprintf(&b, " %s |", stageCell(res.Fig.stage(s)))
 			}
@@ -104,7 +101,7 @@ func (r *report) markdown() string {
 		b.WriteString("|---|---|---:|---:|---|---|---|---|---:|---|\n")
 		for _, res := range rows {
 			t := res.Fig.stage("total")
-			fmt.Fprintf(&b, "| `%s` | %s | %.1f | %s | %s | %s | %s | %.0f/%.0f | %.1f | %s |\n", res.label, res.model, res.fps(), peoplePerFrame(res),
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s | %.0f/%.0f | %.1f | %s |\n", res.label, res.model, fpsCell(res.fps(), res), peoplePerFrame(res),
 				stageCell(res.Fig.stage("detect")), stageCell(res.Fig.stage("pose")), stageCell(res.Fig.stage("render")),
 				t.P50ms, t.P95ms, ms(res.cpuPerFrame()), busiest(res.Fig))
 		}
@@ -116,8 +113,8 @@ func (r *report) markdown() string {
 		b.WriteString("| setting | frames | frame buffers MiB | peak RSS MiB | fps |\n")
 		b.WriteString("|---|---:|---:|---:|---:|\n")
 		for _, res := range rows {
-			fmt.Fprintf(&b, "| `%s` | %d | %.0f | %.0f | %.1f |\n", res.label, res.FramesOut,
-				float64(res.Fig.InFlight)*res.size.frameMiB(), kibToMiB(res.MaxRSS), res.fps())
+			fmt.Fprintf(&b, "| `%s` | %d | %.0f | %.0f | %s |\n", res.label, res.FramesOut,
+				float64(res.Fig.InFlight)*res.size.frameMiB(), kibToMiB(res.MaxRSS), fpsCell(res.fps(), res))
 		}
 	}
 	if rows := r.section("growth"); len(rows) > 0 {
@@ -134,19 +131,64 @@ func (r *report) markdown() string {
 	return b.String()
 }
 
-// growthVerdict says how RSS changed from the first sample to the last.
+// catFPS returns the steady fps of cat through pipes of the given size, or 0.
+func catFPS(rows []*result, pipeSize int) float64 {
+	for _, res := range rows {
+		if res.cmd != nil && res.pipeSize == pipeSize {
+			return res.fps()
+		}
+	}
+	return 0
+}
+
+// pipeName names a pipe size: "64 KiB" for the system's default.
+func pipeName(n int) string {
+	if n == 0 {
+		return "64 KiB (default)"
+	}
+	return fmt.Sprintf("%d KiB", n>>10)
+}
+
+// fpsCell formats fps, with the slowest run's in brackets when the cell ran more than once.
+func fpsCell(fps float64, res *result) string {
+	if res.Runs > 1 {
+		return fmt.Sprintf("%.1f (%.1f)", fps, res.Slowest)
+	}
+	return fmt.Sprintf("%.1f", fps)
+}
+
+// growthVerdict says how RSS changed from the first sample to the last, and over the later
+// half of the run: a leak grows with the frame count, while warm-up (allocator arenas, the Go
+// heap finding its size) levels off.
 func growthVerdict(res *result) string {
 	if len(res.RSS) < 2 || res.RSS[0].RSS == 0 {
 		return ""
 	}
 	a, z := res.RSS[0], res.RSS[len(res.RSS)-1]
-	d := kibToMiB(z.RSS - a.RSS)
-	verdict := "no growth"
-	if d > 0.05*kibToMiB(a.RSS) && d > 8 {
-		verdict = "it grew"
+	m := a // the sample nearest half-way through the run
+	for _, s := range res.RSS {
+		if s.Frames <= z.Frames/2 {
+			m = s
+		}
 	}
-	return fmt.Sprintf("After %dx more frames RSS changed by %+.0f MiB (%+.1f%%) and the peak by %+.0f MiB: %s.",
-		z.Frames/a.Frames, d, 100*float64(z.RSS-a.RSS)/float64(a.RSS), kibToMiB(z.HWM-a.HWM), verdict)
+	grew := func(from, to rssSample) bool {
+		d := kibToMiB(to.RSS - from.RSS)
+		return d > 8 && d > 0.03*kibToMiB(from.RSS)
+	}
+	v := fmt.Sprintf("From %d to %d frames out (%dx) RSS changed by %+.0f MiB (%+.1f%%), the peak by %+.0f MiB",
+		a.Frames, z.Frames, z.Frames/a.Frames, kibToMiB(z.RSS-a.RSS), 100*float64(z.RSS-a.RSS)/float64(a.RSS), kibToMiB(z.HWM-a.HWM))
+	if m != a {
+		v += fmt.Sprintf("; over the later half (%d to %d) by %+.0f MiB", m.Frames, z.Frames, kibToMiB(z.RSS-m.RSS))
+	}
+	switch {
+	case !grew(a, z):
+		v += ": no growth."
+	case m != a && !grew(m, z):
+		v += ": it levels off after warm-up, no growth with the frame count."
+	default:
+		v += ": it grows with the frame count."
+	}
+	return v
 }
 
 // stageCell formats a stage as "busy% p50/p95"; "-" for a stage that saw no frame.

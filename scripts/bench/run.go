@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // figures is the part of meshpipe's -stats_file document the bench reads (cmd/meshpipe's
@@ -73,13 +75,17 @@ type result struct {
 	MaxRSS int64
 	RSS    []rssSample
 	Fig    *figures // meshpipe's -stats_file; nil for cat
-	err    error
+	// Runs is the number of times the cell ran; Slowest the fps of its slowest run.
+	Runs    int
+	Slowest float64
+	err     error
 }
 
-// fps is the cell's frames per second: meshpipe's own (frames over the graph's run time)
-// when there is one, else the steady rate the bench saw.
+// fps is the cell's frames per second: in the pipe-cost table, and for cat, the steady rate
+// the bench saw (the same measure for every command); elsewhere meshpipe's own (frames over
+// the graph's run time).
 func (r *result) fps() float64 {
-	if r.Fig != nil && r.Fig.FPS > 0 {
+	if r.section != "pipe" && r.Fig != nil && r.Fig.FPS > 0 {
 		return r.Fig.FPS
 	}
 	return r.steadyFPS()
@@ -120,19 +126,37 @@ func runCell(ctx context.Context, c *config, cl cell, raw *rawFile, tmp string) 
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	stdin, err := cmd.StdinPipe()
+	// The pipes are made here, so that their size can be set (it belongs to the pipe, not to
+	// one end).
+	inR, stdin, err := os.Pipe()
 	if err != nil {
 		res.err = err
 		return res
 	}
-	stdout, err := cmd.StdoutPipe()
+	stdout, outW, err := os.Pipe()
 	if err != nil {
+		inR.Close()
+		stdin.Close()
 		res.err = err
 		return res
 	}
+	defer stdout.Close()
+	if n := cl.pipeSize; n > 0 {
+		for _, f := range []*os.File{stdin, stdout} {
+			if _, err := unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, n); err != nil {
+				res.err = fmt.Errorf("setting the pipe size to %d bytes: %w (the most is /proc/sys/fs/pipe-max-size)", n, err)
+			}
+		}
+	}
+	cmd.Stdin, cmd.Stdout = inR, outW
 	t0 := time.Now()
-	if err := cmd.Start(); err != nil {
-		res.err = err
+	if res.err == nil {
+		res.err = cmd.Start()
+	}
+	inR.Close()
+	outW.Close()
+	if res.err != nil {
+		stdin.Close()
 		return res
 	}
 	writeErr := make(chan error, 1)
