@@ -320,7 +320,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	rec := stages.NewRecorder()
 	p.cfg.Recorder = rec
 	prog := startProgress(o, log, stderr, rec, in.info.Rate.Float(), in.live)
+	cpu0 := processCPU()
 	stats, runErr := stages.Run(context.WithoutCancel(ctx), p.cfg, src, sink)
+	cpu := processCPU() - cpu0
 	close(stopWatch)
 	prog.stop()
 	if runErr == nil {
@@ -342,7 +344,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	log.Info("done", done...)
 	var statsErr error
 	if o.statsFile != "" {
-		statsErr = writeStatsFile(o.statsFile, p.figures(o, rec, in.info.Width, in.info.Height, in.live))
+		statsErr = writeStatsFile(o.statsFile, p.figures(o, rec, cpu, in.info.Width, in.info.Height, in.live))
 	}
 	switch {
 	case runErr != nil && errors.Is(runErr, syscall.EPIPE) && out.isStdout:

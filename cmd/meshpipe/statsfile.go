@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/meshpipe/meshpipe/models/ort"
@@ -21,6 +22,10 @@ type runFigures struct {
 	// such as loading models and making GL contexts, is not in it); FPS is Frames/Seconds.
 	Seconds float64 `json:"seconds"`
 	FPS     float64 `json:"fps"`
+	// CPUSeconds is the process's user plus system CPU time over the same span, all threads
+	// (ONNX Runtime's and the GL driver's included): divided by Seconds, the cores it kept
+	// busy.
+	CPUSeconds float64 `json:"cpu_seconds"`
 	// Width and Height are the frame size in pixels.
 	Width  int `json:"width"`
 	Height int `json:"height"`
@@ -68,11 +73,12 @@ type liveFigures struct {
 }
 
 // figures gathers the run's figures from the pipeline, the recorder and the stream.
-func (p *pipeline) figures(o *options, rec *stages.Recorder, width, height int, live *stages.Live) runFigures {
+// cpu is the process's CPU time during the graph's run.
+func (p *pipeline) figures(o *options, rec *stages.Recorder, cpu time.Duration, width, height int, live *stages.Live) runFigures {
 	pr := rec.Progress()
 	secs := pr.Elapsed.Seconds()
 	f := runFigures{
-		Frames: pr.Frames, People: pr.People, Seconds: secs, FPS: float64(pr.Frames) / max(secs, 1e-9),
+		Frames: pr.Frames, People: pr.People, Seconds: secs, FPS: float64(pr.Frames) / max(secs, 1e-9), CPUSeconds: cpu.Seconds(),
 		Width: width, Height: height,
 		ONNXRuntime: ort.Version(), Device: p.device, PoseModel: p.modelName, Renderer: p.renderer, Detector: o.detector,
 		PoseWorkers: o.poseWorkers, RenderWorkers: o.renderWorkers, Batch: o.batch, InFlight: p.cfg.FramesInFlight(),
@@ -86,6 +92,16 @@ func (p *pipeline) figures(o *options, rec *stages.Recorder, width, height int, 
 		f.Live = &liveFigures{Captured: ls.Captured, Dropped: ls.Dropped, P50ms: msFloat(ls.LatencyP50), P95ms: msFloat(ls.LatencyP95)}
 	}
 	return f
+}
+
+// processCPU returns the user plus system CPU time the process has used so far, all threads
+// (getrusage RUSAGE_SELF); 0 when it cannot be read.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func msFloat(d time.Duration) float64 { return float64(d) / 1e6 }

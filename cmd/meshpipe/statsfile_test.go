@@ -89,8 +89,8 @@ func TestDetectorNoneAndStatsFile(t *testing.T) {
 		t.Errorf("stats: pose workers %d render workers %d batch %d in flight %d; want 1, 1, 2, 7",
 			f.PoseWorkers, f.RenderWorkers, f.Batch, f.InFlight)
 	}
-	if f.FPS <= 0 || f.Seconds <= 0 {
-		t.Errorf("stats: fps %v over %v s", f.FPS, f.Seconds)
+	if f.FPS <= 0 || f.Seconds <= 0 || f.CPUSeconds < 0 {
+		t.Errorf("stats: fps %v over %v s, %v s of CPU", f.FPS, f.Seconds, f.CPUSeconds)
 	}
 	want := map[string]int64{"read": n, "detect": n, "pose": 0, "render": 0, "write": n, "total": n}
 	var names []string

@@ -77,6 +77,12 @@ func fakeReport() *report {
 	add("pipe", "meshpipe -no-render", "stand-in", hd, result{Steady: 99 * 20 * time.Millisecond, Fig: fig(50, 0.1, 0.9)})
 	add("sizes", "640x360", "stand-in", size{640, 360}, result{Fig: fig(40, 0.1, 0.2, 0.3, 0.95, 0.05)})
 	add("sizes", "640x360", "HMR2-small", size{640, 360}, result{Fig: fig(8, 0.1, 0.2, 0.99, 0.3, 0.05)})
+	r.cores = 2
+	r.results[2].Fig.CPUSeconds = 2 // 20 ms a frame
+	add("parts", "-detector none -no-render", "stand-in", size{640, 360}, result{Fig: fig(200)})
+	r.results[len(r.results)-1].Fig.CPUSeconds = 0.2
+	add("parts", "-no-render", "stand-in", size{640, 360}, result{Fig: fig(100)})
+	r.results[len(r.results)-1].Fig.CPUSeconds = 0.7
 	add("scaling", "-render-workers 1", "stand-in", hd, result{Fig: fig(30, 0, 0, 0, 0.9)})
 	add("memory", "-in-flight 4", "stand-in", hd, result{Fig: fig(30), MaxRSS: 300 << 10})
 	add("growth", "-in-flight 0 (default)", "stand-in", hd, result{Fig: fig(30),
@@ -92,6 +98,7 @@ func TestMarkdown(t *testing.T) {
 		"| `meshpipe -no-render` | 64 KiB (default) | 50.0 | 132 | 0.250 |",
 		"| 640x360 | HMR2-small | 8.0 | 2.5 | 10% 2.0/5.0 | 20% 2.0/5.0 | 99% 2.0/5.0 |",
 		"pose 99%", "render 95%",
+		"| 640x360 | 2.0 | 5.0 | 13.0 | 20.0 | 65% | 100 |", // CPU parts by difference
 		"| `-in-flight 4` | 100 | 42 | 300 | 30.0 |",
 		"| 1000 | 301 | 311 |",
 		"From 100 to 1000 frames out (10x) RSS changed by +1 MiB (+0.3%), the peak by +1 MiB: no growth.",

@@ -39,20 +39,25 @@ var (
 )
 
 // bar is one row of a panel: a label, a value that sets the bar's length, the text shown
-// after it, and its colour; stages, when set, draws the five stages' busy shares instead.
+// after it, and its colour; stages, when set, draws the five stages' busy shares instead, and
+// parts draws segments end to end (their sum is value).
 type bar struct {
 	label  string
 	value  float64
 	text   string
 	color  color.RGBA
 	stages []float64
+	parts  []float64
 }
 
-// panel is a titled group of bars sharing one scale (the largest value, or 1 for shares).
+// panel is a titled group of bars sharing one scale (the largest value, or 1 for shares),
+// with a legend for the colours of stages or parts.
 type panel struct {
 	title  string
 	bars   []bar
 	shares bool
+	legend []string
+	colors []color.RGBA
 }
 
 func (p panel) height() int {
@@ -90,7 +95,8 @@ func (r *report) panels() []panel {
 	}
 	if rows := r.section("sizes"); len(rows) > 0 {
 		p := panel{title: "2. Whole pipeline on vtest.avi: frames per second"}
-		q := panel{title: "2. Busy share of each stage: read, detect, pose, render, write (0-100%)", shares: true}
+		q := panel{title: "2. Busy share of each stage: read, detect, pose, render, write (0-100%)", shares: true,
+			legend: allStages, colors: stageColors}
 		for _, res := range rows {
 			label := res.size.String() + ", " + res.model
 			c := barBlue
@@ -105,6 +111,15 @@ func (r *report) panels() []panel {
 			q.bars = append(q.bars, bar{label: label, stages: sh, text: busiest(res.Fig)})
 		}
 		ps = append(ps, p, q)
+	}
+	if parts := r.cpuParts(); len(parts) > 0 {
+		p := panel{title: "2. CPU per frame in ms, by part (stand-in pose model)", legend: []string{"read+graph+write", "detect+track+pose", "render"},
+			colors: []color.RGBA{stageColors[0], stageColors[1], stageColors[3]}}
+		for _, c := range parts {
+			p.bars = append(p.bars, bar{label: c.size.String(), value: c.total, parts: []float64{c.io, c.detectPose, c.render},
+				text: fmt.Sprintf("%.1f ms (ceiling %.0f fps)", c.total, float64(r.cores)*1000/c.total)})
+		}
+		ps = append(ps, p)
 	}
 	if rows := r.section("scaling"); len(rows) > 0 {
 		p := panel{title: fmt.Sprintf("3. Scaling, %s: frames per second", rows[0].size)}
@@ -216,19 +231,28 @@ func (r *report) chart() ([]byte, error) {
 			if scale > 0 {
 				w = int(float64(x1-x0) * b.value / scale)
 			}
-			fill(x0, y+(rowHeight-barHeight)/2, x0+w, y+(rowHeight+barHeight)/2, b.color)
+			if b.parts != nil {
+				x, sum := x0, 0.0
+				for i, v := range b.parts {
+					sum += max(v, 0)
+					xe := x0 + int(float64(x1-x0)*sum/scale)
+					fill(x, y+(rowHeight-barHeight)/2, xe, y+(rowHeight+barHeight)/2, p.colors[i%len(p.colors)])
+					x = xe
+				}
+				w = x - x0
+			} else {
+				fill(x0, y+(rowHeight-barHeight)/2, x0+w, y+(rowHeight+barHeight)/2, b.color)
+			}
 			text(margin, y+rowHeight/2+5, label, ink)
 			text(x0+w+6, y+rowHeight/2+5, b.text, ink)
 			y += rowHeight
 		}
-		if p.shares {
-			// The legend, right-aligned on the title's line.
-			lx := chartWidth - margin
-			for i := len(allStages) - 1; i >= 0; i-- {
-				lx -= width(allStages[i]) + 22
-				fill(lx, top-18, lx+12, top-8, stageColors[i])
-				text(lx+15, top-8, allStages[i], ink)
-			}
+		// The legend, right-aligned on the title's line.
+		lx := chartWidth - margin
+		for i := len(p.legend) - 1; i >= 0; i-- {
+			lx -= width(p.legend[i]) + 22
+			fill(lx, top-18, lx+12, top-8, p.colors[i%len(p.colors)])
+			text(lx+15, top-8, p.legend[i], ink)
 		}
 		y += 12
 	}

@@ -90,7 +90,7 @@ func run() int {
 	flag.IntVar(&c.distinct, "distinct", 100, "frames decoded from the video per size (cells wanting more play them back and forth)")
 	flag.IntVar(&c.frames, "frames", 150, "frames per cell with the stand-in pose model")
 	flag.IntVar(&c.pipeFrames, "pipe-frames", 300, "frames per pipe-cost cell")
-	flag.IntVar(&c.hmrFrames, "hmr-frames", 48, "frames per cell with the -model pose model")
+	flag.IntVar(&c.hmrFrames, "hmr-frames", 32, "frames per cell with the -model pose model")
 	flag.IntVar(&c.memFrames, "mem-frames", 150, "frames per -in-flight cell")
 	flag.IntVar(&c.rounds, "rounds", 3, "run every cell this many times, round after round, and show the fastest run (other work on the machine only ever slows a run down); the growth run runs once")
 	flag.IntVar(&c.growFrames, "grow-frames", 100, "the growth run's RSS is sampled after this many frames and after 10 times as many")
@@ -191,7 +191,7 @@ func bench(ctx context.Context, c *config) (*report, error) {
 	}
 	defer os.RemoveAll(tmp)
 
-	rep := &report{title: c.title, started: start}
+	rep := &report{title: c.title, started: start, cores: runtime.NumCPU()}
 	rep.machine = describeMachine(ctx, c)
 	for _, l := range rep.machine {
 		fmt.Fprintln(os.Stderr, "bench:", l)
@@ -313,7 +313,7 @@ func (c *config) poseModel(ctx context.Context) (path, label, note string) {
 
 // cell is one measured run.
 type cell struct {
-	section string   // "pipe", "sizes", "scaling", "memory" or "growth"
+	section string   // "pipe", "sizes", "parts", "scaling", "memory" or "growth"
 	label   string   // the row's name
 	model   string   // "stand-in", the HMR2 label, or "" for cat
 	size    size     //
@@ -362,6 +362,10 @@ func plan(c *config, hmr, hmrLabel string) []cell {
 	if c.sections["sizes"] {
 		for _, sz := range c.sizes {
 			meshpipe("sizes", sz.String(), "stand-in", sz, c.frames)
+			// The CPU each part costs, by difference: the graph with nobody found, then
+			// with detection and pose but no drawing.
+			meshpipe("parts", "-detector none -no-render", "stand-in", sz, c.frames, "-detector", "none", "-no-render")
+			meshpipe("parts", "-no-render", "stand-in", sz, c.frames, "-no-render")
 			if hmr != "" {
 				meshpipe("sizes", sz.String(), hmrLabel, sz, c.hmrFrames)
 			}

@@ -16,6 +16,7 @@ type report struct {
 	elapsed time.Duration
 	loadEnd string
 	rounds  int
+	cores   int // the machine's, for the CPU ceiling
 	machine []string
 	setup   []string
 	notes   []string
@@ -61,7 +62,7 @@ func (r *report) markdown() string {
 			fmt.Fprintf(&b, "- failed: %s %s: %v\n", res.section, res.label, res.err)
 		}
 	}
-	b.WriteString("\nCells read \"busy% p50/p95\": the share of the run the stage's workers were working (waiting for a core included), and its time per frame in ms at the median and 95th percentile (pose: per frame with people, a batch's time shared by its frames). fps is meshpipe's own: frames over the graph's run time, start-up left out. CPU ms/frame is the process's user+system time over its frames, start-up included.\n")
+	b.WriteString("\nCells read \"busy% p50/p95\": the share of the run the stage's workers were working (waiting for a core included), and its time per frame in ms at the median and 95th percentile (pose: per frame with people, a batch's time shared by its frames). fps is meshpipe's own: frames over the graph's run time, start-up left out. CPU ms/frame is meshpipe's user+system time (all threads) over the graph's run, start-up left out, per frame (cat: its whole process); unlike fps it hardly moves with other work on the machine.\n")
 
 	if rows := r.section("pipe"); len(rows) > 0 {
 		fmt.Fprintf(&b, "\n## 1. Pipe cost (%s rgb24, %.1f MiB a frame)\n\n", rows[0].size, rows[0].size.frameMiB())
@@ -92,6 +93,17 @@ func (r *report) markdown() string {
 			}
 			t := res.Fig.stage("total")
 			fmt.Fprintf(&b, " %.0f/%.0f | %.1f | %s |\n", t.P50ms, t.P95ms, ms(res.cpuPerFrame()), busiest(res.Fig))
+		}
+	}
+
+	if parts := r.cpuParts(); len(parts) > 0 {
+		b.WriteString("\n### CPU per frame by part (stand-in pose model)\n\n")
+		b.WriteString("By difference between three runs at each size: `-detector none -no-render` (read, the graph and write), then `-no-render` (+ detect, track and pose), then the whole (+ render). The ceiling is the fps meshpipe would reach on this machine's cores with nothing else running and every stage in parallel: cores x 1000 / total.\n\n")
+		b.WriteString("| size | read + graph + write ms | detect + track + pose ms | render ms | total ms | render share | ceiling fps |\n")
+		b.WriteString("|---|---:|---:|---:|---:|---:|---:|\n")
+		for _, p := range parts {
+			fmt.Fprintf(&b, "| %s | %.1f | %.1f | %.1f | %.1f | %.0f%% | %.0f |\n", p.size, p.io, p.detectPose, p.render, p.total,
+				100*p.render/p.total, float64(r.cores)*1000/p.total)
 		}
 	}
 
@@ -129,6 +141,43 @@ func (r *report) markdown() string {
 		}
 	}
 	return b.String()
+}
+
+// cpuPart is one size's CPU per frame, split by part, in milliseconds.
+type cpuPart struct {
+	size                          size
+	io, detectPose, render, total float64
+}
+
+// cpuParts splits each size's CPU per frame into parts, from the whole run ("sizes",
+// stand-in) and the two "parts" runs of the same size.
+func (r *report) cpuParts() []cpuPart {
+	var out []cpuPart
+	for _, whole := range r.section("sizes") {
+		if whole.model != "stand-in" {
+			continue
+		}
+		var none, noRender *result
+		for _, p := range r.section("parts") {
+			if p.size != whole.size {
+				continue
+			}
+			if strings.Contains(p.label, "-detector none") {
+				none = p
+			} else {
+				noRender = p
+			}
+		}
+		if none == nil || noRender == nil {
+			continue
+		}
+		a, b, c := ms(none.cpuPerFrame()), ms(noRender.cpuPerFrame()), ms(whole.cpuPerFrame())
+		if c <= 0 {
+			continue
+		}
+		out = append(out, cpuPart{size: whole.size, io: a, detectPose: b - a, render: c - b, total: c})
+	}
+	return out
 }
 
 // catFPS returns the steady fps of cat through pipes of the given size, or 0.

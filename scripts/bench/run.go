@@ -24,6 +24,7 @@ type figures struct {
 	People        int64         `json:"people"`
 	Seconds       float64       `json:"seconds"`
 	FPS           float64       `json:"fps"`
+	CPUSeconds    float64       `json:"cpu_seconds"`
 	Device        string        `json:"device"`
 	PoseModel     string        `json:"pose_model"`
 	Renderer      string        `json:"renderer"`
@@ -99,8 +100,13 @@ func (r *result) steadyFPS() float64 {
 	return float64(r.FramesOut-1) / r.Steady.Seconds()
 }
 
-// cpuPerFrame is the command's CPU time per frame written.
+// cpuPerFrame is the CPU time per frame written: for meshpipe over the graph's run only
+// (its -stats_file's cpu_seconds: start-up left out), for other commands over the whole
+// process.
 func (r *result) cpuPerFrame() time.Duration {
+	if r.Fig != nil && r.Fig.Frames > 0 && r.Fig.CPUSeconds > 0 {
+		return time.Duration(r.Fig.CPUSeconds / float64(r.Fig.Frames) * 1e9)
+	}
 	if r.FramesOut == 0 {
 		return 0
 	}
