@@ -128,7 +128,7 @@ if [[ ! -f $gpu_dir/libonnxruntime_providers_cuda.so || ! -f $gpu_dir/libonnxrun
 			ort_ok=0
 		else
 			mkdir -p "$gpu_dir"
-			if tar -xzf "$tgz" -C "$work" package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so \
+			if tar --no-same-owner -xzf "$tgz" -C "$work" package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so \
 				package/Plugins/Linux/x64/libonnxruntime_providers_shared.so; then
 				mv -f "$work"/package/Plugins/Linux/x64/libonnxruntime_providers_*.so "$gpu_dir"/
 				rm -rf "$work/package"
@@ -171,31 +171,35 @@ if [[ ${#nv_dirs[@]} -gt 0 ]]; then
 else
 	say "no Python nvidia-* packages found: CUDA and cuDNN must be in the system's library path"
 fi
-# have_lib NAME: whether the dynamic loader finds NAME (LD_LIBRARY_PATH or the cache).
-have_lib() {
-	local d
-	for d in ${LD_LIBRARY_PATH//:/ }; do [[ -e $d/$1 ]] && return 0; done
-	ldconfig -p 2>/dev/null | grep -q " $1 "
+# lib_path NAME: prints where the dynamic loader finds NAME (LD_LIBRARY_PATH, then its cache);
+# fails when it does not.
+lib_path() {
+	local d dirs
+	IFS=: read -r -a dirs <<<"${LD_LIBRARY_PATH:-}"
+	for d in "${dirs[@]}"; do
+		if [[ -n $d && -e $d/$1 ]]; then
+			echo "$d/$1"
+			return 0
+		fi
+	done
+	ldconfig -p 2>/dev/null | awk -v n="$1" '$1 == n { print $NF; found = 1; exit } END { exit !found }'
 }
 if [[ $ort_ok -eq 1 ]]; then
 	unresolved=$(ldd "$gpu_dir/libonnxruntime_providers_cuda.so" 2>&1 | awk '/not found/ { print $1 }' | tr '\n' ' ')
 	# cuDNN is loaded at run time by the name libcudnn.so, which Python's nvidia-cudnn packages
 	# do not ship (only libcudnn.so.9): a link to it goes in a folder of its own on the path.
-	if have_lib libcudnn.so.9; then
-		if ! have_lib libcudnn.so; then
-			for d in ${LD_LIBRARY_PATH//:/ }; do
-				if [[ -e $d/libcudnn.so.9 ]]; then
-					mkdir -p "$work/cudnn" && ln -sf "$d/libcudnn.so.9" "$work/cudnn/libcudnn.so"
-					export LD_LIBRARY_PATH=$work/cudnn:$LD_LIBRARY_PATH
-					break
-				fi
-			done
+	if cudnn=$(lib_path libcudnn.so.9); then
+		if ! lib_path libcudnn.so >/dev/null; then
+			mkdir -p "$work/cudnn" && ln -sf "$cudnn" "$work/cudnn/libcudnn.so"
+			export LD_LIBRARY_PATH=$work/cudnn${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 		fi
 	else
 		unresolved+="libcudnn.so.9 "
 	fi
 	if [[ -n ${unresolved// /} ]]; then
-		cannot "CUDA execution provider: missing libraries: ${unresolved% } (it needs CUDA 13 and cuDNN 9: install them, or Python's nvidia-cublas, nvidia-cuda-runtime, nvidia-curand, nvidia-cuda-nvrtc and nvidia-cudnn-cu13 packages)"
+		driver=""
+		[[ $unresolved == *libcuda.so.1* ]] && driver="; libcuda.so.1 is the NVIDIA driver's own library"
+		cannot "CUDA execution provider: missing libraries: ${unresolved% } (it needs CUDA 13 and cuDNN 9: install them, or Python's nvidia-cublas, nvidia-cuda-runtime, nvidia-curand, nvidia-cuda-nvrtc and nvidia-cudnn-cu13 packages$driver)"
 	fi
 fi
 
