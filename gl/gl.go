@@ -187,17 +187,19 @@ func pixelBounds(cam Camera, w, h int, meshes []Mesh) (x0, y0, x1, y1 int, ok bo
 	return x0, y0, x1, y1, true
 }
 
-// composite blends src, an RGBA8 image of rw x rh pixels (rows top to bottom, 4*rw bytes a
-// row), over the rgb24 pixels dst (stride bytes a row) with its top-left at (x0, y0):
-// out = dst*(1-a) + src*a where a = alpha wherever src's alpha byte is non-zero; other pixels
-// are left untouched. alpha must be in [0, 1]; it is applied in 8.8 fixed point, so alpha 1
-// copies src exactly.
 // alphaMask picks the alpha bytes of two RGBA pixels read as one little-endian uint64.
 const alphaMask = 0xff000000_ff000000
 
+// composite blends src, a premultiplied RGBA8 image of rw x rh pixels (rows top to bottom,
+// 4*rw bytes a row; the multisample resolve of shaded colour with alpha 1 over a cleared
+// (0, 0, 0, 0) buffer, so each pixel's alpha byte is its coverage and its colour is already
+// scaled by it), over the rgb24 pixels dst (stride bytes a row) with its top-left at (x0, y0):
+// out = dst*(1 - coverage*alpha) + src*alpha (the "over" operator on premultiplied colour,
+// Porter and Duff 1984). Pixels whose alpha byte is 0 are left byte-for-byte untouched. alpha
+// must be in [0, 1]; it is applied in 8.8 fixed point, so a fully covered pixel at alpha 1
+// gets src's colour exactly.
 func composite(dst []byte, stride, x0, y0 int, src []byte, rw, rh int, alpha float32) {
-	a := uint32(alpha*256 + 0.5)
-	na := 256 - a
+	a := uint32(alpha*256 + 0.5) // alpha in 8.8 fixed point, 0..256
 	for y := 0; y < rh; y++ {
 		s := src[4*rw*y : 4*rw*(y+1)]
 		d := dst[(y0+y)*stride+3*x0 : (y0+y)*stride+3*(x0+rw)]
@@ -207,11 +209,13 @@ func composite(dst []byte, stride, x0, y0 int, src []byte, rw, rh int, alpha flo
 				s, d = s[16:], d[12:]
 				continue
 			}
-			if s[3] != 0 {
+			if c := uint32(s[3]); c != 0 {
+				w := (c*a + 127) / 255 // coverage*alpha in 8.8 fixed point, 0..256; a when c = 255
+				nw := 256 - w
 				dp := d[:3:3]
-				dp[0] = byte((uint32(dp[0])*na + uint32(s[0])*a + 128) >> 8)
-				dp[1] = byte((uint32(dp[1])*na + uint32(s[1])*a + 128) >> 8)
-				dp[2] = byte((uint32(dp[2])*na + uint32(s[2])*a + 128) >> 8)
+				dp[0] = byte(min((uint32(dp[0])*nw+uint32(s[0])*a+128)>>8, 255))
+				dp[1] = byte(min((uint32(dp[1])*nw+uint32(s[1])*a+128)>>8, 255))
+				dp[2] = byte(min((uint32(dp[2])*nw+uint32(s[2])*a+128)>>8, 255))
 			}
 			s, d = s[4:], d[3:]
 		}

@@ -161,6 +161,27 @@ func TestCompositeFixedPoint(t *testing.T) {
 	}
 }
 
+// TestCompositeCoverage checks the blend of partly covered (premultiplied) pixels against the
+// formula in floating point: out = dst*(1 - c*alpha) + src*alpha with c = A/255.
+func TestCompositeCoverage(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 1))
+	for i := 0; i < 20000; i++ {
+		cov := byte(1 + rng.IntN(255))
+		src := []byte{byte(rng.IntN(int(cov) + 1)), byte(rng.IntN(int(cov) + 1)), byte(rng.IntN(int(cov) + 1)), cov}
+		dst := []byte{byte(rng.Uint32()), byte(rng.Uint32()), byte(rng.Uint32())}
+		alpha := []float32{1, 0.5, 0.8, rng.Float32()}[i%4]
+		a := float64(uint32(alpha*256+0.5)) / 256 // the 8.8 alpha composite works with
+		got := append([]byte(nil), dst...)
+		composite(got, 3, 0, 0, src, 1, 1, alpha)
+		for c := 0; c < 3; c++ {
+			want := float64(dst[c])*(1-float64(cov)/255*a) + float64(src[c])*a
+			if d := float64(got[c]) - want; d < -1 || d > 1 {
+				t.Fatalf("dst %v, src %v, alpha %g: channel %d = %d, want %.2f", dst, src, alpha, c, got[c], want)
+			}
+		}
+	}
+}
+
 // TestCompositeMatchesNaive checks the four-pixels-at-a-time skipping against a plain loop,
 // on rows of odd widths with covered runs of every length and a sub-rectangle offset.
 func TestCompositeMatchesNaive(t *testing.T) {
@@ -247,6 +268,62 @@ func TestQuadCoverage(t *testing.T) {
 	}
 	want := rgb(bodyColor)
 	checkRect(t, before, f, 100, 50, 200, 120, &want, 2)
+}
+
+// TestAntialiasedEdge draws a white, camera-facing rectangle over black whose right edge
+// runs through the middle of a pixel column and whose bottom edge is slanted: the split
+// pixels must come out between black and white (multisampled coverage), the pixels wholly
+// inside white, and every pixel no sample of which is covered unchanged.
+func TestAntialiasedEdge(t *testing.T) {
+	faces := []uint32{0, 1, 2, 0, 2, 3}
+	r := newRenderer(t, faces, 4)
+	w, h := 120, 90
+	cam := centredCamera(w, h)
+	var verts []float32
+	// (20, 10) (60.5, 10) (60.5, 70) (20, 50): right edge at x = 60.5, bottom edge slanted.
+	for _, c := range [][2]float32{{20, 10}, {60.5, 10}, {60.5, 70}, {20, 50}} {
+		p := unproject(cam, c[0], c[1], 2)
+		verts = append(verts, p[:]...)
+	}
+	f, err := rawvideo.NewFrame(w, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Render(f, cam, []Mesh{{Vertices: verts, Color: [3]float32{1, 1, 1}}}, 1); err != nil {
+		t.Fatal(err)
+	}
+	partial := 0
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			v, g, b := f.At(x, y)
+			if v != g || g != b {
+				t.Fatalf("pixel (%d,%d) = %v, want grey", x, y, []byte{v, g, b})
+			}
+			bottom := 50 + 20*(float32(x)-20)/40.5 // the slanted edge's v at x
+			switch {
+			case x < 20 || x > 60 || y < 10 || float32(y) > bottom+1.5:
+				if v != 0 {
+					t.Errorf("pixel (%d,%d) = %d outside the rectangle, want 0 (untouched)", x, y, v)
+				}
+			case x == 60 && y >= 12 && float32(y)+1 < bottom-1:
+				// Half the column is inside: coverage about 1/2.
+				if v < 64 || v > 192 {
+					t.Errorf("pixel (%d,%d) on the mid-pixel edge = %d, want about 128", x, y, v)
+				}
+			case x > 20 && x < 60 && y > 10 && float32(y)+1 < bottom-1:
+				if v != 255 {
+					t.Errorf("pixel (%d,%d) inside = %d, want 255", x, y, v)
+				}
+			}
+			if v > 0 && v < 255 {
+				partial++
+			}
+		}
+	}
+	// Along the slanted edge (about 41 px long) most pixels are split.
+	if partial < 41+20 {
+		t.Errorf("%d partly covered pixels, want the 60 of the half-pixel edge and most of the slanted one", partial)
+	}
 }
 
 // TestBox draws a rotated cube: the pixels at its projected centroid and near its projected

@@ -31,19 +31,29 @@ type Renderer struct {
 	vertexCount int
 
 	// The fields below belong to the locked thread.
-	egl                   eglContext
-	prog, vao, vbo, ebo   uint32
-	fbo, colorRB, depthRB uint32
-	uProj, uColor         int32
-	fbW, fbH              int       // current framebuffer size, 0 before the first frame
-	vboBytes              int       // current size of vbo's data store
-	verts                 []float32 // interleaved position+normal, 6 floats a vertex, all meshes
-	acc                   []float32 // normal accumulators, 3 floats a vertex
-	pixels                []byte    // RGBA read-back
-	proj                  [16]float32
-	req                   request // the frame being rendered, set under t's lock
-	renderFn, destroyFn   func() error
+	egl                 eglContext
+	prog, vao, vbo, ebo uint32
+	// drawFBO is what the meshes are drawn into: multisampled colour and depth renderbuffers
+	// (samples of them) when the driver has multisampling, else single-sample ones. With
+	// multisampling, the drawn region is resolved (glBlitFramebuffer) into readFBO's
+	// single-sample colour renderbuffer and read from there; without, readFBO == drawFBO.
+	drawFBO, drawColor, drawDepth uint32
+	readFBO, readColor            uint32
+	samples                       int // samples per pixel of drawFBO; 1: no multisampling
+	uProj, uColor                 int32
+	fbW, fbH                      int       // current framebuffer size, 0 before the first frame
+	vboBytes                      int       // current size of vbo's data store
+	verts                         []float32 // interleaved position+normal, 6 floats a vertex, all meshes
+	acc                           []float32 // normal accumulators, 3 floats a vertex
+	pixels                        []byte    // RGBA read-back
+	proj                          [16]float32
+	req                           request // the frame being rendered, set under t's lock
+	renderFn, destroyFn           func() error
 }
+
+// msaaSamples is the number of samples per pixel the renderers ask for (clamped to the
+// driver's GL_MAX_SAMPLES; Mesa's llvmpipe has 4).
+const msaaSamples = 4
 
 type request struct {
 	f      *rawvideo.Frame
@@ -122,9 +132,17 @@ func (r *Renderer) setup() (err error) {
 	ogl.EnableVertexAttribArray(1)
 	ogl.VertexAttribPointerWithOffset(1, 3, ogl.FLOAT, false, 24, 12)
 
-	ogl.GenFramebuffers(1, &r.fbo)
-	ogl.GenRenderbuffers(1, &r.colorRB)
-	ogl.GenRenderbuffers(1, &r.depthRB)
+	var maxSamples int32
+	ogl.GetIntegerv(ogl.MAX_SAMPLES, &maxSamples)
+	r.samples = max(1, min(msaaSamples, int(maxSamples)))
+	ogl.GenFramebuffers(1, &r.drawFBO)
+	ogl.GenRenderbuffers(1, &r.drawColor)
+	ogl.GenRenderbuffers(1, &r.drawDepth)
+	r.readFBO, r.readColor = r.drawFBO, r.drawColor
+	if r.samples > 1 {
+		ogl.GenFramebuffers(1, &r.readFBO)
+		ogl.GenRenderbuffers(1, &r.readColor)
+	}
 
 	ogl.UseProgram(r.prog)
 	ogl.Enable(ogl.DEPTH_TEST)
@@ -143,11 +161,13 @@ func (r *Renderer) setup() (err error) {
 // (computed from the faces every frame, turned toward the camera, so winding does not matter)
 // and simple shading: ambient 0.3 plus three white directional lights 30 degrees off the view
 // axis, like 4D-Humans' pyrender set-up, scaled so that a surface facing the camera shows
-// exactly its base colour. It then blends the result over f in place:
-// out = frame*(1-alpha) + shaded*alpha (8.8 fixed point, rounded) on pixels a mesh covers
-// (pixel centre inside a triangle; no anti-aliasing), while pixels no mesh covers are left
-// byte-for-byte unchanged. alpha is clamped to [0, 1] (NaN is an error); at 0, or with no
-// meshes, f is not touched.
+// exactly its base colour. Edges are antialiased by multisampling (4 samples a pixel where
+// the driver has them; the samples are resolved to one colour and a coverage c in [0, 1] per
+// pixel). It then blends the result over f in place:
+// out = frame*(1 - c*alpha) + shaded*c*alpha (8.8 fixed point, rounded), so a pixel wholly
+// inside the meshes gets frame*(1-alpha) + shaded*alpha, and pixels no sample of which a mesh
+// covers (c = 0) are left byte-for-byte unchanged. alpha is clamped to [0, 1] (NaN is an
+// error); at 0, or with no meshes, f is not touched.
 //
 // cam projects the camera-frame vertices (metres) to f's pixels as Camera describes. f must be
 // rgb24 as rawvideo.Frame documents; every mesh must have 3*vertexCount coordinates.
@@ -240,7 +260,9 @@ func (r *Renderer) render() error {
 		ogl.BufferSubData(ogl.ARRAY_BUFFER, 0, 4*need, ogl.Ptr(&r.verts[0]))
 	}
 
-	// Only the part of the framebuffer the meshes can reach is cleared, drawn and read.
+	// Only the part of the framebuffer the meshes can reach is cleared, drawn, resolved and
+	// read: the scissor rectangle bounds all of them (glBlitFramebuffer included).
+	ogl.BindFramebuffer(ogl.FRAMEBUFFER, r.drawFBO)
 	ogl.Enable(ogl.SCISSOR_TEST)
 	ogl.Scissor(int32(x0), int32(y0), int32(rw), int32(rh))
 	ogl.Clear(ogl.COLOR_BUFFER_BIT | ogl.DEPTH_BUFFER_BIT)
@@ -249,6 +271,14 @@ func (r *Renderer) render() error {
 	for i, m := range q.meshes {
 		ogl.Uniform3f(r.uColor, m.Color[0], m.Color[1], m.Color[2])
 		ogl.DrawElementsBaseVertexWithOffset(ogl.TRIANGLES, int32(len(r.faces)), ogl.UNSIGNED_INT, 0, int32(i*nv))
+	}
+	if r.readFBO != r.drawFBO {
+		// Multisample resolve: each pixel gets the mean of its samples. Samples no mesh covers
+		// hold the clear colour (0, 0, 0, 0), so the result is premultiplied by coverage.
+		ogl.BindFramebuffer(ogl.DRAW_FRAMEBUFFER, r.readFBO)
+		ogl.BlitFramebuffer(int32(x0), int32(y0), int32(x1), int32(y1), int32(x0), int32(y0), int32(x1), int32(y1),
+			ogl.COLOR_BUFFER_BIT, ogl.NEAREST)
+		ogl.BindFramebuffer(ogl.READ_FRAMEBUFFER, r.readFBO)
 	}
 	n := 4 * rw * rh
 	if cap(r.pixels) < n {
@@ -263,7 +293,8 @@ func (r *Renderer) render() error {
 	return nil
 }
 
-// ensureFramebuffer (re)allocates the colour and depth renderbuffers for a w x h frame.
+// ensureFramebuffer (re)allocates the renderbuffers for a w x h frame: colour and depth of
+// drawFBO (multisampled when r.samples > 1) and the resolve target of readFBO.
 func (r *Renderer) ensureFramebuffer(w, h int) error {
 	if w == r.fbW && h == r.fbH {
 		return nil
@@ -274,18 +305,34 @@ func (r *Renderer) ensureFramebuffer(w, h int) error {
 		return fmt.Errorf("frame %dx%d is larger than GL_MAX_RENDERBUFFER_SIZE %d", w, h, maxSize)
 	}
 	r.fbW, r.fbH = 0, 0
-	ogl.BindFramebuffer(ogl.FRAMEBUFFER, r.fbo)
-	ogl.BindRenderbuffer(ogl.RENDERBUFFER, r.colorRB)
-	ogl.RenderbufferStorage(ogl.RENDERBUFFER, ogl.RGBA8, int32(w), int32(h))
-	ogl.FramebufferRenderbuffer(ogl.FRAMEBUFFER, ogl.COLOR_ATTACHMENT0, ogl.RENDERBUFFER, r.colorRB)
-	ogl.BindRenderbuffer(ogl.RENDERBUFFER, r.depthRB)
-	ogl.RenderbufferStorage(ogl.RENDERBUFFER, ogl.DEPTH_COMPONENT24, int32(w), int32(h))
-	ogl.FramebufferRenderbuffer(ogl.FRAMEBUFFER, ogl.DEPTH_ATTACHMENT, ogl.RENDERBUFFER, r.depthRB)
+	storage := func(rb uint32, samples int, format uint32) {
+		ogl.BindRenderbuffer(ogl.RENDERBUFFER, rb)
+		if samples > 1 {
+			ogl.RenderbufferStorageMultisample(ogl.RENDERBUFFER, int32(samples), format, int32(w), int32(h))
+		} else {
+			ogl.RenderbufferStorage(ogl.RENDERBUFFER, format, int32(w), int32(h))
+		}
+	}
+	ogl.BindFramebuffer(ogl.FRAMEBUFFER, r.drawFBO)
+	storage(r.drawColor, r.samples, ogl.RGBA8)
+	ogl.FramebufferRenderbuffer(ogl.FRAMEBUFFER, ogl.COLOR_ATTACHMENT0, ogl.RENDERBUFFER, r.drawColor)
+	storage(r.drawDepth, r.samples, ogl.DEPTH_COMPONENT24)
+	ogl.FramebufferRenderbuffer(ogl.FRAMEBUFFER, ogl.DEPTH_ATTACHMENT, ogl.RENDERBUFFER, r.drawDepth)
 	if s := ogl.CheckFramebufferStatus(ogl.FRAMEBUFFER); s != ogl.FRAMEBUFFER_COMPLETE {
-		return fmt.Errorf("framebuffer %dx%d incomplete (status 0x%x)", w, h, s)
+		return fmt.Errorf("%d-sample framebuffer %dx%d incomplete (status 0x%x)", r.samples, w, h, s)
 	}
 	ogl.DrawBuffer(ogl.COLOR_ATTACHMENT0)
 	ogl.ReadBuffer(ogl.COLOR_ATTACHMENT0)
+	if r.readFBO != r.drawFBO {
+		ogl.BindFramebuffer(ogl.FRAMEBUFFER, r.readFBO)
+		storage(r.readColor, 1, ogl.RGBA8)
+		ogl.FramebufferRenderbuffer(ogl.FRAMEBUFFER, ogl.COLOR_ATTACHMENT0, ogl.RENDERBUFFER, r.readColor)
+		if s := ogl.CheckFramebufferStatus(ogl.FRAMEBUFFER); s != ogl.FRAMEBUFFER_COMPLETE {
+			return fmt.Errorf("resolve framebuffer %dx%d incomplete (status 0x%x)", w, h, s)
+		}
+		ogl.DrawBuffer(ogl.COLOR_ATTACHMENT0)
+		ogl.ReadBuffer(ogl.COLOR_ATTACHMENT0)
+	}
 	ogl.Viewport(0, 0, int32(w), int32(h))
 	if err := glError(fmt.Sprintf("allocating a %dx%d framebuffer", w, h)); err != nil {
 		return err
@@ -311,9 +358,13 @@ func (r *Renderer) destroy() error {
 		return nil
 	}
 	if glInit.err == nil && r.prog != 0 {
-		ogl.DeleteFramebuffers(1, &r.fbo)
-		ogl.DeleteRenderbuffers(1, &r.colorRB)
-		ogl.DeleteRenderbuffers(1, &r.depthRB)
+		if r.readFBO != r.drawFBO {
+			ogl.DeleteFramebuffers(1, &r.readFBO)
+			ogl.DeleteRenderbuffers(1, &r.readColor)
+		}
+		ogl.DeleteFramebuffers(1, &r.drawFBO)
+		ogl.DeleteRenderbuffers(1, &r.drawColor)
+		ogl.DeleteRenderbuffers(1, &r.drawDepth)
 		ogl.DeleteBuffers(1, &r.vbo)
 		ogl.DeleteBuffers(1, &r.ebo)
 		ogl.DeleteVertexArrays(1, &r.vao)
