@@ -42,6 +42,49 @@ type Mesh struct {
 	Color [3]float32
 }
 
+// DefaultColor is the light-blue mesh colour of 4D-Humans' renderer (renderer.py: LIGHT_BLUE =
+// (0.65098039, 0.74117647, 0.85882353), RGB in 0..1), the colour people know HMR2's meshes by.
+var DefaultColor = [3]float32{0.65098039, 0.74117647, 0.85882353}
+
+// TrackColor returns the mesh colour of track id (models.Detection.TrackID): RGB in 0..1, the
+// same for the same id in every frame, run and render worker. Ids below 1 (not tracked) get
+// DefaultColor. Others get a light colour of their own: hue (0.6 + 0.618034*id) turns (the
+// golden-ratio step, so that consecutive ids land far apart on the colour wheel), HSV saturation
+// 0.5 and value 0.9, close to DefaultColor's brightness so the shading reads the same.
+func TrackColor(id int) [3]float32 {
+	if id < 1 {
+		return DefaultColor
+	}
+	const golden = 0.6180339887498949 // (sqrt(5) - 1) / 2
+	h := math.Mod(0.6+golden*float64(id%1000003), 1) // id folded so float64 keeps the fraction exact enough
+	return hsv(h, 0.5, 0.9)
+}
+
+// hsv converts hue h (turns, in [0, 1)), saturation s and value v (both in [0, 1]) to RGB in
+// 0..1 (the hexcone model, Smith 1978).
+func hsv(h, s, v float64) [3]float32 {
+	h6 := h * 6
+	i := int(h6) % 6
+	f := h6 - math.Floor(h6)
+	p, q, t := v*(1-s), v*(1-s*f), v*(1-s*(1-f))
+	var r, g, b float64
+	switch i {
+	case 0:
+		r, g, b = v, t, p
+	case 1:
+		r, g, b = q, v, p
+	case 2:
+		r, g, b = p, v, t
+	case 3:
+		r, g, b = p, q, v
+	case 4:
+		r, g, b = t, p, v
+	default:
+		r, g, b = v, p, q
+	}
+	return [3]float32{float32(r), float32(g), float32(b)}
+}
+
 // ErrClosed is returned (wrapped) by Render when the Renderer has been closed.
 var ErrClosed = errors.New("gl: renderer closed")
 

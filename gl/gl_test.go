@@ -15,7 +15,7 @@ import (
 )
 
 // bodyColor is the 4D-Humans mesh colour.
-var bodyColor = [3]float32{0.651, 0.741, 0.859}
+var bodyColor = DefaultColor
 
 // newRenderer makes a renderer closed at the end of the test. It skips only when the machine
 // has no usable EGL at all (or the build has no cgo); any other failure fails the test.
@@ -222,6 +222,37 @@ func TestCompositeMatchesNaive(t *testing.T) {
 		}
 	}
 }
+
+func TestTrackColor(t *testing.T) {
+	if TrackColor(0) != DefaultColor || TrackColor(-3) != DefaultColor {
+		t.Error("untracked people must get DefaultColor")
+	}
+	seen := map[[3]byte]int{}
+	for id := 1; id <= 12; id++ {
+		c := TrackColor(id)
+		if c != TrackColor(id) {
+			t.Fatalf("track %d: colour not stable", id)
+		}
+		lo, hi := min(c[0], c[1], c[2]), max(c[0], c[1], c[2])
+		if hi < 0.89 || hi > 0.91 || lo < 0.44 || lo > 0.46 {
+			t.Errorf("track %d: colour %v, want HSV value 0.9 and saturation 0.5", id, c)
+		}
+		if prev, ok := seen[rgb(c)]; ok {
+			t.Errorf("tracks %d and %d share colour %v", prev, id, c)
+		}
+		seen[rgb(c)] = id
+		// Consecutive ids differ clearly (at least 0.1 in some channel).
+		d := TrackColor(id + 1)
+		if max(abs32(c[0]-d[0]), abs32(c[1]-d[1]), abs32(c[2]-d[2])) < 0.1 {
+			t.Errorf("tracks %d and %d look alike: %v, %v", id, id+1, c, d)
+		}
+	}
+	if c := TrackColor(1 << 40); !(c[0] >= 0 && c[0] <= 1) {
+		t.Errorf("huge track id: colour %v", c)
+	}
+}
+
+func abs32(x float32) float32 { return max(x, -x) }
 
 func BenchmarkNormals(b *testing.B) {
 	verts, faces := body(60, 118)

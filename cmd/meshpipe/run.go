@@ -34,10 +34,14 @@ type options struct {
 	inFlight      int
 	threads       int
 	alpha         float64
+
+	// Look and preview.
+	color   string // "default" or "track"
+	preview bool
 }
 
 func defaultOptions() options {
-	return options{detector: "bgsub", poseWorkers: 2, renderWorkers: 4, threads: 1, alpha: 1}
+	return options{detector: "bgsub", poseWorkers: 2, renderWorkers: 4, threads: 1, alpha: 1, color: "default"}
 }
 
 func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
@@ -52,6 +56,8 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.inFlight, "in-flight", o.inFlight, "most frames between read and write (0: pose + render workers + 4)")
 	fs.IntVar(&o.threads, "threads", o.threads, "ONNX Runtime intra-op threads per session (0: one per core)")
 	fs.Float64Var(&o.alpha, "alpha", o.alpha, "mesh opacity over the frame, 0..1")
+	// Look and preview.
+	fs.StringVar(&o.color, "color", o.color, "mesh colour: `default` (4D-Humans' light blue) or track (a stable colour per track id)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: ffmpeg -i IN -f rawvideo -pix_fmt rgb24 - | meshpipe -s WxH [flags] | ffmpeg -f rawvideo -pix_fmt rgb24 -s WxH -i - OUT\n\nflags:\n")
 		fs.PrintDefaults()
@@ -142,6 +148,8 @@ func (o options) check() error {
 		return fmt.Errorf("-threads %d: must not be negative", o.threads)
 	case !(o.alpha >= 0 && o.alpha <= 1):
 		return fmt.Errorf("-alpha %v: must be within 0..1", o.alpha)
+	case o.color != "default" && o.color != "track":
+		return fmt.Errorf("-color %q: want default or track", o.color)
 	}
 	return nil
 }
