@@ -55,7 +55,7 @@ func TrackColor(id int) [3]float32 {
 	if id < 1 {
 		return DefaultColor
 	}
-	const golden = 0.6180339887498949 // (sqrt(5) - 1) / 2
+	const golden = 0.6180339887498949                // (sqrt(5) - 1) / 2
 	h := math.Mod(0.6+golden*float64(id%1000003), 1) // id folded so float64 keeps the fraction exact enough
 	return hsv(h, 0.5, 0.9)
 }
