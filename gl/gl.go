@@ -149,8 +149,18 @@ func projection(cam Camera, w, h int) [16]float32 {
 // normal (area-weighted sum of its faces' normals) into out as 6 floats: x y z nx ny nz. acc
 // is scratch of len(pos) floats. A vertex with no usable face gets (0, 0, -1), facing the
 // camera. Winding is not assumed; the shader turns normals toward the viewer.
-func vertexNormals(out, acc, pos []float32, faces []uint32) {
+//
+// It returns six times the signed volume the faces enclose, sum over faces of
+// (a-o) . ((b-a) x (c-a)) with o the first vertex (the divergence theorem; o cancels out for a
+// closed surface and keeps the sum well conditioned far from the camera). For a closed surface
+// it is positive when the faces wind counter-clockwise seen from outside (their normals point
+// outward) and negative for the opposite winding.
+func vertexNormals(out, acc, pos []float32, faces []uint32) (volume6 float64) {
 	clear(acc)
+	var ox, oy, oz float32
+	if len(pos) >= 3 {
+		ox, oy, oz = pos[0], pos[1], pos[2]
+	}
 	for i := 0; i+2 < len(faces); i += 3 {
 		a, b, c := 3*int(faces[i]), 3*int(faces[i+1]), 3*int(faces[i+2])
 		ax, ay, az := pos[a], pos[a+1], pos[a+2]
@@ -159,6 +169,7 @@ func vertexNormals(out, acc, pos []float32, faces []uint32) {
 		nx := e1y*e2z - e1z*e2y
 		ny := e1z*e2x - e1x*e2z
 		nz := e1x*e2y - e1y*e2x
+		volume6 += float64((ax-ox)*nx + (ay-oy)*ny + (az-oz)*nz)
 		acc[a] += nx
 		acc[a+1] += ny
 		acc[a+2] += nz
@@ -181,6 +192,59 @@ func vertexNormals(out, acc, pos []float32, faces []uint32) {
 			o[3], o[4], o[5] = 0, 0, -1
 		}
 	}
+	return volume6
+}
+
+// surface is what the faces alone say about whether back faces can be skipped: a mesh whose
+// faces wind consistently (each directed edge used by one face at most) and close up (each
+// edge's reverse used by another face) hides every back face behind a front face, wherever the
+// vertices are. Edges whose reverse is missing are kept in open: the surface still closes up
+// in a frame where each of them has zero length (a cap's ring of coincident vertices, as at
+// the poles of meshpipe's mannequin).
+type surface struct {
+	consistent bool        // no directed edge is used twice (and no face repeats an index)
+	open       [][2]uint32 // directed edges whose reverse no face uses
+}
+
+func analyseSurface(faces []uint32) surface {
+	edges := make(map[uint64]bool, len(faces))
+	key := func(a, b uint32) uint64 { return uint64(a)<<32 | uint64(b) }
+	s := surface{consistent: true}
+	for i := 0; i+2 < len(faces); i += 3 {
+		f := faces[i : i+3 : i+3]
+		for k := 0; k < 3; k++ {
+			a, b := f[k], f[(k+1)%3]
+			if a == b || edges[key(a, b)] {
+				return surface{}
+			}
+			edges[key(a, b)] = true
+		}
+	}
+	for e := range edges {
+		if a, b := uint32(e>>32), uint32(e); !edges[key(b, a)] {
+			s.open = append(s.open, [2]uint32{a, b})
+		}
+	}
+	return s
+}
+
+// maxOpenEdge is the longest an open edge may be, in metres, for a mesh to count as closed.
+const maxOpenEdge = 1e-6
+
+// closed reports whether the mesh with vertices pos (xyz triples) is a closed surface in this
+// frame: its faces wind consistently and every open edge has (about) zero length.
+func (s *surface) closed(pos []float32) bool {
+	if !s.consistent {
+		return false
+	}
+	for _, e := range s.open {
+		a, b := 3*int(e[0]), 3*int(e[1])
+		dx, dy, dz := pos[a]-pos[b], pos[a+1]-pos[b+1], pos[a+2]-pos[b+2]
+		if !(dx*dx+dy*dy+dz*dz <= maxOpenEdge*maxOpenEdge) {
+			return false
+		}
+	}
+	return true
 }
 
 // pixelBounds returns the pixel rectangle [x0, x1) x [y0, y1), clipped to a w x h frame, that

@@ -223,6 +223,45 @@ func TestCompositeMatchesNaive(t *testing.T) {
 	}
 }
 
+func TestSurface(t *testing.T) {
+	tetra := []uint32{0, 2, 1, 0, 1, 3, 1, 2, 3, 0, 3, 2} // closed, consistent
+	if s := analyseSurface(tetra); !s.consistent || len(s.open) != 0 {
+		t.Errorf("tetrahedron: %+v, want consistent and closed", s)
+	}
+	if s := analyseSurface(quadFaces); !s.consistent || len(s.open) != 4 {
+		t.Errorf("quad: %+v, want consistent with 4 open edges", s)
+	} else if s.closed(quad(centredCamera(10, 10), 1, 1, 5, 5, 2)) {
+		t.Error("quad counted as closed")
+	}
+	flipped := append(append([]uint32(nil), tetra[:9]...), 0, 2, 3) // last face wound the other way
+	if s := analyseSurface(flipped); s.consistent {
+		t.Errorf("tetrahedron with a flipped face counted as consistent")
+	}
+	// A pyramid whose apex is a ring of three coincident vertices (3, 4, 5), built like the
+	// mannequin's caps: its open edges have zero length, so it is closed while they coincide.
+	ring := []uint32{3, 4, 0, 0, 4, 1, 4, 5, 1, 1, 5, 2, 5, 3, 2, 2, 3, 0, 0, 1, 2}
+	s := analyseSurface(ring)
+	verts := []float32{0, 0, 0, 1, 0, 0, 0, 1, 0, 0.3, 0.3, 1, 0.3, 0.3, 1, 0.3, 0.3, 1}
+	if !s.consistent || len(s.open) != 3 || !s.closed(verts) {
+		t.Errorf("pyramid with a ring apex: %+v, want closed", s)
+	}
+	verts[17] = 1.1
+	if s.closed(verts) {
+		t.Error("pyramid with its apex vertices apart counted as closed")
+	}
+	verts = []float32{0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1}
+	// Signed volume: 1/6 for the unit tetrahedron wound outward, -1/6 inward.
+	pos := verts
+	out, acc := make([]float32, 24), make([]float32, 12)
+	if v6 := vertexNormals(out, acc, pos, tetra); math.Abs(v6-1) > 1e-6 {
+		t.Errorf("6 x volume %g, want 1", v6)
+	}
+	inward := []uint32{0, 1, 2, 0, 3, 1, 1, 3, 2, 0, 2, 3}
+	if v6 := vertexNormals(out, acc, pos, inward); math.Abs(v6+1) > 1e-6 {
+		t.Errorf("6 x volume %g wound inward, want -1", v6)
+	}
+}
+
 func TestTrackColor(t *testing.T) {
 	if TrackColor(0) != DefaultColor || TrackColor(-3) != DefaultColor {
 		t.Error("untracked people must get DefaultColor")

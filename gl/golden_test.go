@@ -22,9 +22,9 @@ var update = flag.Bool("update", false, "rewrite the golden images in gl/testdat
 // most goldenMeanTol levels and at most goldenFarFrac of the pixels differ by more than
 // goldenFarTol levels in some channel (edge pixels, where sample patterns decide).
 const (
-	goldenMeanTol = 1.0
+	goldenMeanTol = 0.75
 	goldenFarTol  = 24
-	goldenFarFrac = 0.02
+	goldenFarFrac = 0.01
 )
 
 // background returns a w x h frame with a smooth colour gradient and a checkerboard of 6-pixel

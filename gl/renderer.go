@@ -5,6 +5,7 @@ package gl
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 
@@ -29,6 +30,8 @@ type Renderer struct {
 
 	faces       []uint32 // copy of the faces given to NewRenderer
 	vertexCount int
+	surf        surface // whether back faces may be culled, from the faces alone
+	noCull      bool    // tests: never cull
 
 	// The fields below belong to the locked thread.
 	egl                 eglContext
@@ -46,10 +49,14 @@ type Renderer struct {
 	verts                         []float32 // interleaved position+normal, 6 floats a vertex, all meshes
 	acc                           []float32 // normal accumulators, 3 floats a vertex
 	pixels                        []byte    // RGBA read-back
+	front                         []uint32  // per mesh of the frame: GL_CW or GL_CCW to cull back faces, or cullNone
 	proj                          [16]float32
 	req                           request // the frame being rendered, set under t's lock
 	renderFn, destroyFn           func() error
 }
+
+// cullNone marks a mesh drawn with both sides (not a closed surface in this frame).
+const cullNone = 0
 
 // msaaSamples is the number of samples per pixel the renderers ask for (clamped to the
 // driver's GL_MAX_SAMPLES; Mesa's llvmpipe has 4).
@@ -66,7 +73,9 @@ type request struct {
 // 3.3 core EGL context on it (surfaceless; the drawing goes to an offscreen framebuffer) and
 // uploads faces once. faces holds triangles as triples of vertex indices (len a non-zero
 // multiple of 3, every index below vertexCount); all meshes drawn by this renderer share them
-// and have vertexCount vertices. Winding does not matter.
+// and have vertexCount vertices. Winding does not matter. Where the faces wind consistently
+// and close up (SMPL's do; so do the mannequin's, whose caps end in rings of coincident
+// vertices), Render skips each mesh's back faces, which cannot show.
 //
 // It returns an error, never panics, when the arguments are invalid or EGL/OpenGL is unusable;
 // the error says which step failed on which EGL platform.
@@ -82,7 +91,7 @@ func NewRenderer(faces []uint32, vertexCount int) (*Renderer, error) {
 			return nil, fmt.Errorf("gl: face %d: vertex index %d is not below the vertex count %d", i/3, v, vertexCount)
 		}
 	}
-	r := &Renderer{faces: append([]uint32(nil), faces...), vertexCount: vertexCount}
+	r := &Renderer{faces: append([]uint32(nil), faces...), vertexCount: vertexCount, surf: analyseSurface(faces)}
 	r.renderFn, r.destroyFn = r.render, r.destroy
 	t, err := startThread(r.setup)
 	if err != nil {
@@ -148,6 +157,7 @@ func (r *Renderer) setup() (err error) {
 	ogl.Enable(ogl.DEPTH_TEST)
 	ogl.DepthFunc(ogl.LESS)
 	ogl.Disable(ogl.CULL_FACE)
+	ogl.CullFace(ogl.BACK)
 	ogl.Disable(ogl.BLEND)
 	ogl.Disable(ogl.DITHER)
 	ogl.PixelStorei(ogl.PACK_ALIGNMENT, 1)
@@ -249,8 +259,22 @@ func (r *Renderer) render() error {
 	if len(r.acc) != 3*nv {
 		r.acc = make([]float32, 3*nv)
 	}
+	if cap(r.front) < len(q.meshes) {
+		r.front = make([]uint32, len(q.meshes))
+	}
+	r.front = r.front[:len(q.meshes)]
 	for i, m := range q.meshes {
-		vertexNormals(r.verts[6*nv*i:6*nv*(i+1)], r.acc, m.Vertices, r.faces)
+		v6 := vertexNormals(r.verts[6*nv*i:6*nv*(i+1)], r.acc, m.Vertices, r.faces)
+		r.front[i] = cullNone
+		if !r.noCull && r.surf.closed(m.Vertices) && math.Abs(v6) > 1e-12 {
+			// Outward normals (v6 > 0) wind counter-clockwise seen from outside, so the faces
+			// toward the camera wind clockwise in GL's window coordinates, whose y axis is the
+			// image's v (down): the projection keeps image rows in GL's row order.
+			r.front[i] = ogl.CW
+			if v6 < 0 {
+				r.front[i] = ogl.CCW
+			}
+		}
 	}
 	ogl.BindBuffer(ogl.ARRAY_BUFFER, r.vbo)
 	if 4*need > r.vboBytes {
@@ -269,6 +293,14 @@ func (r *Renderer) render() error {
 	r.proj = projection(q.cam, w, h) // a field: a local would escape to the heap through cgo
 	ogl.UniformMatrix4fv(r.uProj, 1, false, &r.proj[0])
 	for i, m := range q.meshes {
+		// A closed surface's back faces all lie behind its front faces: skipping them halves
+		// the triangles rasterised and changes no pixel.
+		if r.front[i] == cullNone {
+			ogl.Disable(ogl.CULL_FACE)
+		} else {
+			ogl.Enable(ogl.CULL_FACE)
+			ogl.FrontFace(r.front[i])
+		}
 		ogl.Uniform3f(r.uColor, m.Color[0], m.Color[1], m.Color[2])
 		ogl.DrawElementsBaseVertexWithOffset(ogl.TRIANGLES, int32(len(r.faces)), ogl.UNSIGNED_INT, 0, int32(i*nv))
 	}
