@@ -294,6 +294,60 @@ func pixelBounds(cam Camera, w, h int, meshes []Mesh) (x0, y0, x1, y1 int, ok bo
 	return x0, y0, x1, y1, true
 }
 
+// rect is a pixel rectangle [x0, x1) x [y0, y1) of the image frame.
+type rect struct{ x0, y0, x1, y1 int }
+
+func (a rect) area() int { return (a.x1 - a.x0) * (a.y1 - a.y0) }
+
+func (a rect) union(b rect) rect {
+	return rect{min(a.x0, b.x0), min(a.y0, b.y0), max(a.x1, b.x1), max(a.y1, b.y1)}
+}
+
+// near reports whether a and b overlap or lie within gap pixels of each other.
+func (a rect) near(b rect, gap int) bool {
+	return a.x0 < b.x1+gap && b.x0 < a.x1+gap && a.y0 < b.y1+gap && b.y0 < a.y1+gap
+}
+
+// regionGap is how close two meshes' rectangles may come before they are handled as one: a
+// separate rectangle costs a few GL calls, a thin strip of extra pixels costs less.
+const regionGap = 16
+
+// regions appends to dst the rectangles of a w x h frame that the meshes can cover (each
+// mesh's pixelBounds), merged until no two lie within regionGap pixels of each other, so that
+// they do not overlap and each mesh lies wholly inside one of them. When the rectangles fill
+// most of their bounding box it is returned alone. No rectangle when nothing is on screen.
+func regions(dst []rect, cam Camera, w, h int, meshes []Mesh) []rect {
+	dst = dst[:0]
+	for i := range meshes {
+		if x0, y0, x1, y1, ok := pixelBounds(cam, w, h, meshes[i:i+1]); ok {
+			dst = append(dst, rect{x0, y0, x1, y1})
+		}
+	}
+	for merged := true; merged && len(dst) > 1; {
+		merged = false
+		for i := 0; i < len(dst) && !merged; i++ {
+			for j := i + 1; j < len(dst); j++ {
+				if dst[i].near(dst[j], regionGap) {
+					dst[i] = dst[i].union(dst[j])
+					dst = append(dst[:j], dst[j+1:]...)
+					merged = true
+					break
+				}
+			}
+		}
+	}
+	if len(dst) > 1 {
+		all, sum := dst[0], 0
+		for _, b := range dst {
+			all, sum = all.union(b), sum+b.area()
+		}
+		if 4*sum >= 3*all.area() {
+			dst = append(dst[:0], all)
+		}
+	}
+	return dst
+}
+
 // alphaMask picks the alpha bytes of two RGBA pixels read as one little-endian uint64.
 const alphaMask = 0xff000000_ff000000
 

@@ -340,6 +340,66 @@ func TestQuadCoverage(t *testing.T) {
 	checkRect(t, before, f, 100, 50, 200, 120, &want, 2)
 }
 
+func TestRegions(t *testing.T) {
+	cam := centredCamera(400, 300)
+	a := Mesh{Vertices: quad(cam, 10, 10, 50, 60, 2)}
+	b := Mesh{Vertices: quad(cam, 300, 200, 350, 280, 3)}
+	c := Mesh{Vertices: quad(cam, 55, 20, 90, 70, 4)} // within regionGap of a
+	got := regions(nil, cam, 400, 300, []Mesh{a, b})
+	if len(got) != 2 || got[0] != (rect{9, 9, 51, 61}) || got[1] != (rect{299, 199, 351, 281}) {
+		t.Errorf("two far apart: %v", got)
+	}
+	got = regions(got, cam, 400, 300, []Mesh{a, b, c})
+	if len(got) != 2 || got[0] != (rect{9, 9, 91, 71}) {
+		t.Errorf("two near, one far: %v", got)
+	}
+	// Rectangles that fill most of their bounding box become that box.
+	d := Mesh{Vertices: quad(cam, 10, 80, 90, 150, 2)}
+	got = regions(got, cam, 400, 300, []Mesh{a, c, d})
+	if len(got) != 1 || got[0] != (rect{9, 9, 91, 151}) {
+		t.Errorf("filling their box: %v", got)
+	}
+	if got := regions(got, cam, 400, 300, []Mesh{{Vertices: quad(cam, 500, 10, 600, 60, 2)}}); len(got) != 0 {
+		t.Errorf("off screen: %v", got)
+	}
+}
+
+// TestTwoRegions draws two rectangles far apart, each handled as its own region: exactly their
+// pixels change, both to the base colour, and the pixels between them keep their bytes.
+func TestTwoRegions(t *testing.T) {
+	r := newRenderer(t, quadFaces, 4)
+	w, h := 300, 200
+	cam := centredCamera(w, h)
+	before := noiseFrame(t, w, h, 21)
+	f := clone(before)
+	meshes := []Mesh{
+		{Vertices: quad(cam, 10, 20, 60, 90, 2), Color: bodyColor},
+		{Vertices: quad(cam, 200, 120, 280, 190, 3), Color: bodyColor},
+	}
+	if err := r.Render(f, cam, meshes, 1); err != nil {
+		t.Fatal(err)
+	}
+	want := rgb(bodyColor)
+	bad := 0
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			inside := (x >= 10 && x < 60 && y >= 20 && y < 90) || (x >= 200 && x < 280 && y >= 120 && y < 190)
+			r0, g0, b0 := before.At(x, y)
+			r1, g1, b1 := f.At(x, y)
+			ok := inside && [3]byte{r1, g1, b1} == want || !inside && [3]byte{r0, g0, b0} == [3]byte{r1, g1, b1}
+			if !ok {
+				if bad < 5 {
+					t.Errorf("pixel (%d,%d) inside=%v: %v -> %v", x, y, inside, []byte{r0, g0, b0}, []byte{r1, g1, b1})
+				}
+				bad++
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d bad pixels", bad)
+	}
+}
+
 // TestAntialiasedEdge draws a white, camera-facing rectangle over black whose right edge
 // runs through the middle of a pixel column and whose bottom edge is slanted: the split
 // pixels must come out between black and white (multisampled coverage), the pixels wholly

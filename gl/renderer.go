@@ -49,6 +49,7 @@ type Renderer struct {
 	verts                         []float32 // interleaved position+normal, 6 floats a vertex, all meshes
 	acc                           []float32 // normal accumulators, 3 floats a vertex
 	pixels                        []byte    // RGBA read-back
+	rects                         []rect    // the frame's regions (see regions)
 	front                         []uint32  // per mesh of the frame: GL_CW or GL_CCW to cull back faces, or cullNone
 	proj                          [16]float32
 	req                           request // the frame being rendered, set under t's lock
@@ -243,11 +244,14 @@ func (r *Renderer) render() error {
 	if err := r.ensureFramebuffer(w, h); err != nil {
 		return err
 	}
-	x0, y0, x1, y1, ok := pixelBounds(q.cam, w, h, q.meshes)
-	if !ok {
+	r.rects = regions(r.rects[:0], q.cam, w, h, q.meshes)
+	if len(r.rects) == 0 {
 		return nil // nothing can land on the frame
 	}
-	rw, rh := x1-x0, y1-y0
+	all := r.rects[0]
+	for _, b := range r.rects[1:] {
+		all = all.union(b)
+	}
 
 	// Positions and normals of every mesh into one buffer, uploaded at once.
 	nv := r.vertexCount
@@ -284,12 +288,16 @@ func (r *Renderer) render() error {
 		ogl.BufferSubData(ogl.ARRAY_BUFFER, 0, 4*need, ogl.Ptr(&r.verts[0]))
 	}
 
-	// Only the part of the framebuffer the meshes can reach is cleared, drawn, resolved and
-	// read: the scissor rectangle bounds all of them (glBlitFramebuffer included).
+	// Only the parts of the framebuffer the meshes can reach are cleared, drawn, resolved and
+	// read: the scissor rectangle bounds all of them (glClear and glBlitFramebuffer included).
 	ogl.BindFramebuffer(ogl.FRAMEBUFFER, r.drawFBO)
 	ogl.Enable(ogl.SCISSOR_TEST)
-	ogl.Scissor(int32(x0), int32(y0), int32(rw), int32(rh))
-	ogl.Clear(ogl.COLOR_BUFFER_BIT | ogl.DEPTH_BUFFER_BIT)
+	for _, b := range r.rects {
+		b.scissor()
+		ogl.Clear(ogl.COLOR_BUFFER_BIT | ogl.DEPTH_BUFFER_BIT)
+	}
+	// Each mesh draws only inside its own rectangle, so one scissor around all is enough.
+	all.scissor()
 	r.proj = projection(q.cam, w, h) // a field: a local would escape to the heap through cgo
 	ogl.UniformMatrix4fv(r.uProj, 1, false, &r.proj[0])
 	for i, m := range q.meshes {
@@ -304,25 +312,37 @@ func (r *Renderer) render() error {
 		ogl.Uniform3f(r.uColor, m.Color[0], m.Color[1], m.Color[2])
 		ogl.DrawElementsBaseVertexWithOffset(ogl.TRIANGLES, int32(len(r.faces)), ogl.UNSIGNED_INT, 0, int32(i*nv))
 	}
-	if r.readFBO != r.drawFBO {
-		// Multisample resolve: each pixel gets the mean of its samples. Samples no mesh covers
-		// hold the clear colour (0, 0, 0, 0), so the result is premultiplied by coverage.
-		ogl.BindFramebuffer(ogl.DRAW_FRAMEBUFFER, r.readFBO)
-		ogl.BlitFramebuffer(int32(x0), int32(y0), int32(x1), int32(y1), int32(x0), int32(y0), int32(x1), int32(y1),
-			ogl.COLOR_BUFFER_BIT, ogl.NEAREST)
-		ogl.BindFramebuffer(ogl.READ_FRAMEBUFFER, r.readFBO)
+	for _, b := range r.rects {
+		b.scissor()
+		if r.readFBO != r.drawFBO {
+			// Multisample resolve: each pixel gets the mean of its samples. Samples no mesh
+			// covers hold the clear colour (0, 0, 0, 0), so the result is premultiplied by
+			// coverage.
+			ogl.BindFramebuffer(ogl.READ_FRAMEBUFFER, r.drawFBO)
+			ogl.BindFramebuffer(ogl.DRAW_FRAMEBUFFER, r.readFBO)
+			ogl.BlitFramebuffer(int32(b.x0), int32(b.y0), int32(b.x1), int32(b.y1), int32(b.x0), int32(b.y0), int32(b.x1), int32(b.y1),
+				ogl.COLOR_BUFFER_BIT, ogl.NEAREST)
+			ogl.BindFramebuffer(ogl.READ_FRAMEBUFFER, r.readFBO)
+		}
+		rw, rh := b.x1-b.x0, b.y1-b.y0
+		n := 4 * rw * rh
+		if cap(r.pixels) < n {
+			r.pixels = make([]byte, n)
+		}
+		r.pixels = r.pixels[:n]
+		ogl.ReadPixels(int32(b.x0), int32(b.y0), int32(rw), int32(rh), ogl.RGBA, ogl.UNSIGNED_BYTE, ogl.Ptr(&r.pixels[0]))
+		if err := glError("drawing"); err != nil {
+			return err
+		}
+		composite(q.f.Pix, q.f.Stride, b.x0, b.y0, r.pixels, rw, rh, q.alpha)
 	}
-	n := 4 * rw * rh
-	if cap(r.pixels) < n {
-		r.pixels = make([]byte, n)
-	}
-	r.pixels = r.pixels[:n]
-	ogl.ReadPixels(int32(x0), int32(y0), int32(rw), int32(rh), ogl.RGBA, ogl.UNSIGNED_BYTE, ogl.Ptr(&r.pixels[0]))
-	if err := glError("drawing"); err != nil {
-		return err
-	}
-	composite(q.f.Pix, q.f.Stride, x0, y0, r.pixels, rw, rh, q.alpha)
 	return nil
+}
+
+// scissor sets the GL scissor box to b (window coordinates are image coordinates here: the
+// projection keeps image rows in GL's row order).
+func (b rect) scissor() {
+	ogl.Scissor(int32(b.x0), int32(b.y0), int32(b.x1-b.x0), int32(b.y1-b.y0))
 }
 
 // ensureFramebuffer (re)allocates the renderbuffers for a w x h frame: colour and depth of
