@@ -16,6 +16,7 @@ package gl
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 )
 
@@ -83,6 +84,32 @@ func hsv(h, s, v float64) [3]float32 {
 		r, g, b = v, p, q
 	}
 	return [3]float32{float32(r), float32(g), float32(b)}
+}
+
+// DefaultSamples is the number of samples per pixel a Renderer draws with unless told
+// otherwise: multisample anti-aliasing with 4 samples, the count every OpenGL 3.3 driver has.
+const DefaultSamples = 4
+
+// Options are a Renderer's settings (NewRendererOptions). The zero value gives the defaults.
+type Options struct {
+	// Samples is the number of samples per pixel for multisample anti-aliasing: 0 means
+	// DefaultSamples, 1 turns anti-aliasing off (about twice as fast on a CPU renderer such as
+	// llvmpipe), and up to 16 may be asked; the driver gives at most its GL_MAX_SAMPLES.
+	Samples int
+}
+
+func (o Options) check() error {
+	if o.Samples < 0 || o.Samples > 16 {
+		return fmt.Errorf("gl: %d samples per pixel: want 0 (the default, %d) to 16", o.Samples, DefaultSamples)
+	}
+	return nil
+}
+
+func (o Options) samples() int {
+	if o.Samples == 0 {
+		return DefaultSamples
+	}
+	return o.Samples
 }
 
 // ErrClosed is returned (wrapped) by Render when the Renderer has been closed.

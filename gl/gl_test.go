@@ -340,6 +340,51 @@ func TestQuadCoverage(t *testing.T) {
 	checkRect(t, before, f, 100, 50, 200, 120, &want, 2)
 }
 
+// TestSamples checks the sample count setting: the default multisamples, 1 draws aliased
+// edges (every pixel wholly inside or untouched), and counts out of range are refused.
+func TestSamples(t *testing.T) {
+	for _, n := range []int{-1, 17} {
+		if _, err := NewRendererOptions(quadFaces, 4, Options{Samples: n}); err == nil || !strings.Contains(err.Error(), "samples") {
+			t.Errorf("%d samples: %v, want an error", n, err)
+		}
+	}
+	r := newRenderer(t, quadFaces, 4)
+	if r.Samples() != DefaultSamples {
+		t.Logf("default: %d samples (the driver has fewer than %d)", r.Samples(), DefaultSamples)
+	}
+	one, err := NewRendererOptions(quadFaces, 4, Options{Samples: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer one.Close()
+	if one.Samples() != 1 {
+		t.Errorf("asked for 1 sample, got %d", one.Samples())
+	}
+	w, h := 80, 60
+	cam := centredCamera(w, h)
+	var verts []float32
+	for _, c := range [][2]float32{{10, 10}, {40.5, 10}, {40.5, 50}, {10, 35}} {
+		p := unproject(cam, c[0], c[1], 2)
+		verts = append(verts, p[:]...)
+	}
+	f, _ := rawvideo.NewFrame(w, h)
+	if err := one.Render(f, cam, []Mesh{{Vertices: verts, Color: [3]float32{1, 1, 1}}}, 1); err != nil {
+		t.Fatal(err)
+	}
+	covered := 0
+	for i, v := range f.Pix {
+		if v != 0 && v != 255 {
+			t.Fatalf("byte %d = %d: a partly covered pixel with one sample a pixel", i, v)
+		}
+		if v == 255 {
+			covered++
+		}
+	}
+	if covered == 0 {
+		t.Error("nothing drawn")
+	}
+}
+
 func TestRegions(t *testing.T) {
 	cam := centredCamera(400, 300)
 	a := Mesh{Vertices: quad(cam, 10, 10, 50, 60, 2)}
@@ -407,6 +452,9 @@ func TestTwoRegions(t *testing.T) {
 func TestAntialiasedEdge(t *testing.T) {
 	faces := []uint32{0, 1, 2, 0, 2, 3}
 	r := newRenderer(t, faces, 4)
+	if r.Samples() < 2 {
+		t.Skipf("the driver has no multisampling (%d samples)", r.Samples())
+	}
 	w, h := 120, 90
 	cam := centredCamera(w, h)
 	var verts []float32

@@ -59,10 +59,6 @@ type Renderer struct {
 // cullNone marks a mesh drawn with both sides (not a closed surface in this frame).
 const cullNone = 0
 
-// msaaSamples is the number of samples per pixel the renderers ask for (clamped to the
-// driver's GL_MAX_SAMPLES; Mesa's llvmpipe has 4).
-const msaaSamples = 4
-
 type request struct {
 	f      *rawvideo.Frame
 	cam    Camera
@@ -78,9 +74,18 @@ type request struct {
 // and close up (SMPL's do; so do the mannequin's, whose caps end in rings of coincident
 // vertices), Render skips each mesh's back faces, which cannot show.
 //
-// It returns an error, never panics, when the arguments are invalid or EGL/OpenGL is unusable;
-// the error says which step failed on which EGL platform.
+// Edges are antialiased with DefaultSamples samples a pixel; NewRendererOptions sets another
+// count. It returns an error, never panics, when the arguments are invalid or EGL/OpenGL is
+// unusable; the error says which step failed on which EGL platform.
 func NewRenderer(faces []uint32, vertexCount int) (*Renderer, error) {
+	return NewRendererOptions(faces, vertexCount, Options{})
+}
+
+// NewRendererOptions is NewRenderer with settings other than the defaults (see Options).
+func NewRendererOptions(faces []uint32, vertexCount int, o Options) (*Renderer, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	if vertexCount <= 0 || vertexCount > 1<<24 {
 		return nil, fmt.Errorf("gl: vertex count %d: must be in 1..%d", vertexCount, 1<<24)
 	}
@@ -92,7 +97,7 @@ func NewRenderer(faces []uint32, vertexCount int) (*Renderer, error) {
 			return nil, fmt.Errorf("gl: face %d: vertex index %d is not below the vertex count %d", i/3, v, vertexCount)
 		}
 	}
-	r := &Renderer{faces: append([]uint32(nil), faces...), vertexCount: vertexCount, surf: analyseSurface(faces)}
+	r := &Renderer{faces: append([]uint32(nil), faces...), vertexCount: vertexCount, surf: analyseSurface(faces), samples: o.samples()}
 	r.renderFn, r.destroyFn = r.render, r.destroy
 	t, err := startThread(r.setup)
 	if err != nil {
@@ -144,7 +149,7 @@ func (r *Renderer) setup() (err error) {
 
 	var maxSamples int32
 	ogl.GetIntegerv(ogl.MAX_SAMPLES, &maxSamples)
-	r.samples = max(1, min(msaaSamples, int(maxSamples)))
+	r.samples = max(1, min(r.samples, int(maxSamples)))
 	ogl.GenFramebuffers(1, &r.drawFBO)
 	ogl.GenRenderbuffers(1, &r.drawColor)
 	ogl.GenRenderbuffers(1, &r.drawDepth)
@@ -392,6 +397,11 @@ func (r *Renderer) ensureFramebuffer(w, h int) error {
 	r.fbW, r.fbH = w, h
 	return nil
 }
+
+// Samples returns the samples per pixel the renderer draws with: the count asked for (see
+// Options), at most the driver's GL_MAX_SAMPLES (4 on Mesa's llvmpipe); 1 means no
+// multisampling.
+func (r *Renderer) Samples() int { return r.samples }
 
 // Name returns the OpenGL renderer string (GL_RENDERER, e.g. "llvmpipe (LLVM 15.0.6, 256
 // bits)") followed, in parentheses, by the EGL platform and version in use.

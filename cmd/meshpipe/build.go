@@ -80,7 +80,7 @@ func build(o options, log *slog.Logger) (_ *pipeline, err error) {
 	p.cfg.Tracker = models.NewTracker()
 
 	for i := 0; i < o.renderWorkers; i++ {
-		r, err := gl.NewRenderer(body.Faces, body.VertexCount())
+		r, err := gl.NewRendererOptions(body.Faces, body.VertexCount(), gl.Options{Samples: o.samples})
 		if err != nil {
 			return nil, fmt.Errorf("render worker %d: %w", i, err)
 		}

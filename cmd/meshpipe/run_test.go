@@ -153,6 +153,7 @@ func TestRunBadFlags(t *testing.T) {
 		{[]string{"-s", "100000x100000"}, exitUsage, "over the"},
 		{[]string{"-s", "64x48", "-alpha", "2"}, exitUsage, "-alpha 2"},
 		{[]string{"-s", "64x48", "-color", "pink"}, exitUsage, `-color "pink"`},
+		{[]string{"-s", "64x48", "-samples", "0"}, exitUsage, "-samples 0"},
 		{[]string{"-s", "64x48", "-render-workers", "0"}, exitUsage, "-render-workers 0"},
 		{[]string{"-s", "64x48", "-nosuchflag"}, exitUsage, "nosuchflag"},
 		{[]string{"-s", "64x48", "extra"}, exitUsage, `unexpected argument "extra"`},
