@@ -7,3 +7,5 @@ require (
 	github.com/yalue/onnxruntime_go v1.27.0
 	golang.org/x/sync v0.25.0
 )
+
+require github.com/go-gl/glfw/v3.3/glfw v0.0.0-20260823155953-d41da22a9587
