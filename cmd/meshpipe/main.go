@@ -10,8 +10,13 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 )
+
+// init locks the main goroutine to the process's main OS thread, so that Run, called from
+// main, drives the -preview window (GLFW) from that thread.
+func init() { runtime.LockOSThread() }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

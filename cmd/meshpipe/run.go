@@ -14,7 +14,6 @@ import (
 	"github.com/meshpipe/meshpipe/gl"
 	"github.com/meshpipe/meshpipe/models/ort"
 	"github.com/meshpipe/meshpipe/rawvideo"
-	"github.com/meshpipe/meshpipe/stages"
 )
 
 // Exit statuses.
@@ -61,6 +60,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	// Look and preview.
 	fs.StringVar(&o.color, "color", o.color, "mesh colour: `default` (4D-Humans' light blue) or track (a stable colour per track id)")
 	fs.IntVar(&o.samples, "samples", o.samples, "anti-aliasing samples per pixel, 1 (off; about twice as fast on a CPU renderer) to 16")
+	fs.BoolVar(&o.preview, "preview", o.preview, "also show the output frames in a window (needs an X display, $DISPLAY); stdout still gets every frame")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: ffmpeg -i IN -f rawvideo -pix_fmt rgb24 - | meshpipe -s WxH [flags] | ffmpeg -f rawvideo -pix_fmt rgb24 -s WxH -i - OUT\n\nflags:\n")
 		fs.PrintDefaults()
@@ -113,6 +113,14 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "meshpipe: %v\n", err)
 		return exitUsage
 	}
+	var pv *previewer
+	if o.preview {
+		if pv, err = openPreview(w, h, log); err != nil {
+			fmt.Fprintf(stderr, "meshpipe: -preview: %v\n", err)
+			return exitError
+		}
+		defer pv.close()
+	}
 	p, err := build(o, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "meshpipe: %v\n", err)
@@ -126,7 +134,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	start := time.Now()
-	stats, err := stages.Run(ctx, p.cfg, src, rawvideo.NewWriter(stdout))
+	stats, err := runGraph(ctx, p.cfg, src, rawvideo.NewWriter(stdout), pv)
 	secs := time.Since(start).Seconds()
 	log.Info("done", "frames", stats.Frames, "seconds", fmt.Sprintf("%.2f", secs),
 		"fps", fmt.Sprintf("%.1f", float64(stats.Frames)/max(secs, 1e-9)), "people", stats.People)
