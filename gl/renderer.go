@@ -177,9 +177,9 @@ func (r *Renderer) setup() (err error) {
 // (computed from the faces every frame, turned toward the camera, so winding does not matter)
 // and simple shading: ambient 0.3 plus three white directional lights 30 degrees off the view
 // axis, like 4D-Humans' pyrender set-up, scaled so that a surface facing the camera shows
-// exactly its base colour. Edges are antialiased by multisampling (4 samples a pixel where
-// the driver has them; the samples are resolved to one colour and a coverage c in [0, 1] per
-// pixel). It then blends the result over f in place:
+// exactly its base colour. Edges are antialiased by multisampling (Samples() samples a
+// pixel; the samples are resolved to one colour and a coverage c in [0, 1] per pixel). It then
+// blends the result over f in place:
 // out = frame*(1 - c*alpha) + shaded*c*alpha (8.8 fixed point, rounded), so a pixel wholly
 // inside the meshes gets frame*(1-alpha) + shaded*alpha, and pixels no sample of which a mesh
 // covers (c = 0) are left byte-for-byte unchanged. alpha is clamped to [0, 1] (NaN is an
@@ -188,8 +188,15 @@ func (r *Renderer) setup() (err error) {
 // cam projects the camera-frame vertices (metres) to f's pixels as Camera describes. f must be
 // rgb24 as rawvideo.Frame documents; every mesh must have 3*vertexCount coordinates.
 //
+// Per frame, only the vertex positions and normals go to the GL (one buffer for all meshes;
+// the faces were uploaded once), and only the pixel rectangles the meshes can reach are
+// cleared, resolved, read back and blended: one around each group of nearby people (see
+// regions). Back faces of closed meshes are skipped (see NewRenderer). The read-back is
+// synchronous: Render returns a finished frame, and the overlap of drawing with reading back
+// comes from running several Renderers (meshpipe's render workers) side by side.
+//
 // Render is safe to call from any goroutine: the work runs on the renderer's locked thread,
-// one frame at a time, and a panic there comes back as an error. The framebuffer is
+// one frame at a time, and a panic there comes back as an error. The framebuffers are
 // reallocated when the frame size changes and reused otherwise. It returns ErrClosed (wrapped)
 // after Close, and an error naming the frame (f.Seq) when the input is invalid or GL fails.
 func (r *Renderer) Render(f *rawvideo.Frame, cam Camera, meshes []Mesh, alpha float32) error {
