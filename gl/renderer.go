@@ -190,8 +190,8 @@ func (r *Renderer) setup() (err error) {
 //
 // Per frame, only the vertex positions and normals go to the GL (one buffer for all meshes;
 // the faces were uploaded once), and only the pixel rectangles the meshes can reach are
-// cleared, resolved, read back and blended: one around each group of nearby people (see
-// regions). Back faces of closed meshes are skipped (see NewRenderer). The read-back is
+// cleared, resolved, read back and blended: one around each group of people within 16 pixels
+// of each other. Back faces of closed meshes are skipped (see NewRenderer). The read-back is
 // synchronous: Render returns a finished frame, and the overlap of drawing with reading back
 // comes from running several Renderers (meshpipe's render workers) side by side.
 //
