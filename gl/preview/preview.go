@@ -32,6 +32,7 @@ var ErrNoDisplay = errors.New("preview: no display")
 
 // Window is an on-screen window showing rgb24 frames of one size. Its methods must all be
 // called from the goroutine, locked to its OS thread, that called Open (see the package doc).
+// One Window may be open at a time: Close shuts GLFW down.
 type Window struct {
 	win      *glfw.Window
 	w, h     int    // frame size, pixels
