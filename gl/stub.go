@@ -20,8 +20,12 @@ func NewRenderer(faces []uint32, vertexCount int) (*Renderer, error) {
 	return NewRendererOptions(faces, vertexCount, Options{})
 }
 
-// NewRendererOptions always fails in a build without cgo: OpenGL and EGL need it.
+// NewRendererOptions always fails in a build without cgo: OpenGL and EGL need it. Bad
+// options are reported as in a cgo build.
 func NewRendererOptions(faces []uint32, vertexCount int, o Options) (*Renderer, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	return nil, fmt.Errorf("gl: %w: meshpipe was built without cgo (CGO_ENABLED=0)", errNoEGL)
 }
 
