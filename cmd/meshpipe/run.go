@@ -59,7 +59,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.Float64Var(&o.alpha, "alpha", o.alpha, "mesh opacity over the frame, 0..1")
 	// Look and preview.
 	fs.StringVar(&o.color, "color", o.color, "mesh colour: `default` (4D-Humans' light blue) or track (a stable colour per track id)")
-	fs.IntVar(&o.samples, "samples", o.samples, "anti-aliasing samples per pixel, 1 (off; about twice as fast on a CPU renderer) to 16")
+	fs.IntVar(&o.samples, "samples", o.samples, "anti-aliasing samples per pixel, 1 (off; about a third of the CPU time on a CPU renderer) to 16")
 	fs.BoolVar(&o.preview, "preview", o.preview, "also show the output frames in a window (needs an X display, $DISPLAY); stdout still gets every frame")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: ffmpeg -i IN -f rawvideo -pix_fmt rgb24 - | meshpipe -s WxH [flags] | ffmpeg -f rawvideo -pix_fmt rgb24 -s WxH -i - OUT\n\nflags:\n")
