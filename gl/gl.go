@@ -93,8 +93,9 @@ const DefaultSamples = 4
 // Options are a Renderer's settings (NewRendererOptions). The zero value gives the defaults.
 type Options struct {
 	// Samples is the number of samples per pixel for multisample anti-aliasing: 0 means
-	// DefaultSamples, 1 turns anti-aliasing off (about a third of the CPU time on a CPU renderer such as
-	// llvmpipe), and up to 16 may be asked; the driver gives at most its GL_MAX_SAMPLES.
+	// DefaultSamples, 1 turns anti-aliasing off (a frame then takes about a third of the CPU
+	// time on a CPU renderer such as llvmpipe), and up to 16 may be asked; the driver gives at
+	// most its GL_MAX_SAMPLES.
 	Samples int
 }
 
