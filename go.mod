@@ -20,3 +20,5 @@ require (
 	golang.org/x/text v0.34.0 // indirect
 	gonum.org/v1/gonum v0.17.0 // indirect
 )
+
+require github.com/go-gl/glfw/v3.3/glfw v0.0.0-20260823155953-d41da22a9587
