@@ -168,9 +168,13 @@ func (l *Landmarks) Extent() float32 {
 	return max(x1-x0, y1-y0)
 }
 
-// minPoseScore is the pose-flag probability below which the region is taken to hold no body
-// (MediaPipe tensors_to_pose_landmarks_and_segmentation.pbtxt: ThresholdingCalculator 0.5).
-const minPoseScore = 0.5
+// minPoseScore is the pose-flag probability below which the region is taken to hold no body.
+// MediaPipe gates at 0.5 (tensors_to_pose_landmarks_and_segmentation.pbtxt,
+// ThresholdingCalculator), where its own detector is the only other judge; here a person
+// detector has already vouched for the box, and at flags of 0.3 to 0.5 the landmarks of
+// blurred, low-resolution or partly hidden people (g1.avi's cyclist, the test photos) were
+// still sound when we looked, so the gate is lower (our choice).
+const minPoseScore = 0.3
 
 // BlazePose recovers bodies with BlazePose GHUM's landmark model (a converted graph model; see
 // scripts/tfjs_to_onnx.py) and inverse kinematics: each person box becomes a region of
@@ -192,9 +196,11 @@ type BlazePose struct {
 // BlazePoseOptions are BlazePose's choices of how to find each person's region of interest.
 type BlazePoseOptions struct {
 	// Detector, when not nil, is BlazePose's own person detector (blazepose-detector.onnx,
-	// see CheckPoseDetectorContract). It runs on a square window around each person box, and
-	// its alignment keypoints place the region (ROIOfKeypoints), as MediaPipe places it; where
-	// it finds nobody, the box places the region (ROIOfBox). When nil, the boxes place them.
+	// see CheckPoseDetectorContract), the second way to place a region: for every person in
+	// whose box-placed region (ROIOfBox) the landmark model finds no body, it runs on a square
+	// window around the box, and where it finds the person its alignment keypoints place a new
+	// region (ROIOfKeypoints, as MediaPipe places it); the landmark model runs again there, and
+	// the pass that finds the body more surely is kept. When nil, only the boxes place regions.
 	Detector Runner
 }
 
@@ -212,7 +218,7 @@ type BlazePosePerson struct {
 	Person
 	// Landmarks are the model's landmarks for the person.
 	Landmarks Landmarks
-	// Found is false when the model saw no body in the region (pose flag below 0.5): the body
+	// Found is false when the model saw no body in the region (pose flag below 0.3): the body
 	// then keeps the neutral pose and is placed by its box.
 	Found bool
 	// Solved marks the joints whose rotations came from the landmarks (IKPose.Solved).
@@ -248,18 +254,47 @@ func (b *BlazePose) EstimateDetailed(f *rawvideo.Frame, dets []Detection) ([]Bla
 	if len(dets) == 0 {
 		return nil, nil
 	}
-	rois := make([]ROI, len(dets))
+	// First regions: the detector's where it finds the person, else the boxes'.
+	boxes := make([]ROI, len(dets))
 	for i, d := range dets {
-		rois[i] = ROIOfBox(d.Box)
+		boxes[i] = ROIOfBox(d.Box)
 	}
+	rois := append([]ROI(nil), boxes...)
+	var byDetector []bool
 	if b.opt.Detector != nil {
-		if err := b.detect(f, dets, rois); err != nil {
+		found, ok, err := b.detect(f, dets)
+		if err != nil {
 			return nil, err
 		}
+		for i := range rois {
+			if ok[i] {
+				rois[i] = found[i]
+			}
+		}
+		byDetector = ok
 	}
 	lms, err := b.landmarks(f, rois)
 	if err != nil {
 		return nil, err
+	}
+	// Where the detector's region shows no body, the box's region gets a second try.
+	var again []int
+	var next []ROI
+	for i := range byDetector {
+		if byDetector[i] && lms[i].Score < minPoseScore {
+			again, next = append(again, i), append(next, boxes[i])
+		}
+	}
+	if len(next) > 0 {
+		second, err := b.landmarks(f, next)
+		if err != nil {
+			return nil, err
+		}
+		for k, i := range again {
+			if second[k].Score > lms[i].Score {
+				lms[i] = second[k]
+			}
+		}
 	}
 	cam := NewCamera(f.Width, f.Height)
 	res := make([]BlazePosePerson, len(dets))
