@@ -37,6 +37,8 @@ type options struct {
 	overwrite     bool
 
 	model         string
+	poseModel     string // -pose-model; "" chooses (see poseModelUsage)
+	modelDir      string
 	detector      string
 	alpha         float64
 	ortLib        string
@@ -83,7 +85,9 @@ func (o *options) flags(d *flagSet) {
 	d.boolean(&o.overwrite, "y", "overwrite OUT if it exists")
 
 	d.group("People and meshes")
-	d.str(&o.model, "model", "PATH.onnx", "pose model that keeps the HMR2 contract (default: the built-in stand-in, a fixed standing pose)")
+	d.str(&o.poseModel, "pose-model", "M", poseModelUsage)
+	d.str(&o.model, "model", "PATH.onnx", "HMR2 pose model file that keeps the HMR2 contract (-pose-model hmr2)")
+	d.str(&o.modelDir, "model-dir", "DIR", modelDirUsage)
 	d.str(&o.detector, "detector", "D", "person detector: bgsub (background subtraction, for fixed cameras), full (the whole frame is one person), or a YOLOX-style PATH.onnx")
 	d.float(&o.alpha, "alpha", "A", "mesh opacity over the frame, 0..1")
 
