@@ -120,7 +120,9 @@ func TestRunBlazePoseDefault(t *testing.T) {
 					}
 				}
 			}
-			if changed < total/10 {
+			// A body covers less of its box than the stand-in does, and background subtraction
+			// sometimes gives two people walking together one box, of whom BlazePose draws one.
+			if changed < total/20 {
 				t.Errorf("frame %d: only %d of %d pixels drawn in the box %v", k, changed, total, b)
 			}
 			drawn++

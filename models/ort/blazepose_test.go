@@ -257,7 +257,7 @@ func openBlazePose(t testing.TB, variant string) *models.BlazePose {
 }
 
 // people returns YOLOX-Nano's people in f that stand at least 40% of the frame's height.
-func people(t *testing.T, f *rawvideo.Frame) []models.Detection {
+func people(t testing.TB, f *rawvideo.Frame) []models.Detection {
 	t.Helper()
 	s, err := ort.Open(testenv.Shared(t, "models/yolox_nano.onnx"), ort.Options{IntraOpThreads: 1})
 	if err != nil {
@@ -341,4 +341,81 @@ func TestBlazePoseReprojectionOnPhotos(t *testing.T) {
 			}
 		}
 	}
+}
+
+// BenchmarkPosePerPerson prints what posing one person costs with each pose model on one ONNX
+// Runtime thread: the stand-in (the HMR2 contract's crop, model and skinning) and BlazePose lite,
+// full and heavy (detector, landmark model, IK, translation fit and skinning), with full also
+// without the detector (regions from the boxes alone). The frame is cold_water.jpg with its
+// three people from YOLOX-Nano, one batch per frame. For BlazePose it also prints how many of
+// the three it found and the mean reprojection error of their fitted joints, in percent of the
+// person's height.
+func BenchmarkPosePerPerson(b *testing.B) {
+	if err := ort.Init(testenv.ORTLibrary(b)); err != nil {
+		b.Fatal(err)
+	}
+	f := testenv.LoadImage(b, testenv.Sample(b, "cold_water.jpg"))
+	dets := people(b, f)
+	opt := ort.Options{IntraOpThreads: 1}
+	standin, err := ort.OpenData("stand-in", models.StandIn, opt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer standin.Close()
+	type estimator interface {
+		Estimate(*rawvideo.Frame, []models.Detection) ([]models.Person, error)
+	}
+	cases := []struct {
+		name string
+		est  func(b *testing.B) estimator
+	}{
+		{"standin", func(*testing.B) estimator { return models.NewPoseEstimator("stand-in", standin, models.Mannequin()) }},
+		{"blazepose-lite", func(b *testing.B) estimator { return openBlazePose(b, "lite") }},
+		{"blazepose-full", func(b *testing.B) estimator { return openBlazePose(b, "full") }},
+		{"blazepose-full-boxes", func(b *testing.B) estimator { return openBlazePoseBoxes(b, "full") }},
+		{"blazepose-heavy", func(b *testing.B) estimator { return openBlazePose(b, "heavy") }},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			est := c.est(b)
+			if _, err := est.Estimate(f, dets); err != nil { // warm up
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := est.Estimate(f, dets); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*len(dets)), "ms/person")
+			if bp, ok := est.(*models.BlazePose); ok {
+				res, err := bp.EstimateDetailed(f, dets)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var sum float64
+				found := 0
+				for _, p := range res {
+					if p.Found {
+						sum += float64(p.Reprojection / p.Landmarks.Extent())
+						found++
+					}
+				}
+				b.ReportMetric(float64(found), "found")
+				if found > 0 {
+					b.ReportMetric(100*sum/float64(found), "reproj-%")
+				}
+			}
+		})
+	}
+}
+
+// openBlazePoseBoxes is openBlazePose without the detector.
+func openBlazePoseBoxes(t testing.TB, variant string) *models.BlazePose {
+	t.Helper()
+	s, err := ort.Open(testenv.Deps(t, "models/"+models.BlazePoseFile(variant)), ort.Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return models.NewBlazePose(variant, s, models.Mannequin(), models.BlazePoseOptions{})
 }
