@@ -178,11 +178,11 @@ const minPoseScore = 0.3
 
 // BlazePose recovers bodies with BlazePose GHUM's landmark model (a converted graph model; see
 // scripts/tfjs_to_onnx.py) and inverse kinematics: each person box becomes a region of
-// interest, the regions of a frame run as one batch, the 33 landmarks drive the body's
+// interest (EstimateDetailed), the regions of a frame run as one batch, the 33 landmarks drive the body's
 // 24-joint tree (IK.Solve), and the camera translation is fitted so that the body's joints
 // project onto the image landmarks (FitTranslation) under the contract's camera (NewCamera).
 // It implements the same Estimate as PoseEstimator and is safe for concurrent use when its
-// Runner is.
+// Runners are.
 type BlazePose struct {
 	runner Runner
 	body   *Body
@@ -246,9 +246,11 @@ func (b *BlazePose) Estimate(f *rawvideo.Frame, dets []Detection) ([]Person, err
 	return people, nil
 }
 
-// EstimateDetailed runs the landmark model on the region of every detection of f (one batch)
-// and returns, per detection in order, the posed and placed body with its landmarks. The Pose
-// has GlobalOrient and BodyPose from IK.Solve, zero betas and a zero PredCam (there is no crop
+// EstimateDetailed places a region of interest for every detection of f (by the detector, see
+// BlazePoseOptions, else by the box), runs the landmark model on all of them as one batch (and
+// once more on the boxes' regions of those whose detector region showed no body), and returns,
+// per detection in order, the posed and placed body with its landmarks. The Pose has
+// GlobalOrient and BodyPose from IK.Solve, zero betas and a zero PredCam (there is no crop
 // camera). Errors name the model and the output at fault.
 func (b *BlazePose) EstimateDetailed(f *rawvideo.Frame, dets []Detection) ([]BlazePosePerson, error) {
 	if len(dets) == 0 {
