@@ -126,11 +126,44 @@ func cropSquare(dst []float32, f *rawvideo.Frame, r ROI, n int, gain, bias float
 		fj := float32(j) + 0.5
 		for i := 0; i < n; i++ {
 			fi := float32(i) + 0.5
-			red, g, b := sampleRGB(f, x0+cs*fi-sn*fj, y0+sn*fi+cs*fj)
+			red, g, b := bilinearRGB(f, x0+cs*fi-sn*fj, y0+sn*fi+cs*fj)
 			o := 3 * (j*n + i)
 			dst[o], dst[o+1], dst[o+2] = red*gain+bias, g*gain+bias, b*gain+bias
 		}
 	}
+}
+
+// bilinearRGB samples f bilinearly at (x, y) in pixel-index coordinates (pixel centres at
+// integers), values 0..255, treating everything outside the frame as black.
+func bilinearRGB(f *rawvideo.Frame, x, y float32) (r, g, b float32) {
+	x0, y0 := int(math.Floor(float64(x))), int(math.Floor(float64(y)))
+	ax, ay := x-float32(x0), y-float32(y0)
+	for dy := 0; dy < 2; dy++ {
+		yy := y0 + dy
+		if yy < 0 || yy >= f.Height {
+			continue
+		}
+		wy := ay
+		if dy == 0 {
+			wy = 1 - ay
+		}
+		for dx := 0; dx < 2; dx++ {
+			xx := x0 + dx
+			if xx < 0 || xx >= f.Width {
+				continue
+			}
+			wx := ax
+			if dx == 0 {
+				wx = 1 - ax
+			}
+			w := wx * wy
+			p := f.Pix[yy*f.Stride+3*xx:]
+			r += w * float32(p[0])
+			g += w * float32(p[1])
+			b += w * float32(p[2])
+		}
+	}
+	return r, g, b
 }
 
 // Landmarks is one person's BlazePose output, mapped back to the frame.
@@ -223,8 +256,6 @@ type BlazePosePerson struct {
 	Found bool
 	// Solved marks the joints whose rotations came from the landmarks (IKPose.Solved).
 	Solved [JointCount]bool
-	// Joints are the posed body's joints in the camera frame, metres (with CamT).
-	Joints [JointCount][3]float32
 	// Fitted marks the joints whose projections the translation was fitted to: those with an
 	// image landmark (JointLandmark) that is seen and a solved bone leading to it.
 	Fitted [JointCount]bool
@@ -233,38 +264,72 @@ type BlazePosePerson struct {
 	Reprojection float32
 }
 
-// Estimate returns one Person per detection of f, in the same order (see EstimateDetailed).
+// Estimate returns one Person per detection of f, in the same order: EstimateBatch for one
+// frame.
 func (b *BlazePose) Estimate(f *rawvideo.Frame, dets []Detection) ([]Person, error) {
-	res, err := b.EstimateDetailed(f, dets)
-	if err != nil || res == nil {
+	people, err := b.EstimateBatch([]*rawvideo.Frame{f}, [][]Detection{dets})
+	if err != nil {
 		return nil, err
 	}
-	people := make([]Person, len(res))
-	for i := range res {
-		people[i] = res[i].Person
+	return people[0], nil
+}
+
+// EstimateBatch returns, for each frame frames[i], one Person per detection of dets[i], in the
+// same order (stages.PoseEstimator): EstimateDetailed's people without their landmarks.
+func (b *BlazePose) EstimateBatch(frames []*rawvideo.Frame, dets [][]Detection) ([][]Person, error) {
+	res, err := b.EstimateDetailed(frames, dets)
+	if err != nil {
+		return nil, err
+	}
+	people := make([][]Person, len(res))
+	for i, r := range res {
+		if len(r) == 0 {
+			continue
+		}
+		people[i] = make([]Person, len(r))
+		for k := range r {
+			people[i][k] = r[k].Person
+		}
 	}
 	return people, nil
 }
 
-// EstimateDetailed places a region of interest for every detection of f (by the detector, see
-// BlazePoseOptions, else by the box), runs the landmark model on all of them as one batch (and
-// once more on the boxes' regions of those whose detector region showed no body), and returns,
-// per detection in order, the posed and placed body with its landmarks. The Pose has
-// GlobalOrient and BodyPose from IK.Solve, zero betas and a zero PredCam (there is no crop
-// camera). Errors name the model and the output at fault.
-func (b *BlazePose) EstimateDetailed(f *rawvideo.Frame, dets []Detection) ([]BlazePosePerson, error) {
-	if len(dets) == 0 {
-		return nil, nil
+// region is one person of a batch: the frame it is in and its detection.
+type region struct {
+	frame *rawvideo.Frame
+	det   Detection
+}
+
+// EstimateDetailed places a region of interest for every detection dets[i] of every frame
+// frames[i] (by the detector, see BlazePoseOptions, else by the box), runs the landmark model
+// on all of them as one batch (and once more, on the boxes' regions, for those whose detector
+// region showed no body), and returns, per frame and per detection in order, the posed and
+// placed body with its landmarks. The Pose has GlobalOrient and BodyPose from IK.Solve, zero
+// betas and a zero PredCam (there is no crop camera). Errors name the model, the output at
+// fault and, for one person's output, the frame (its Seq).
+func (b *BlazePose) EstimateDetailed(frames []*rawvideo.Frame, dets [][]Detection) ([][]BlazePosePerson, error) {
+	if len(frames) != len(dets) {
+		return nil, fmt.Errorf("pose: %d frames but %d detection lists", len(frames), len(dets))
+	}
+	var regs []region
+	for i, f := range frames {
+		for _, d := range dets[i] {
+			regs = append(regs, region{f, d})
+		}
+	}
+	res := make([][]BlazePosePerson, len(frames))
+	if len(regs) == 0 {
+		return res, nil
 	}
 	// First regions: the detector's where it finds the person, else the boxes'.
-	boxes := make([]ROI, len(dets))
-	for i, d := range dets {
-		boxes[i] = ROIOfBox(d.Box)
+	boxes := make([]ROI, len(regs))
+	for i, r := range regs {
+		boxes[i] = ROIOfBox(r.det.Box)
 	}
 	rois := append([]ROI(nil), boxes...)
 	var byDetector []bool
 	if b.opt.Detector != nil {
-		found, ok, err := b.detect(f, dets)
+		found, ok, err := b.detect(regs)
 		if err != nil {
 			return nil, err
 		}
@@ -275,20 +340,21 @@ func (b *BlazePose) EstimateDetailed(f *rawvideo.Frame, dets []Detection) ([]Bla
 		}
 		byDetector = ok
 	}
-	lms, err := b.landmarks(f, rois)
+	lms, err := b.landmarks(regs, rois)
 	if err != nil {
 		return nil, err
 	}
 	// Where the detector's region shows no body, the box's region gets a second try.
 	var again []int
+	var againRegs []region
 	var next []ROI
 	for i := range byDetector {
 		if byDetector[i] && lms[i].Score < minPoseScore {
-			again, next = append(again, i), append(next, boxes[i])
+			again, againRegs, next = append(again, i), append(againRegs, regs[i]), append(next, boxes[i])
 		}
 	}
 	if len(next) > 0 {
-		second, err := b.landmarks(f, next)
+		second, err := b.landmarks(againRegs, next)
 		if err != nil {
 			return nil, err
 		}
@@ -298,19 +364,26 @@ func (b *BlazePose) EstimateDetailed(f *rawvideo.Frame, dets []Detection) ([]Bla
 			}
 		}
 	}
-	cam := NewCamera(f.Width, f.Height)
-	res := make([]BlazePosePerson, len(dets))
-	for i := range dets {
-		p := &res[i]
-		p.Detection = dets[i]
-		p.Landmarks = lms[i]
-		b.place(p, cam)
+	k := 0
+	for i, f := range frames {
+		if len(dets[i]) == 0 {
+			continue
+		}
+		cam := NewCamera(f.Width, f.Height)
+		res[i] = make([]BlazePosePerson, len(dets[i]))
+		for d := range dets[i] {
+			p := &res[i][d]
+			p.Detection = dets[i][d]
+			p.Landmarks = lms[k]
+			b.place(p, cam)
+			k++
+		}
 	}
 	return res, nil
 }
 
-// landmarks runs the landmark model on the regions rois of f, as one batch.
-func (b *BlazePose) landmarks(f *rawvideo.Frame, rois []ROI) ([]Landmarks, error) {
+// landmarks runs the landmark model on region rois[i] of regs[i]'s frame, all as one batch.
+func (b *BlazePose) landmarks(regs []region, rois []ROI) ([]Landmarks, error) {
 	const per = BlazePoseSize * BlazePoseSize * 3
 	n := len(rois) * per
 	bufp, _ := b.crops.Get().(*[]float32)
@@ -321,7 +394,7 @@ func (b *BlazePose) landmarks(f *rawvideo.Frame, rois []ROI) ([]Landmarks, error
 	buf := (*bufp)[:n]
 	defer b.crops.Put(bufp)
 	for i, r := range rois {
-		CropROI(buf[i*per:(i+1)*per], f, r)
+		CropROI(buf[i*per:(i+1)*per], regs[i].frame, r)
 	}
 	out, err := b.runner.Run(Tensor{Shape: []int64{int64(len(rois)), BlazePoseSize, BlazePoseSize, 3}, Data: buf})
 	if err != nil {
@@ -342,7 +415,7 @@ func (b *BlazePose) landmarks(f *rawvideo.Frame, rois []ROI) ([]Landmarks, error
 	for i := range rois {
 		lms[i] = decodeLandmarks(vals[0][i*nl:(i+1)*nl], vals[1][i*nw:(i+1)*nw], vals[2][i], rois[i])
 		if err := checkFinite(&lms[i]); err != nil {
-			return nil, fmt.Errorf("model %s: person %d: %w", b.name, i, err)
+			return nil, fmt.Errorf("model %s: frame %d: %w", b.name, regs[i].frame.Seq, err)
 		}
 	}
 	return lms, nil
@@ -399,7 +472,7 @@ func (b *BlazePose) place(p *BlazePosePerson, cam Camera) {
 	p.Solved = pose.Solved
 	v := b.body.VertexCount()
 	p.Vertices = make([]float32, 3*v)
-	joints := b.body.Pose(pose.GlobalOrient, &pose.BodyPose, p.Vertices)
+	joints := b.body.Pose(&p.Pose, p.Vertices)
 
 	var targets [JointCount][2]float32
 	var weights [JointCount]float32

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"sync"
-
-	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
 // PoseDetectorSize is the side in pixels of the square input of BlazePose's person detector
@@ -86,16 +84,19 @@ func detectorWindow(b Box) ROI {
 	return ROI{CX: (b.X1 + b.X2) / 2, CY: (b.Y1 + b.Y2) / 2, Side: detectorWindowScale * max(b.Width(), b.Height())}
 }
 
-// detect runs the detector on a window around each detection of f (one batch) and returns,
-// where it finds a person whose body centre lies within the detection's box (grown by a tenth),
-// the region its keypoints give, with found true; the best-scoring such person is taken.
-func (b *BlazePose) detect(f *rawvideo.Frame, dets []Detection) (rois []ROI, found []bool, err error) {
+// detect runs the detector on a window around each region's detection, in its frame (one
+// batch), and returns, where it finds a person whose body centre lies within the detection's box
+// (grown by a tenth), the region its keypoints give, with found true; the best-scoring such
+// person is taken.
+func (b *BlazePose) detect(regs []region) (rois []ROI, found []bool, err error) {
 	const per = PoseDetectorSize * PoseDetectorSize * 3
-	buf := make([]float32, len(dets)*per)
-	wins := make([]ROI, len(dets))
-	for i, d := range dets {
-		wins[i] = detectorWindow(d.Box)
-		cropSquare(buf[i*per:(i+1)*per], f, wins[i], PoseDetectorSize, 1/127.5, -1)
+	buf := make([]float32, len(regs)*per)
+	wins := make([]ROI, len(regs))
+	dets := make([]Detection, len(regs))
+	for i, r := range regs {
+		dets[i] = r.det
+		wins[i] = detectorWindow(r.det.Box)
+		cropSquare(buf[i*per:(i+1)*per], r.frame, wins[i], PoseDetectorSize, 1/127.5, -1)
 	}
 	out, err := b.opt.Detector.Run(Tensor{Shape: []int64{int64(len(dets)), PoseDetectorSize, PoseDetectorSize, 3}, Data: buf})
 	if err != nil {

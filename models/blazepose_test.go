@@ -89,7 +89,7 @@ func TestFitTranslation(t *testing.T) {
 	body := Mannequin()
 	verts := make([]float32, 3*body.VertexCount())
 	pose := NewIK(body).Neutral()
-	joints := body.Pose(pose.GlobalOrient, &pose.BodyPose, verts)
+	joints := body.Pose(&Pose{GlobalOrient: pose.GlobalOrient, BodyPose: pose.BodyPose}, verts)
 	for trial := 0; trial < 20; trial++ {
 		want := [3]float32{rng.Float32()*2 - 1, rng.Float32()*2 - 1, 20 + rng.Float32()*60}
 		targets := make([][2]float32, JointCount)
@@ -148,7 +148,7 @@ func (r *fakeLandmarks) Run(in Tensor) (map[string]Tensor, error) {
 // joint's projection, seen, and the world landmarks are the joints around the hips' middle.
 func modelOutputs(body *Body, pose IKPose, t [3]float32, cam Camera, roi ROI, flag float32) map[string]Tensor {
 	verts := make([]float32, 3*body.VertexCount())
-	joints := body.Pose(pose.GlobalOrient, &pose.BodyPose, verts)
+	joints := body.Pose(&Pose{GlobalOrient: pose.GlobalOrient, BodyPose: pose.BodyPose}, verts)
 	const n = LandmarkCount + blazePoseAux
 	ld := make([]float32, 5*n)
 	world := make([]float32, 3*n)
@@ -196,19 +196,27 @@ func TestBlazePoseEstimate(t *testing.T) {
 	box := Box{250, 100, 390, 420}
 	r := &fakeLandmarks{out: modelOutputs(body, want, T, cam, ROIOfBox(box), 0.9)}
 	bp := NewBlazePose("fake", r, body, BlazePoseOptions{})
-	f, _ := rawvideo.NewFrame(640, 480)
-	dets := []Detection{{Box: box, TrackID: 3}, {Box: box, TrackID: 4}}
-	res, err := bp.EstimateDetailed(f, dets)
+	// Three frames, the middle one without people: one batch of three regions.
+	var frames []*rawvideo.Frame
+	for k := 0; k < 3; k++ {
+		f, _ := rawvideo.NewFrame(640, 480)
+		f.Seq = int64(k)
+		frames = append(frames, f)
+	}
+	dets := [][]Detection{{{Box: box, TrackID: 3}, {Box: box, TrackID: 4}}, nil, {{Box: box, TrackID: 5}}}
+	batch, err := bp.EstimateDetailed(frames, dets)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res) != 2 || len(r.batches) != 1 || r.batches[0] != 2 {
-		t.Fatalf("%d people from batches %v, want 2 from one batch of 2", len(res), r.batches)
+	if len(batch) != 3 || len(batch[0]) != 2 || len(batch[1]) != 0 || len(batch[2]) != 1 || len(r.batches) != 1 || r.batches[0] != 3 {
+		t.Fatalf("people per frame %d, %d, %d from batches %v; want 2, 0, 1 from one batch of 3", len(batch[0]), len(batch[1]), len(batch[2]), r.batches)
 	}
+	res := append(batch[0], batch[2]...)
+	wantTracks := []int{3, 4, 5}
 	wantVerts := make([]float32, 3*body.VertexCount())
-	body.Pose(want.GlobalOrient, &want.BodyPose, wantVerts)
+	body.Pose(&Pose{GlobalOrient: want.GlobalOrient, BodyPose: want.BodyPose}, wantVerts)
 	for i, p := range res {
-		if p.TrackID != dets[i].TrackID || !p.Found {
+		if p.TrackID != wantTracks[i] || !p.Found {
 			t.Fatalf("person %d: track %d, found %v", i, p.TrackID, p.Found)
 		}
 		for c := range T {
@@ -233,9 +241,12 @@ func TestBlazePoseEstimate(t *testing.T) {
 			}
 		}
 	}
-	people, err := bp.Estimate(f, dets)
+	people, err := bp.Estimate(frames[0], dets[0])
 	if err != nil || len(people) != 2 || people[1].TrackID != 4 {
 		t.Fatalf("Estimate: %d people, %v", len(people), err)
+	}
+	if _, err := bp.EstimateBatch(frames, dets[:2]); err == nil || !strings.Contains(err.Error(), "3 frames but 2 detection lists") {
+		t.Errorf("mismatched batch: %v", err)
 	}
 }
 
@@ -245,11 +256,12 @@ func TestBlazePoseNotFound(t *testing.T) {
 	cam := NewCamera(640, 480)
 	box := Box{250, 100, 390, 420}
 	r := &fakeLandmarks{out: modelOutputs(body, NewIK(body).Neutral(), [3]float32{0, 0, 40}, cam, ROIOfBox(box), 0.1)}
-	res, err := NewBlazePose("fake", r, body, BlazePoseOptions{}).EstimateDetailed(&rawvideo.Frame{Width: 640, Height: 480, Stride: 1920, Pix: make([]byte, 640*480*3)}, []Detection{{Box: box}})
+	f, _ := rawvideo.NewFrame(640, 480)
+	res, err := NewBlazePose("fake", r, body, BlazePoseOptions{}).EstimateDetailed([]*rawvideo.Frame{f}, [][]Detection{{{Box: box}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := res[0]
+	p := res[0][0]
 	if p.Found || p.Reprojection != 0 || p.Solved != [JointCount]bool{} {
 		t.Fatalf("found %v, reprojection %v, solved %v: want a neutral, unfitted body", p.Found, p.Reprojection, p.Solved)
 	}
@@ -281,7 +293,7 @@ func TestBlazePoseBadOutputs(t *testing.T) {
 	}{
 		{"missing", func(m map[string]Tensor) { delete(m, "world_3d") }, nil, "model m: output world_3d has 0 values for a batch of 1, want 117"},
 		{"short", func(m map[string]Tensor) { m["ld_3d"] = Tensor{Shape: []int64{1, 5}, Data: make([]float32, 5)} }, nil, "output ld_3d has 5 values"},
-		{"nan", func(m map[string]Tensor) { m["world_3d"].Data[7] = float32(math.NaN()) }, nil, "model m: person 0: landmark 2 is not finite"},
+		{"nan", func(m map[string]Tensor) { m["world_3d"].Data[7] = float32(math.NaN()) }, nil, "model m: frame 0: landmark 2 is not finite"},
 		{"run", nil, errors.New("boom"), "boom"},
 	} {
 		out := map[string]Tensor{}
@@ -296,7 +308,7 @@ func TestBlazePoseBadOutputs(t *testing.T) {
 			t.Errorf("%s: error %v, want %q", c.name, err, c.want)
 		}
 	}
-	if people, err := NewBlazePose("m", &fakeLandmarks{err: errors.New("not called")}, body, BlazePoseOptions{}).Estimate(f, nil); people != nil || err != nil {
+	if people, err := NewBlazePose("m", &fakeLandmarks{err: errors.New("not called")}, body, BlazePoseOptions{}).Estimate(f, nil); len(people) != 0 || err != nil {
 		t.Errorf("no detections: %v, %v; want nothing", people, err)
 	}
 }

@@ -117,10 +117,15 @@ type IK struct {
 	joints [JointCount]r3.Vec
 }
 
-// NewIK returns an IK for body's rest skeleton.
+// NewIK returns an IK for body's rest skeleton: its joints with zero betas (Body.Joints, or the
+// joint regressor applied to the template when the body has one, as Body.Pose does).
 func NewIK(body *Body) *IK {
 	ik := &IK{}
-	for j, p := range body.Joints {
+	joints := body.Joints
+	if body.JRegressor != nil {
+		joints = body.regress(body.Template)
+	}
+	for j, p := range joints {
 		ik.joints[j] = r3.Vec{X: float64(p[0]), Y: float64(p[1]), Z: float64(p[2])}
 	}
 	return ik

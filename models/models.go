@@ -79,8 +79,13 @@ type Person struct {
 	// CamT is the camera translation in metres (camera frame), from the contract's camera maths.
 	CamT [3]float32
 	// Vertices holds the posed body's vertices in the camera frame (x right, y down, z forward),
-	// in metres, as x, y, z triples: already translated by CamT.
+	// in metres, as x, y, z triples: already translated by CamT. They are the model's
+	// pred_vertices when it gives them, else the body model posed by Pose.
 	Vertices []float32
+	// Joints holds the 24 posed SMPL joints in the camera frame, in metres, translated by CamT:
+	// always the body model's joints posed by Pose (Body.Pose), also when the model gives
+	// pred_vertices.
+	Joints [JointCount][3]float32
 }
 
 // Tensor is a dense float32 tensor in row-major order, as ONNX models take and give them.

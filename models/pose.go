@@ -86,14 +86,35 @@ func NewPoseEstimator(name string, r Runner, body *Body) *PoseEstimator {
 // Body returns the body model the estimator poses.
 func (p *PoseEstimator) Body() *Body { return p.body }
 
-// Estimate returns one Person per detection of f, in the same order. Errors name the model
-// and the output tensor at fault (missing, wrong size, or a non-positive scale s).
+// Estimate returns one Person per detection of f, in the same order: EstimateBatch for one
+// frame.
 func (p *PoseEstimator) Estimate(f *rawvideo.Frame, dets []Detection) ([]Person, error) {
-	if len(dets) == 0 {
-		return nil, nil
+	people, err := p.EstimateBatch([]*rawvideo.Frame{f}, [][]Detection{dets})
+	if err != nil {
+		return nil, err
+	}
+	return people[0], nil
+}
+
+// EstimateBatch returns, for each frame frames[i], one Person per detection of dets[i], in the
+// same order. The crops of every person of every frame go to the model as one batch (B = the
+// number of people; frames without people add nothing). Errors name the model and the output
+// tensor at fault (missing, wrong size, or a non-positive scale s), and the frame (its Seq)
+// when one person's output is at fault.
+func (p *PoseEstimator) EstimateBatch(frames []*rawvideo.Frame, dets [][]Detection) ([][]Person, error) {
+	if len(frames) != len(dets) {
+		return nil, fmt.Errorf("pose: %d frames but %d detection lists", len(frames), len(dets))
+	}
+	total := 0
+	for _, d := range dets {
+		total += len(d)
+	}
+	people := make([][]Person, len(frames))
+	if total == 0 {
+		return people, nil
 	}
 	const per = 3 * CropSize * CropSize
-	n := len(dets) * per
+	n := total * per
 	bufp, _ := p.crops.Get().(*[]float32)
 	if bufp == nil || cap(*bufp) < n {
 		b := make([]float32, n)
@@ -101,24 +122,28 @@ func (p *PoseEstimator) Estimate(f *rawvideo.Frame, dets []Detection) ([]Person,
 	}
 	buf := (*bufp)[:n]
 	defer p.crops.Put(bufp)
-	windows := make([]Window, len(dets))
-	for i, d := range dets {
-		windows[i] = WindowOf(d.Box)
-		CropInto(buf[i*per:(i+1)*per], f, windows[i])
+	windows := make([]Window, total)
+	k := 0
+	for fi, f := range frames {
+		for _, d := range dets[fi] {
+			windows[k] = WindowOf(d.Box)
+			CropInto(buf[k*per:(k+1)*per], f, windows[k])
+			k++
+		}
 	}
-	out, err := p.runner.Run(Tensor{Shape: []int64{int64(len(dets)), 3, CropSize, CropSize}, Data: buf})
+	out, err := p.runner.Run(Tensor{Shape: []int64{int64(total), 3, CropSize, CropSize}, Data: buf})
 	if err != nil {
 		return nil, err
 	}
 	get := func(spec TensorSpec) ([]float32, error) {
 		t, ok := out[spec.Name]
-		want := len(dets)
+		want := total
 		for _, d := range spec.Shape[1:] {
 			want *= int(d)
 		}
 		if !ok || len(t.Data) != want {
 			return nil, fmt.Errorf("model %s: output %s has %d values for a batch of %d, want %d (shape %v)",
-				p.name, spec.Name, len(t.Data), len(dets), want, spec.Shape)
+				p.name, spec.Name, len(t.Data), total, want, spec.Shape)
 		}
 		return t.Data, nil
 	}
@@ -132,33 +157,42 @@ func (p *PoseEstimator) Estimate(f *rawvideo.Frame, dets []Detection) ([]Person,
 	if _, ok := out[PoseVertices.Name]; ok {
 		spec := TensorSpec{PoseVertices.Name, []int64{-1, int64(p.body.VertexCount()), 3}}
 		if verts, err = get(spec); err != nil {
-			return nil, fmt.Errorf("%w; the body model has %d vertices", err, p.body.VertexCount())
+			return nil, fmt.Errorf("%w; the body model has %d vertices (give the SMPL file the model was made with, -body PATH.npz)", err, p.body.VertexCount())
 		}
 	}
-	cam := NewCamera(f.Width, f.Height)
-	people := make([]Person, len(dets))
 	v := p.body.VertexCount()
-	for i := range dets {
-		pp := &people[i]
-		pp.Detection = dets[i]
-		copy(pp.Pose.PredCam[:], vals[0][i*3:])
-		copy(pp.Pose.GlobalOrient[:], vals[1][i*9:])
-		copy(pp.Pose.BodyPose[:], vals[2][i*23*9:])
-		copy(pp.Pose.Betas[:], vals[3][i*10:])
-		if s := pp.Pose.PredCam[0]; !(s > 0) || math.IsInf(float64(s), 0) {
-			return nil, fmt.Errorf("model %s: output pred_cam gives scale s = %v for person %d; s must be positive and finite", p.name, s, i)
+	k = 0
+	for fi, f := range frames {
+		if len(dets[fi]) == 0 {
+			continue
 		}
-		pp.CamT = cam.Translation(pp.Pose.PredCam, windows[i])
-		pp.Vertices = make([]float32, 3*v)
-		if verts != nil {
-			copy(pp.Vertices, verts[i*3*v:(i+1)*3*v])
-		} else {
-			p.body.Pose(pp.Pose.GlobalOrient, &pp.Pose.BodyPose, pp.Vertices)
-		}
-		for k := 0; k < v; k++ {
-			pp.Vertices[3*k] += pp.CamT[0]
-			pp.Vertices[3*k+1] += pp.CamT[1]
-			pp.Vertices[3*k+2] += pp.CamT[2]
+		cam := NewCamera(f.Width, f.Height)
+		people[fi] = make([]Person, len(dets[fi]))
+		for di := range dets[fi] {
+			pp := &people[fi][di]
+			pp.Detection = dets[fi][di]
+			copy(pp.Pose.PredCam[:], vals[0][k*3:])
+			copy(pp.Pose.GlobalOrient[:], vals[1][k*9:])
+			copy(pp.Pose.BodyPose[:], vals[2][k*23*9:])
+			copy(pp.Pose.Betas[:], vals[3][k*10:])
+			if s := pp.Pose.PredCam[0]; !(s > 0) || math.IsInf(float64(s), 0) {
+				return nil, fmt.Errorf("model %s: output pred_cam gives scale s = %v for person %d of frame %d; s must be positive and finite", p.name, s, di, f.Seq)
+			}
+			pp.CamT = cam.Translation(pp.Pose.PredCam, windows[k])
+			pp.Vertices = make([]float32, 3*v)
+			pp.Joints = p.body.Pose(&pp.Pose, pp.Vertices)
+			if verts != nil {
+				copy(pp.Vertices, verts[k*3*v:(k+1)*3*v])
+			}
+			for q := 0; q < v; q++ {
+				pp.Vertices[3*q] += pp.CamT[0]
+				pp.Vertices[3*q+1] += pp.CamT[1]
+				pp.Vertices[3*q+2] += pp.CamT[2]
+			}
+			for q := range pp.Joints {
+				pp.Joints[q] = add3(pp.Joints[q], pp.CamT)
+			}
+			k++
 		}
 	}
 	return people, nil

@@ -4,7 +4,10 @@
 // rest of meshpipe as an rgb24 Frame. It is pure Go, with no cgo.
 package rawvideo
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // BytesPerPixel is the size of one rgb24 pixel: R, G and B, one byte each (ffmpeg's rgb24
 // pix_fmt, AV_PIX_FMT_RGB24).
@@ -27,6 +30,10 @@ type Frame struct {
 	Stride int
 	// Pix holds Height*Stride bytes.
 	Pix []byte
+	// Captured is when a live source (stages.Live) captured the frame: the wall clock just
+	// after the camera handed it over. It is the zero time for frames read from a stream.
+	// Sinks use it to time a frame from capture to output.
+	Captured time.Time
 
 	// src is what a Reader kept of the frame as it came in another pix_fmt; a Writer uses it
 	// to give back exactly the pixels no stage changed.
@@ -66,7 +73,7 @@ func (f *Frame) At(x, y int) (r, g, b byte) {
 // CopyFrom makes f a copy of src, including what a Reader kept of the frame as read,
 // reusing f's buffers when they are large enough.
 func (f *Frame) CopyFrom(src *Frame) {
-	f.Seq, f.Width, f.Height, f.Stride = src.Seq, src.Width, src.Height, src.Stride
+	f.Seq, f.Width, f.Height, f.Stride, f.Captured = src.Seq, src.Width, src.Height, src.Stride, src.Captured
 	f.Pix = resize(f.Pix, len(src.Pix))
 	copy(f.Pix, src.Pix)
 	f.src.fmt, f.src.w, f.src.h = src.src.fmt, src.src.w, src.src.h

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // StreamInfo describes a video stream: its frame size and pix_fmt, and the other fields of a
@@ -99,13 +100,14 @@ func (e *TruncatedError) Error() string {
 }
 
 // Read fills f with the next frame as rgb24, reusing f's buffers when they are large enough,
-// and sets f.Seq to the frame's index (0 for the first). It returns io.EOF when the stream
-// ends cleanly between frames, a *TruncatedError when it ends inside a frame, and any other
-// error (a read error, a malformed y4m FRAME line) wrapped with the frame index.
+// sets f.Seq to the frame's index (0 for the first) and clears f.Captured. It returns io.EOF
+// when the stream ends cleanly between frames, a *TruncatedError when it ends inside a frame,
+// and any other error (a read error, a malformed y4m FRAME line) wrapped with the frame index.
 func (r *Reader) Read(f *Frame) error {
 	w, h := r.info.Width, r.info.Height
 	f.Pix = resize(f.Pix, w*h*BytesPerPixel)
 	f.Width, f.Height, f.Stride, f.Seq = w, h, w*BytesPerPixel, r.next
+	f.Captured = time.Time{}
 	if r.y4m {
 		if err := r.frameHeader(); err != nil {
 			return err

@@ -6,8 +6,12 @@
 #                                   that order)
 #
 # apt      Debian packages: ffmpeg, gcc, pkg-config, Mesa EGL/GL (headless), Xvfb, the X11
-#          headers GLFW builds against, python3-onnx and python3-numpy (for /usr/bin/python3),
-#          and frei0r-plugins-dev (frei0r.h, which the frei0r plugin is built against).
+#          headers GLFW builds against, python3-onnx, python3-numpy, python3-opencv and
+#          python3-torch (for /usr/bin/python3: the tests' references and
+#          scripts/export_hmr2_onnx.py; torch is a 116 MB download, about 30 s to install),
+#          frei0r-plugins-dev (frei0r.h, which the frei0r plugin is built against), and
+#          linux-libc-dev (linux/videodev2.h, which pion/mediadevices' V4L2 camera driver
+#          includes through cgo).
 # ort      the ONNX Runtime C library, unpacked from the npm package onnxruntime-node (its
 #          install script is never run), into $MESHPIPE_DEPS/onnxruntime-VERSION/.
 # samples  sample media with people, copied out of Debian packages without installing them,
@@ -37,8 +41,9 @@ apt_packages=(
 	libegl1 libegl-mesa0 libgl1-mesa-dri libegl-dev libgl-dev libgles-dev
 	xvfb xauth
 	libx11-dev libxrandr-dev libxinerama-dev libxcursor-dev libxi-dev libxxf86vm-dev
-	python3-onnx python3-numpy
+	python3-onnx python3-numpy python3-opencv python3-torch
 	frei0r-plugins-dev
+	linux-libc-dev
 )
 
 ort_version=1.29.0
@@ -312,7 +317,7 @@ where() { command -v "$1" 2>/dev/null || echo "$1: missing"; }
 
 # frei0r_filter: whether this ffmpeg was built with the frei0r filter (Debian's is).
 frei0r_filter() {
-	if ffmpeg -hide_banner -filters 2>/dev/null | grep -q ' frei0r '; then echo yes; else echo "no (the plugin cannot be tested)"; fi
+	if ffmpeg -hide_banner -filters 2>/dev/null | grep ' frei0r ' >/dev/null; then echo yes; else echo "no (the plugin cannot be tested)"; fi
 }
 
 summary() {
@@ -322,9 +327,10 @@ summary() {
 		"go modules" "$(go env GOMODCACHE 2>/dev/null || echo missing)" \
 		ffmpeg "$(where ffmpeg) ($(pkgver ffmpeg), frei0r filter: $(frei0r_filter))" \
 		frei0r.h "$(if [[ -f /usr/include/frei0r.h ]]; then echo "/usr/include/frei0r.h ($(pkgver frei0r-plugins-dev))"; else echo missing; fi)" \
+		videodev2.h "$(if [[ -f /usr/include/linux/videodev2.h ]]; then echo "/usr/include/linux/videodev2.h ($(pkgver linux-libc-dev))"; else echo missing; fi)" \
 		Xvfb "$(where Xvfb) (xvfb-run: $(where xvfb-run))" \
 		EGL "$(ldconfig -p | awk '/libEGL\.so\.1 /{print $NF; exit}') (Mesa $(pkgver libegl-mesa0))" \
-		python3 "/usr/bin/python3 (onnx $(pkgver python3-onnx), numpy $(pkgver python3-numpy))" \
+		python3 "/usr/bin/python3 (onnx $(pkgver python3-onnx), numpy $(pkgver python3-numpy), opencv $(pkgver python3-opencv), torch $(pkgver python3-torch))" \
 		node "$(where node) ($(node --version 2>/dev/null || echo missing))"
 	if sha256_is "$ort_lib" "$ort_lib_sha256"; then v="ONNX Runtime $ort_version, sha256 ok"; else v=missing; fi
 	printf '%-14s %s\n' "ORT library" "$ort_lib ($v)"

@@ -36,16 +36,26 @@ type Tracker interface {
 	Update(dets []models.Detection) []models.Detection
 }
 
-// PoseEstimator recovers the body of each detection of a frame (models.PoseEstimator). It is
+// PoseEstimator recovers the body of each detection of several frames at once
+// (models.PoseEstimator): the crops of consecutive frames go to the model as one batch. It is
 // shared by all pose workers, so it must be safe for concurrent use.
 type PoseEstimator interface {
-	Estimate(f *rawvideo.Frame, dets []models.Detection) ([]models.Person, error)
+	// EstimateBatch returns people[i] for frames[i], one Person per detection of dets[i], in
+	// order. When it fails, the graph runs each frame of the batch alone, so that the error
+	// it reports names the frame at fault and the frames before it are still drawn.
+	EstimateBatch(frames []*rawvideo.Frame, dets [][]models.Detection) ([][]models.Person, error)
 }
 
 // Renderer draws people over a frame in place. Each render worker owns one Renderer and calls
 // it from one goroutine.
 type Renderer interface {
 	Render(f *rawvideo.Frame, people []models.Person) error
+}
+
+// PoseWriter records the people of each frame (cmd/meshpipe's -poses JSONL). It is called
+// from one goroutine, in frame order, just before each frame is written.
+type PoseWriter interface {
+	WritePoses(f *rawvideo.Frame, people []models.Person) error
 }
 
 // Config is the graph's parts and sizes.
@@ -58,10 +68,19 @@ type Config struct {
 	Pose PoseEstimator
 	// PoseWorkers is the number of pose goroutines; 0 means 2.
 	PoseWorkers int
+	// Batch is the most people whose crops go to the pose model in one run, gathered from
+	// consecutive frames (a frame with more people than Batch runs alone, whole); 0 means 1.
+	Batch int
+	// BatchWait caps how long the first frame of a batch waits for more frames while a pose
+	// worker is free; 0 means DefaultBatchWait. While every worker is busy the batch keeps
+	// filling up to Batch regardless.
+	BatchWait time.Duration
 	// Renderers holds one Renderer per render worker; it must not be empty.
 	Renderers []Renderer
+	// Poses, if not nil, records the people of every frame, in order.
+	Poses PoseWriter
 	// InFlight caps the frames between read and write (the frame buffers allocated, and the
-	// reorder window); 0 means PoseWorkers + len(Renderers) + 4.
+	// reorder window); 0 means PoseWorkers*Batch + len(Renderers) + 4.
 	InFlight int
 	// Recorder, if not nil, times every stage (see Recorder).
 	Recorder *Recorder
@@ -77,7 +96,7 @@ type Stats struct {
 
 // StageError is a failure of one stage on one frame.
 type StageError struct {
-	// Stage is "read", "detect", "pose", "render" or "write".
+	// Stage is "read", "detect", "pose", "render", "poses" or "write".
 	Stage string
 	// Frame is the index of the frame at fault, from 0.
 	Frame int64
@@ -111,9 +130,14 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 	if poseWorkers <= 0 {
 		poseWorkers = 2
 	}
+	batch := max(cfg.Batch, 1)
+	wait := cfg.BatchWait
+	if wait <= 0 {
+		wait = DefaultBatchWait
+	}
 	inFlight := cfg.InFlight
 	if inFlight <= 0 {
-		inFlight = poseWorkers + len(cfg.Renderers) + 4
+		inFlight = poseWorkers*batch + len(cfg.Renderers) + 4
 	}
 	parent := ctx
 	g, ctx := errgroup.WithContext(ctx)
@@ -246,16 +270,37 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 		}
 		g.Go(func() error { wg.Wait(); close(out); return nil })
 	}
-	pool(poseWorkers, poseCh, renderCh, func(_ int, j *job) {
-		if len(j.dets) == 0 {
-			return
-		}
-		t0 := rec.now()
-		if err := guard(func() (err error) { j.people, err = cfg.Pose.Estimate(j.frame, j.dets); return }); err != nil {
-			fail(j, "pose", err)
-		}
-		rec.record(StagePose, t0)
+	// pose: a batcher groups consecutive frames; the workers run the batches.
+	batchCh := make(chan []*job)
+	g.Go(func() error {
+		defer close(batchCh)
+		batchFrames(ctx, poseCh, batchCh, batch, wait, func(j *job) int {
+			if skip(j) {
+				return 0
+			}
+			return len(j.dets)
+		})
+		return nil
 	})
+	var poseWG sync.WaitGroup
+	for i := 0; i < poseWorkers; i++ {
+		poseWG.Add(1)
+		g.Go(func() error {
+			defer poseWG.Done()
+			for b := range batchCh {
+				t0 := rec.now()
+				estimate(cfg.Pose, b, skip, fail)
+				rec.recordBatch(StagePose, t0, len(b))
+				for _, j := range b {
+					if !send(renderCh, j) {
+						return nil
+					}
+				}
+			}
+			return nil
+		})
+	}
+	g.Go(func() error { poseWG.Wait(); close(renderCh); return nil })
 	pool(len(cfg.Renderers), renderCh, doneCh, func(i int, j *job) {
 		if len(j.people) == 0 {
 			return
@@ -282,6 +327,11 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 				}
 				if next.err != nil {
 					return next.err
+				}
+				if cfg.Poses != nil {
+					if err := cfg.Poses.WritePoses(next.frame, next.people); err != nil {
+						return &StageError{Stage: "poses", Frame: next.frame.Seq, Err: err}
+					}
 				}
 				t0 := rec.now()
 				if err := dst.Write(next.frame); err != nil {

@@ -104,27 +104,46 @@ type fakePose struct {
 	panicAt    int64
 	concurrent atomic.Int32
 	maxConc    atomic.Int32
+	batchMu    sync.Mutex
+	batches    [][]int64 // the frames of each call, in call order
+	crops      []int     // the people of each call
 }
 
-func (p *fakePose) Estimate(f *rawvideo.Frame, dets []models.Detection) ([]models.Person, error) {
+// EstimateBatch fails the whole batch (or panics) when it holds frame fail (panicAt), as a
+// failing model run would.
+func (p *fakePose) EstimateBatch(frames []*rawvideo.Frame, dets [][]models.Detection) ([][]models.Person, error) {
 	c := p.concurrent.Add(1)
 	defer p.concurrent.Add(-1)
 	if c > p.maxConc.Load() {
 		p.maxConc.Store(c)
 	}
+	seqs, n := make([]int64, len(frames)), 0
+	for i, f := range frames {
+		seqs[i] = f.Seq
+		n += len(dets[i])
+	}
+	p.batchMu.Lock()
+	p.batches = append(p.batches, seqs)
+	p.crops = append(p.crops, n)
+	p.batchMu.Unlock()
 	jitter(p.r, p.mu)
-	if f.Seq == p.fail {
-		return nil, errors.New("pose broke")
+	for _, f := range frames {
+		if f.Seq == p.fail {
+			return nil, errors.New("pose broke")
+		}
+		if f.Seq == p.panicAt {
+			var m map[string]int
+			m["boom"]++
+		}
 	}
-	if f.Seq == p.panicAt {
-		var m map[string]int
-		m["boom"]++
+	out := make([][]models.Person, len(frames))
+	for i := range frames {
+		out[i] = make([]models.Person, len(dets[i]))
+		for k := range dets[i] {
+			out[i][k].Detection = dets[i][k]
+		}
 	}
-	people := make([]models.Person, len(dets))
-	for i := range dets {
-		people[i].Detection = dets[i]
-	}
-	return people, nil
+	return out, nil
 }
 
 type fakeRenderer struct {

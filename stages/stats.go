@@ -133,6 +133,19 @@ func (r *Recorder) record(s Stage, start time.Time) {
 	r.stages[s].add(time.Since(start))
 }
 
+// recordBatch adds the time from start to now to stage s as work on n frames done together:
+// each frame is counted with an equal share of the time, so the busy share stays true and the
+// percentiles are per-frame costs.
+func (r *Recorder) recordBatch(s Stage, start time.Time, n int) {
+	if r == nil || n <= 0 {
+		return
+	}
+	d := time.Since(start) / time.Duration(n)
+	for i := 0; i < n; i++ {
+		r.stages[s].add(d)
+	}
+}
+
 // wrote counts a frame written with its people, and its time since its read started.
 func (r *Recorder) wrote(readStart time.Time, people int) {
 	if r == nil {

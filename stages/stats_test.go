@@ -73,11 +73,14 @@ func TestRecorderAllocs(t *testing.T) {
 
 type slowPose struct{ d time.Duration }
 
-func (p slowPose) Estimate(f *rawvideo.Frame, dets []models.Detection) ([]models.Person, error) {
-	time.Sleep(p.d)
-	people := make([]models.Person, len(dets))
-	for i := range dets {
-		people[i].Detection = dets[i]
+func (p slowPose) EstimateBatch(frames []*rawvideo.Frame, dets [][]models.Detection) ([][]models.Person, error) {
+	time.Sleep(p.d * time.Duration(len(frames)))
+	people := make([][]models.Person, len(frames))
+	for k := range frames {
+		people[k] = make([]models.Person, len(dets[k]))
+		for i := range dets[k] {
+			people[k][i].Detection = dets[k][i]
+		}
 	}
 	return people, nil
 }

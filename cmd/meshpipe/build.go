@@ -19,6 +19,7 @@ var meshColor = [3]float32{0.651, 0.741, 0.859}
 type pipeline struct {
 	cfg     stages.Config
 	closers []func() error
+	body    *models.Body // the mannequin, or the -body file
 }
 
 func (p *pipeline) close() {
@@ -40,7 +41,10 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 		return nil, err
 	}
 	opt := ort.Options{IntraOpThreads: o.threads}
-	body := models.Mannequin()
+	if err := applyPoseFlags(o, log, p, &opt); err != nil {
+		return nil, err
+	}
+	body := p.body
 	pm, err := openPose(o, opt, body)
 	if err != nil {
 		return nil, err
@@ -105,4 +109,40 @@ func (m *meshRenderer) Render(f *rawvideo.Frame, people []models.Person) error {
 		m.meshes = append(m.meshes, gl.Mesh{Vertices: people[i].Vertices, Color: meshColor})
 	}
 	return m.r.Render(f, gl.Camera{Focal: cam.Focal, CX: cam.CX, CY: cam.CY}, m.meshes, m.alpha)
+}
+
+// applyPoseFlags applies -device, -body, -batch and -poses: it resolves the device (auto falls
+// back to the CPU with one line on stderr saying why), loads the body model and opens the pose
+// output, before any frame is read.
+func applyPoseFlags(o *options, log *logger, p *pipeline, opt *ort.Options) error {
+	dev, _ := ort.ParseDevice(o.device) // checked with the flags
+	dev, why, err := ort.Resolve(dev)
+	if err != nil {
+		return err
+	}
+	if why != "" {
+		log.Info("-device auto: using the CPU", "reason", why)
+	}
+	opt.Device = dev
+	p.body = models.Mannequin()
+	if o.body != "" {
+		if p.body, err = models.LoadBody(o.body); err != nil {
+			return fmt.Errorf("-body: %w", err)
+		}
+	}
+	p.cfg.Batch = o.batch
+	bodyName := "mannequin"
+	if o.body != "" {
+		bodyName = o.body
+	}
+	log.Info("pose", "device", dev, "batch", o.batch, "body", bodyName, "vertices", p.body.VertexCount())
+	if o.poses != "" {
+		w, err := createPoseWriter(o.poses)
+		if err != nil {
+			return err
+		}
+		p.closers = append(p.closers, w.Close)
+		p.cfg.Poses = w
+	}
+	return nil
 }

@@ -23,7 +23,16 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envAsMain) == "1" {
 		os.Exit(realMain())
 	}
-	os.Exit(m.Run())
+	// testDir holds files made once and shared by the package's tests (exported models,
+	// body files); it is removed at the end.
+	var err error
+	if testDir, err = os.MkdirTemp("", "meshpipe-cmd-test"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(testDir)
+	os.Exit(code)
 }
 
 // meshpipeCmd returns a command that runs meshpipe with args as a child process.

@@ -21,16 +21,17 @@ const progressEvery = 500 * time.Millisecond
 type progress struct {
 	w       io.Writer
 	rec     *stages.Recorder
-	rate    float64 // the input's frames per second, 0 when unknown
-	line    bool    // draw the status line
-	sum     bool    // print the summary
+	rate    float64      // the input's frames per second, 0 when unknown
+	live    *stages.Live // a live source's drops and latency, or nil
+	line    bool         // draw the status line
+	sum     bool         // print the summary
 	quit    chan struct{}
 	wg      sync.WaitGroup
 	lastLen int
 }
 
-func startProgress(o *options, log *logger, stderr io.Writer, rec *stages.Recorder, rate float64) *progress {
-	p := &progress{w: stderr, rec: rec, rate: rate, quit: make(chan struct{})}
+func startProgress(o *options, log *logger, stderr io.Writer, rec *stages.Recorder, rate float64, live *stages.Live) *progress {
+	p := &progress{w: stderr, rec: rec, rate: rate, live: live, quit: make(chan struct{})}
 	switch o.stats {
 	case statsOn:
 		p.line = true
@@ -82,6 +83,9 @@ func statusLine(p stages.Progress, rate float64) string {
 // draw rewrites the status line in place; the final one ends with a newline.
 func (p *progress) draw(final bool) {
 	s := statusLine(p.rec.Progress(), p.rate)
+	if p.live != nil {
+		s += liveStatus(p.live.Stats())
+	}
 	pad := max(p.lastLen-len(s), 0)
 	p.lastLen = len(s)
 	end := "\r"
@@ -107,6 +111,9 @@ func (p *progress) summary() {
 		return
 	}
 	fmt.Fprint(p.w, summaryTable(p.rec.Summary()))
+	if p.live != nil {
+		fmt.Fprint(p.w, liveSummary(p.live.Stats()))
+	}
 }
 
 func summaryTable(rows []stages.StageSummary) string {

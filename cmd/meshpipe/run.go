@@ -10,7 +10,9 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/meshpipe/meshpipe/capture"
 	"github.com/meshpipe/meshpipe/models/ort"
 	"github.com/meshpipe/meshpipe/rawvideo"
 	"github.com/meshpipe/meshpipe/stages"
@@ -35,12 +37,20 @@ type options struct {
 	in, out       streamOptions
 	cur           *streamOptions // &in before -i, &out after it
 	overwrite     bool
+	duration      time.Duration // -t; 0 for the whole input
+	listDevices   bool
 
-	model         string
-	poseModel     string // -pose-model; "" chooses (see poseModelUsage)
-	modelDir      string
-	detector      string
-	alpha         float64
+	model     string
+	poseModel string // -pose-model; "" chooses (see poseModelUsage)
+	modelDir  string
+	detector  string
+	alpha     float64
+
+	// Body model, batching, device and pose output (poses.go).
+	body          string
+	batch         int
+	device        string
+	poses         string
 	ortLib        string
 	poseWorkers   int
 	renderWorkers int
@@ -69,6 +79,7 @@ const (
 
 func defaultOptions() *options {
 	o := &options{detector: "bgsub", poseWorkers: 2, renderWorkers: 4, threads: 1, alpha: 1, logLevel: slog.LevelInfo}
+	o.batch, o.device = 4, "auto"
 	o.cur = &o.in
 	return o
 }
@@ -76,12 +87,13 @@ func defaultOptions() *options {
 // flags defines every flag, grouped as -h shows them. A new flag is one line here.
 func (o *options) flags(d *flagSet) {
 	d.group("Input and output (as in ffmpeg, -f, -s, -pix_fmt and -r before -i describe the input, after -i the output)")
-	d.fn("i", "IN", "input file, decoded by ffmpeg (none or -: frames on stdin)", "", o.setInput)
+	d.fn("i", "IN", "input file, decoded by ffmpeg; testsrc, webcam, webcam:N or /dev/videoN: a live source (none or -: frames on stdin)", "", o.setInput)
 	d.str(&o.output, "o", "OUT", "output file, encoded by ffmpeg with IN's audio copied (none or -: frames on stdout)")
 	d.fn("f", "FMT", "rawvideo or yuv4mpegpipe (input: found from stdin's first bytes; output: the input's)", "", o.stream(func(s *streamOptions) *string { return &s.format }))
-	d.fn("s,video_size", "WxH", "frame size of rawvideo input (y4m and files carry their own)", "", o.stream(func(s *streamOptions) *string { return &s.size }))
+	d.fn("s,video_size", "WxH", "frame size of rawvideo input, or asked of a live source (y4m and files carry their own)", "", o.stream(func(s *streamOptions) *string { return &s.size }))
 	d.fn("pix_fmt", "FMT", "pixel format: "+pixFmtNames()+" (input: rgb24; output: the input's)", "", o.stream(func(s *streamOptions) *string { return &s.pixFmt }))
-	d.fn("r", "RATE", "frame rate, e.g. 25, 30000/1001, 29.97 or ntsc (input: for speed and the y4m header; output: the y4m header or encoder)", "", o.stream(func(s *streamOptions) *string { return &s.rate }))
+	d.fn("r", "RATE", "frame rate, e.g. 25, 30000/1001, 29.97 or ntsc (input: for speed and the y4m header, or asked of a live source; output: the y4m header or encoder)", "", o.stream(func(s *streamOptions) *string { return &s.rate }))
+	d.fn("t", "DURATION", "stop after DURATION of input: the frames whose time is below it (a camera: capture time); 5, 2.5, 500ms, 1:30", "", o.setDuration)
 	d.boolean(&o.overwrite, "y", "overwrite OUT if it exists")
 
 	d.group("People and meshes")
@@ -90,19 +102,24 @@ func (o *options) flags(d *flagSet) {
 	d.str(&o.modelDir, "model-dir", "DIR", modelDirUsage)
 	d.str(&o.detector, "detector", "D", "person detector: bgsub (background subtraction, for fixed cameras), full (the whole frame is one person), or a YOLOX-style PATH.onnx")
 	d.float(&o.alpha, "alpha", "A", "mesh opacity over the frame, 0..1")
+	d.str(&o.body, "body", "PATH.npz", "SMPL body model in the smplx layout (default: meshpipe's own mannequin)")
+	d.str(&o.poses, "poses", "FILE.jsonl", "also write each frame's people to FILE (schema in README.md)")
 
 	d.group("Performance")
 	d.str(&o.ortLib, "ort-lib", "PATH", "ONNX Runtime library (default: $"+ort.LibraryEnv+", then the project's "+ort.ProjectLibrary+")")
 	d.num(&o.poseWorkers, "pose-workers", "N", "pose workers sharing one ONNX Runtime session")
 	d.num(&o.renderWorkers, "render-workers", "N", "render workers, each with its own OpenGL context")
-	d.num(&o.inFlight, "in-flight", "N", "most frames between read and write (0: pose + render workers + 4)")
+	d.num(&o.inFlight, "in-flight", "N", "most frames between read and write (0: pose workers x batch + render workers + 4; live: + 2)")
 	d.num(&o.threads, "threads", "N", "ONNX Runtime intra-op threads per session (0: one per core)")
+	d.num(&o.batch, "batch", "N", "most person crops per pose-model run, gathered from consecutive frames")
+	d.str(&o.device, "device", "DEV", "where ONNX Runtime runs: auto (CUDA if it starts, else the CPU), cpu, cuda or cuda:N")
 
 	d.group("Logging and information")
 	d.fn("loglevel,v", "LEVEL", "quiet, error, warning, info, verbose or debug", "info", o.setLogLevel)
 	d.boolFn("stats", "show the progress line and the stage summary even when stderr is not a terminal", func() error { o.stats = statsOn; return nil })
 	d.boolFn("nostats", "show neither, even on a terminal", func() error { o.stats = statsOff; return nil })
 	d.boolean(&o.version, "version", "print the versions of meshpipe, ONNX Runtime and OpenGL found, and exit")
+	d.boolean(&o.listDevices, "list_devices", "list the live sources: the test pattern and the cameras found, with their sizes and rates, and exit")
 }
 
 const usageHead = `usage: meshpipe [input options] [-i IN] [output options] [-o OUT] [options]
@@ -113,6 +130,7 @@ IN by ffmpeg), the same frames, same size and order, out on stdout (or encoded i
   ffmpeg -i in.mp4 -f yuv4mpegpipe - | meshpipe | ffmpeg -i - out.mp4
   ffmpeg -i in.mp4 -f rawvideo -pix_fmt rgb24 - | meshpipe -s 1280x720 | ffmpeg -f rawvideo -pix_fmt rgb24 -s 1280x720 -r 30 -i - out.mp4
   meshpipe -i in.mp4 -o out.mp4
+  meshpipe -i webcam -f yuv4mpegpipe - | ffplay -
 
 Exit status: 0 every frame written; 1 failure (the message names the stage and frame);
 2 bad flags; 130/143 stopped by SIGINT/SIGTERM after writing every frame read (a second
@@ -187,19 +205,40 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	d := newFlags("meshpipe", stderr)
 	o.flags(d)
 	d.fs.Usage = func() { d.usage(stderr, usageHead) }
-	if err := d.fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+	// Go's flag package stops at the first argument that is not a flag; as in ffmpeg, a "-"
+	// there is the output (stdout), and flags may follow it.
+	var extra []string
+	for rest := args; ; {
+		if err := d.fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return exitOK
+			}
+			return exitUsage
 		}
-		return exitUsage
+		if d.fs.NArg() == 0 {
+			break
+		}
+		extra = append(extra, d.fs.Arg(0))
+		rest = d.fs.Args()[1:]
 	}
 	log := newLogger(stderr, o.logLevel)
-	if d.fs.NArg() > 0 {
-		log.printf(slog.LevelError, "unexpected argument %q; frames come on stdin or from -i IN", d.fs.Arg(0))
-		return exitUsage
+	for _, a := range extra {
+		switch {
+		case a == "-" && (o.output == "" || o.output == "-"):
+			o.output = "-"
+		case a == "true" && o.listDevices:
+			// ffmpeg's spelling, -list_devices true
+		default:
+			log.printf(slog.LevelError, "unexpected argument %q; frames come on stdin or from -i IN, and go to stdout (-) or to -o OUT", a)
+			return exitUsage
+		}
 	}
 	if o.version {
 		printVersion(stdout, o)
+		return exitOK
+	}
+	if o.listDevices {
+		printDevices(stdout, capture.Devices())
 		return exitOK
 	}
 	plan, err := o.check()
@@ -252,11 +291,22 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		log.printf(slog.LevelError, "%v", err)
 		return exitError
 	}
-	in.reader.SetKeepDecoded(out.writer != nil && out.info.PixFmt == rawvideo.YUV420P)
+	if in.reader != nil {
+		in.reader.SetKeepDecoded(out.writer != nil && out.info.PixFmt == rawvideo.YUV420P)
+	}
 	log.Info("streams", "input", in.describe(), "output", out.describe())
 
 	// A stop (signal) ends reading; the graph itself runs on to write what was read.
-	src := &stopSource{src: in.reader, done: ctx.Done()}
+	var src stages.Source = &stopSource{src: in.source(), done: ctx.Done()}
+	var sink stages.Sink = out.writer
+	if in.live != nil {
+		sink = in.live.Sink(out.writer) // capture-to-output latency
+		if o.inFlight == 0 {
+			p.cfg.InFlight = liveInFlight(o)
+		}
+	} else if o.duration > 0 {
+		src = newLimitSource(src, o.duration, in.info.Rate)
+	}
 	stopWatch := make(chan struct{})
 	go func() {
 		select {
@@ -269,8 +319,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 	rec := stages.NewRecorder()
 	p.cfg.Recorder = rec
-	prog := startProgress(o, log, stderr, rec, in.info.Rate.Float())
-	stats, runErr := stages.Run(context.WithoutCancel(ctx), p.cfg, src, out.writer)
+	prog := startProgress(o, log, stderr, rec, in.info.Rate.Float(), in.live)
+	stats, runErr := stages.Run(context.WithoutCancel(ctx), p.cfg, src, sink)
 	close(stopWatch)
 	prog.stop()
 	if runErr == nil {
@@ -282,8 +332,14 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	prog.summary()
 
 	secs := rec.Progress().Elapsed.Seconds()
-	log.Info("done", "frames", stats.Frames, "seconds", fmt.Sprintf("%.2f", secs),
-		"fps", fmt.Sprintf("%.1f", float64(stats.Frames)/max(secs, 1e-9)), "people", stats.People)
+	done := []any{"frames", stats.Frames, "seconds", fmt.Sprintf("%.2f", secs),
+		"fps", fmt.Sprintf("%.1f", float64(stats.Frames)/max(secs, 1e-9)), "people", stats.People}
+	if in.live != nil {
+		ls := in.live.Stats()
+		done = append(done, "captured", ls.Captured, "dropped", ls.Dropped,
+			"latency_p50", ms(ls.LatencyP50), "latency_p95", ms(ls.LatencyP95))
+	}
+	log.Info("done", done...)
 	switch {
 	case runErr != nil && errors.Is(runErr, syscall.EPIPE) && out.isStdout:
 		log.printf(slog.LevelDebug, "stdout closed by its reader after %d frames: stopping", stats.Frames)
@@ -357,6 +413,7 @@ func (s *stopSource) Read(f *rawvideo.Frame) error {
 
 // plan is what check made of the stream flags.
 type plan struct {
+	live     bool            // -i names a live source (capture.IsLive)
 	inFormat string          // "rawvideo", "yuv4mpegpipe" or "" (sniff stdin / pick for IN)
 	inPixFmt rawvideo.PixFmt // 0: rgb24 for rawvideo, the header's for y4m, picked for IN
 	inW, inH int             // 0: not given
@@ -381,7 +438,29 @@ func (o *options) check() (plan, error) {
 	case !(o.alpha >= 0 && o.alpha <= 1):
 		return pl, fmt.Errorf("-alpha %v: must be within 0..1", o.alpha)
 	}
-	file := o.input != "" && o.input != "-"
+	if err := o.checkPose(); err != nil {
+		return pl, err
+	}
+	pl.live = capture.IsLive(o.input)
+	file := o.input != "" && o.input != "-" && !pl.live
+	if pl.live {
+		switch {
+		case o.in.format != "":
+			return pl, fmt.Errorf("-f %s before -i %s: a live source has no format to give", o.in.format, o.input)
+		case o.in.pixFmt != "":
+			return pl, fmt.Errorf("-pix_fmt %s before -i %s: meshpipe picks the camera's format and converts it to rgb24", o.in.pixFmt, o.input)
+		case o.in.size != "" && o.out.size != "" && o.in.size != o.out.size:
+			return pl, fmt.Errorf("-s %s before -i %s and -s %s after it: meshpipe does not scale; give the size once", o.in.size, o.input, o.out.size)
+		}
+		// A live source is captured at the output's size, and at its rate unless -r before
+		// -i says otherwise: -s and -r after -i ask the camera.
+		if o.out.size != "" {
+			o.in.size, o.out.size = o.out.size, ""
+		}
+		if o.in.rate == "" {
+			o.in.rate = o.out.rate
+		}
+	}
 	var err error
 	if pl.inFormat, err = parseFormat(o.in.format, "input"); err != nil {
 		return pl, err

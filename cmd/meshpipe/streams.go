@@ -14,24 +14,41 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/meshpipe/meshpipe/capture"
 	"github.com/meshpipe/meshpipe/rawvideo"
+	"github.com/meshpipe/meshpipe/stages"
 )
 
-// input is where frames come from: stdin, or an ffmpeg child decoding -i IN.
+// input is where frames come from: stdin, an ffmpeg child decoding -i IN, or a live source.
 type input struct {
-	reader *rawvideo.Reader
+	reader *rawvideo.Reader // nil for a live source
 	info   rawvideo.StreamInfo
 	y4m    bool
 	file   string // IN, or "" for stdin
 	// raw is the byte stream under reader: stdin or the decoder's stdout.
 	raw io.Reader
 	dec *child // the decoder, or nil
+	// live and cam are the live source and its camera, or nil.
+	live *stages.Live
+	cam  *capture.Camera
+}
+
+// source returns what the graph reads: the stream reader or the live source.
+func (in *input) source() stages.Source {
+	if in.live != nil {
+		return in.live
+	}
+	return in.reader
 }
 
 // interrupt makes a read blocked on the input return, so that a stop takes effect even when
 // no more data comes: through a read deadline where the stream has one (a pipe made
 // pollable, the decoder's stdout), and by stopping the decoder.
 func (in *input) interrupt() {
+	if in.live != nil {
+		in.live.Stop()
+		return
+	}
 	if d, ok := in.raw.(interface{ SetReadDeadline(time.Time) error }); ok {
 		d.SetReadDeadline(time.Now())
 	}
@@ -43,6 +60,13 @@ func (in *input) interrupt() {
 // finish ends the decoder, if any (killing it first when kill is set, as after a stop or a
 // failure, when it may be blocked writing frames no one reads), and returns its failure.
 func (in *input) finish(kill bool) error {
+	if in.live != nil {
+		in.live.Close() // capture has stopped: the camera can close
+		if err := in.cam.Close(); err != nil {
+			return fmt.Errorf("closing %s: %w", in.cam.Name(), err)
+		}
+		return nil
+	}
 	if in.dec == nil {
 		return nil
 	}
@@ -58,6 +82,10 @@ func (in *input) finish(kill bool) error {
 }
 
 func (in *input) describe() string {
+	if in.cam != nil {
+		return fmt.Sprintf("live %s %dx%d %s fps (%s from %s)", in.info.PixFmt, in.info.Width, in.info.Height,
+			in.info.Rate, in.cam.Mode().Format, in.cam.Name())
+	}
 	return describe(in.info, in.y4m, in.file, "stdin")
 }
 
@@ -79,6 +107,9 @@ func describe(info rawvideo.StreamInfo, y4m bool, file, std string) string {
 // openInput opens stdin (y4m found by its header unless -f says which) or, for -i IN, starts
 // ffmpeg decoding IN into a pipe. Nothing but a y4m header is read.
 func openInput(o *options, pl plan, stdin io.Reader) (*input, error) {
+	if pl.live {
+		return openLive(o, pl)
+	}
 	in := &input{raw: stdin}
 	format := pl.inFormat
 	if o.input != "" && o.input != "-" {
@@ -192,6 +223,9 @@ func (in *input) startDecoder(o *options, pl plan) (string, error) {
 	args := []string{"-nostdin", "-v", "error"}
 	if !pl.inRate.IsZero() {
 		args = append(args, "-r", pl.inRate.String())
+	}
+	if o.duration > 0 {
+		args = append(args, "-t", ffmpegDuration(o.duration))
 	}
 	args = append(args, "-i", in.file, "-map", "0:v:0")
 	p := pl.inPixFmt
@@ -324,8 +358,11 @@ func startEncoder(o *options, out *output) (*child, error) {
 		args = append(args, "-f", "rawvideo", "-pix_fmt", pf, "-s", fmt.Sprintf("%dx%d", info.Width, info.Height),
 			"-r", rate.String(), "-i", "-")
 	}
-	if o.input != "" && o.input != "-" {
+	if o.input != "" && o.input != "-" && !capture.IsLive(o.input) {
 		args = append(args, "-i", o.input, "-map", "0:v:0", "-map", "1:a?", "-c:a", "copy")
+		if o.duration > 0 {
+			args = append(args, "-t", ffmpegDuration(o.duration)) // the audio too
+		}
 	} else {
 		args = append(args, "-map", "0:v:0")
 	}

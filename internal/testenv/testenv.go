@@ -3,8 +3,11 @@
 package testenv
 
 import (
+	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -60,6 +63,23 @@ func ORTLibrary(t testing.TB) string {
 		t.Fatalf("ONNX Runtime library missing (run scripts/setup.sh): %v", err)
 	}
 	return p
+}
+
+// Python runs Debian's /usr/bin/python3 with args (a script and its arguments) and returns
+// its standard output. It fails the test with the script's standard error when it fails; the
+// reference scripts need python3-numpy, python3-opencv and python3-torch, which
+// scripts/setup.sh installs.
+func Python(t testing.TB, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command("/usr/bin/python3", args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("/usr/bin/python3 %s: %v\n%s(the reference scripts need python3-numpy, python3-opencv and python3-torch: run scripts/setup.sh)",
+			strings.Join(args, " "), err, stderr.String())
+	}
+	return out
 }
 
 // Deps returns the path of name inside the project's .deps folder, where scripts/setup.sh

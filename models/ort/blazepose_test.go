@@ -299,10 +299,11 @@ func TestBlazePoseReprojectionOnPhotos(t *testing.T) {
 		if len(dets) != c.people {
 			t.Fatalf("%s: %d people found by YOLOX, want %d", c.name, len(dets), c.people)
 		}
-		res, err := bp.EstimateDetailed(f, dets)
+		batch, err := bp.EstimateDetailed([]*rawvideo.Frame{f}, [][]models.Detection{dets})
 		if err != nil {
 			t.Fatal(err)
 		}
+		res := batch[0]
 		cam := models.NewCamera(f.Width, f.Height)
 		for i, p := range res {
 			if !p.Found {
@@ -388,10 +389,11 @@ func BenchmarkPosePerPerson(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*len(dets)), "ms/person")
 			if bp, ok := est.(*models.BlazePose); ok {
-				res, err := bp.EstimateDetailed(f, dets)
+				batch, err := bp.EstimateDetailed([]*rawvideo.Frame{f}, [][]models.Detection{dets})
 				if err != nil {
 					b.Fatal(err)
 				}
+				res := batch[0]
 				var sum float64
 				found := 0
 				for _, p := range res {

@@ -37,16 +37,25 @@ func Init(path string) error {
 	return envErr
 }
 
-// InitFound finds the library with FindLibrary (flag first, then MESHPIPE_ORT_LIB, then the
-// project's .deps folder) and calls Init. When nothing is found the error lists every path
-// tried and how to install the library.
+// InitFound finds the library with Locate (flag first, then MESHPIPE_ORT_LIB, then the
+// project's .deps folder) and calls Init.
 func InitFound(flag string) error {
-	path, tried := FindLibrary(DefaultLibraryInputs(flag))
-	if path == "" {
-		return fmt.Errorf("ONNX Runtime library not found; tried:\n  %s\nrun scripts/setup.sh, or name the library with --ort-lib or %s",
-			strings.Join(tried, "\n  "), LibraryEnv)
+	path, err := Locate(DefaultLibraryInputs(flag))
+	if err != nil {
+		return err
 	}
 	return Init(path)
+}
+
+// Locate returns the library FindLibrary finds for in, or an error that lists every path tried
+// and how to install the library.
+func Locate(in LibraryInputs) (string, error) {
+	path, tried := FindLibrary(in)
+	if path == "" {
+		return "", fmt.Errorf("ONNX Runtime library not found; tried:\n  %s\nrun scripts/setup.sh, or name the library with -ort-lib or %s",
+			strings.Join(tried, "\n  "), LibraryEnv)
+	}
+	return path, nil
 }
 
 // Version returns the loaded ONNX Runtime's version, such as "1.29.0".
@@ -57,31 +66,67 @@ type Options struct {
 	// IntraOpThreads is ONNX Runtime's intra-op thread count; 0 leaves its default (one per
 	// core). DESIGN.md measured one thread per session user as best on 2 cores.
 	IntraOpThreads int
+	// Device is where the model runs: CPU, or CUDA on one GPU. Auto is taken as CPU here;
+	// Resolve turns it into CPU or CUDA first.
+	Device Device
 }
 
 // Session is one loaded one-input float32 model. Run is safe for concurrent use (it wraps a
 // DynamicAdvancedSession, whose Run may be called from several goroutines).
 type Session struct {
+	device  Device
 	name    string
 	s       *onnx.DynamicAdvancedSession
 	input   models.TensorSpec
 	outputs []models.TensorSpec
 }
 
-// Open loads the model file at path. Init must have succeeded first.
+// Open loads the model file at path. Init must have succeeded first. The model is read by
+// ONNX Runtime from the file, so weights stored as external data beside it (PATH.data, as
+// scripts/export_hmr2_onnx.py writes models over 2 GB) are found.
 func Open(path string, opt Options) (*Session, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
+	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("model %s: %w", path, err)
 	}
-	return OpenData(path, data, opt)
+	return open(path, opt, modelSource{
+		info: func() ([]onnx.InputOutputInfo, []onnx.InputOutputInfo, error) {
+			so, err := onnx.NewSessionOptions()
+			if err != nil {
+				return nil, nil, err
+			}
+			defer so.Destroy()
+			// Reading the names needs a session; skip the graph optimisations for it.
+			so.SetGraphOptimizationLevel(onnx.GraphOptimizationLevelDisableAll)
+			return onnx.GetInputOutputInfoWithOptions(path, so)
+		},
+		session: func(in, out []string, so *onnx.SessionOptions) (*onnx.DynamicAdvancedSession, error) {
+			return onnx.NewDynamicAdvancedSession(path, in, out, so)
+		},
+	})
 }
 
 // OpenData loads a model from its serialised bytes; name is used in errors (a path, or
 // "built-in stand-in"). The model must have exactly one input, and every input and output
 // must be a float32 tensor.
 func OpenData(name string, data []byte, opt Options) (*Session, error) {
-	ins, outs, err := onnx.GetInputOutputInfoWithONNXData(data)
+	return open(name, opt, modelSource{
+		info: func() ([]onnx.InputOutputInfo, []onnx.InputOutputInfo, error) {
+			return onnx.GetInputOutputInfoWithONNXData(data)
+		},
+		session: func(in, out []string, so *onnx.SessionOptions) (*onnx.DynamicAdvancedSession, error) {
+			return onnx.NewDynamicAdvancedSessionWithONNXData(data, in, out, so)
+		},
+	})
+}
+
+// modelSource reads a model's inputs and outputs and makes its session, from a file or bytes.
+type modelSource struct {
+	info    func() ([]onnx.InputOutputInfo, []onnx.InputOutputInfo, error)
+	session func(in, out []string, so *onnx.SessionOptions) (*onnx.DynamicAdvancedSession, error)
+}
+
+func open(name string, opt Options, src modelSource) (*Session, error) {
+	ins, outs, err := src.info()
 	if err != nil {
 		return nil, fmt.Errorf("model %s is not a loadable ONNX model: %w", name, err)
 	}
@@ -120,12 +165,24 @@ func OpenData(name string, data []byte, opt Options) (*Session, error) {
 			return nil, fmt.Errorf("model %s: %w", name, err)
 		}
 	}
-	sess.s, err = onnx.NewDynamicAdvancedSessionWithONNXData(data, inNames, outNames, so)
+	if opt.Device.Kind == CUDA {
+		if err := appendCUDA(so, opt.Device.ID); err != nil {
+			return nil, fmt.Errorf("model %s: CUDA execution provider on GPU %d: %w", name, opt.Device.ID, err)
+		}
+	}
+	sess.s, err = src.session(inNames, outNames, so)
 	if err != nil {
-		return nil, fmt.Errorf("model %s: creating ONNX Runtime session: %w", name, err)
+		return nil, fmt.Errorf("model %s: creating ONNX Runtime session on %s: %w", name, opt.Device, err)
+	}
+	sess.device = opt.Device
+	if sess.device.Kind == Auto {
+		sess.device = Device{Kind: CPU}
 	}
 	return sess, nil
 }
+
+// Device returns the device the session runs on: CPU or CUDA with its GPU index.
+func (s *Session) Device() Device { return s.device }
 
 // Input describes the model's input (name and shape, -1 for dynamic sizes).
 func (s *Session) Input() models.TensorSpec { return s.input }
