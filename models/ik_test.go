@@ -235,3 +235,23 @@ func TestIKNeutral(t *testing.T) {
 		}
 	}
 }
+
+// A body with a joint regressor (an SMPL file) gives the IK the joints the regressor finds on
+// its template, as Body.Pose uses them, not the Joints field.
+func TestIKRestJointsFromRegressor(t *testing.T) {
+	body := Mannequin()
+	b := *body
+	n := b.VertexCount()
+	b.JRegressor = make([]float32, JointCount*n)
+	for j := 0; j < JointCount; j++ {
+		b.JRegressor[j*n+j] = 1 // joint j is vertex j
+	}
+	ik := NewIK(&b)
+	for j := 0; j < JointCount; j++ {
+		want := [3]float32{b.Template[3*j], b.Template[3*j+1], b.Template[3*j+2]}
+		got := ik.joints[j]
+		if math.Abs(got.X-float64(want[0]))+math.Abs(got.Y-float64(want[1]))+math.Abs(got.Z-float64(want[2])) > 1e-6 {
+			t.Fatalf("joint %d at %v, want the regressed %v", j, got, want)
+		}
+	}
+}
