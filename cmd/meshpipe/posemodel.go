@@ -89,10 +89,11 @@ func openPose(o *options, opt ort.Options, body *models.Body) (pm poseModel, err
 		if err := models.CheckBlazePoseContract(path, sess.Input(), sess.Outputs()); err != nil {
 			return pm, err
 		}
+		// BlazePose's own detector, beside the landmark model, places the regions when it is
+		// there; without it the person boxes do.
 		var bo models.BlazePoseOptions
 		regions := "regions from the person boxes"
-		detPath := filepath.Join(filepath.Dir(path), models.BlazePoseDetectorFile)
-		if det, _ := models.FindModel(models.BlazePoseDetectorFile, models.ModelInputs{Dir: filepath.Dir(path)}); det != "" {
+		if detPath, _ := models.FindModel(models.BlazePoseDetectorFile, models.ModelInputs{Dir: filepath.Dir(path)}); detPath != "" {
 			ds, err := ort.Open(detPath, opt)
 			if err != nil {
 				return pm, fmt.Errorf("-pose-model %s: %w", kind, err)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -132,4 +134,21 @@ func TestRunBlazePoseDefault(t *testing.T) {
 		t.Fatal("no person in any frame: the test shows nothing")
 	}
 	t.Logf("%d frames, %d people drawn", len(boxes), drawn)
+}
+
+// -model-dir names the folder; without the detector beside the landmark model, the person
+// boxes place the regions, and the log says so.
+func TestPoseModelDirWithoutDetector(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Symlink(testenv.Deps(t, "models/"+models.BlazePoseFile("lite")), filepath.Join(dir, models.BlazePoseFile("lite"))); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := run(t, nil, "-s", "64x48", "-pose-model", "lite", "-model-dir", dir, "-render-workers", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want := `pose_model="blazepose-lite (` + filepath.Join(dir, models.BlazePoseFile("lite")) + "; regions from the person boxes)"
+	if !strings.Contains(stderr, want) {
+		t.Errorf("log %q lacks %q", stderr, want)
+	}
 }
