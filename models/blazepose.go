@@ -515,22 +515,6 @@ func (b *BlazePose) place(p *BlazePosePerson, cam Camera) {
 	}
 }
 
-// Neutral returns the pose the body keeps when there are no landmarks: facing the camera,
-// upright, legs straight and arms hanging (the limbs' neutral poses of Solve); Solved is all
-// false.
-func (ik *IK) Neutral() IKPose {
-	var lm Landmarks
-	// A body facing the camera: left parts on the image's right (+x), shoulders above the hips
-	// (-y). Only the torso is used, since nothing is visible.
-	lm.World[LmLeftHip] = [3]float32{0.1, 0, 0}
-	lm.World[LmRightHip] = [3]float32{-0.1, 0, 0}
-	lm.World[LmLeftShoulder] = [3]float32{0.18, -0.5, 0}
-	lm.World[LmRightShoulder] = [3]float32{-0.18, -0.5, 0}
-	pose := ik.Solve(&lm, 1)
-	pose.Solved = [JointCount]bool{}
-	return pose
-}
-
 // FitTranslation returns the camera translation T (metres, camera frame) that best puts the
 // points X_j (joints posed in the camera's orientation, before translation) onto the pixels
 // targets[j] under cam, over the points with weights[j] > 0: the T that minimises

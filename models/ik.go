@@ -267,6 +267,22 @@ func (ik *IK) Solve(lm *Landmarks, minVis float32) IKPose {
 	return out
 }
 
+// Neutral returns the pose the body keeps when there are no landmarks: facing the camera,
+// upright, legs straight and arms hanging (the limbs' neutral poses of Solve); Solved is all
+// false.
+func (ik *IK) Neutral() IKPose {
+	var lm Landmarks
+	// A body facing the camera: left parts on the image's right (+x), shoulders above the hips
+	// (-y). Only the torso is used, since nothing is visible.
+	lm.World[LmLeftHip] = [3]float32{0.1, 0, 0}
+	lm.World[LmRightHip] = [3]float32{-0.1, 0, 0}
+	lm.World[LmLeftShoulder] = [3]float32{0.18, -0.5, 0}
+	lm.World[LmRightShoulder] = [3]float32{-0.18, -0.5, 0}
+	pose := ik.Solve(&lm, 1)
+	pose.Solved = [JointCount]bool{}
+	return pose
+}
+
 // fitTorso fits the root rotation R and the per-spine-joint rotation Q (see Solve) so that the
 // body's hip line R(J1-J2), shoulder line RQ^3(J16-J17) and hips-to-shoulders direction (the
 // forward kinematics of the spine) point along the given unit vectors, by least squares on the
