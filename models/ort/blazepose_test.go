@@ -421,3 +421,27 @@ func openBlazePoseBoxes(t testing.TB, variant string) *models.BlazePose {
 	t.Cleanup(func() { s.Close() })
 	return models.NewBlazePose(variant, s, models.Mannequin(), models.BlazePoseOptions{})
 }
+
+// The converter stops with the node and op it cannot convert, and writes no file.
+func TestConverterRejectsUnknownOp(t *testing.T) {
+	dir := t.TempDir()
+	model := `{"format": "graph-model", "modelTopology": {"node": [
+	  {"name": "x", "op": "Placeholder", "attr": {"dtype": {"type": "DT_FLOAT"},
+	   "shape": {"shape": {"dim": [{"size": "-1"}, {"size": "8"}, {"size": "8"}, {"size": "3"}]}}}},
+	  {"name": "y", "op": "Erf", "input": ["x"]},
+	  {"name": "Identity", "op": "Identity", "input": ["y"]}]},
+	 "signature": {"inputs": {"x": {"name": "x:0"}}, "outputs": {"out": {"name": "Identity:0"}}},
+	 "weightsManifest": []}`
+	if err := os.WriteFile(filepath.Join(dir, "model.json"), []byte(model), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "model.onnx")
+	cmd := exec.Command("/usr/bin/python3", filepath.Join(testenv.Root(t), "scripts", "tfjs_to_onnx.py"), filepath.Join(dir, "model.json"), out)
+	msg, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(msg), "node y: op Erf is not supported by this converter") {
+		t.Errorf("exit %v, output %q; want a failure naming node y and op Erf", err, msg)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("an ONNX file was written")
+	}
+}
