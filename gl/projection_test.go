@@ -97,7 +97,7 @@ func posedMannequin(body *models.Body, yaw float64) []float32 {
 	set(jSpine2, rot([3]float64{0, 1, 0}, 0.25))       // twisted
 	set(jNeck, rot([3]float64{1, 0.3, 0}, 0.35))       // head turned and bowed
 	out := make([]float32, 3*body.VertexCount())
-	body.Pose(global, &pose, out)
+	body.Pose(&models.Pose{GlobalOrient: global, BodyPose: pose}, out)
 	return out
 }
 
