@@ -17,7 +17,7 @@ DEMO_RATE := 10
 DEMO_OUT := out/vtest_mesh.mp4
 DEMO_SHEET := out/vtest_mesh_sheet.png
 
-.PHONY: all setup build plugin bench-plugin test test-race demo demo-cyclist clean distclean
+.PHONY: all setup build plugin bench-plugin bench-render test test-race demo demo-cyclist clean distclean
 
 all: build plugin
 
@@ -67,6 +67,10 @@ demo: setup $(if $(filter bin/meshpipe,$(firstword $(MESHPIPE_CMD))),build)
 	awk -v n="$$n" -v a="$$t0" -v b="$$t1" -v s="$$start" -v e="$$end" 'BEGIN { \
 	  printf "timing: $(firstword $(MESHPIPE_CMD)): %d frames in %.2f s = %.1f fps (whole pipeline %.2f s)\n", \
 	    n, b - a, (b > a ? n / (b - a) : 0), e - s }'
+
+# Renderer frames per second at three sizes with 1, 2 and 4 render workers (about a minute).
+bench-render: setup
+	bash scripts/bench_render.sh
 
 # make demo-cyclist: g1.avi (a cyclist passing two bystanders, 16 frames, 400x300) through
 # meshpipe with YOLOX-Nano (../shared/models) and BlazePose heavy, which follows the blurred

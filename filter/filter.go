@@ -22,17 +22,13 @@ import (
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
-// MeshColor is 4D-Humans' light-blue mesh colour, RGB in 0..1 (renderer.py: LIGHT_BLUE =
-// (0.65098039, 0.74117647, 0.85882353)); every mesh gets it in ColorDefault mode.
-var MeshColor = [3]float32{0.651, 0.741, 0.859}
-
 // ColorMode chooses the colour each person's mesh is drawn in.
 type ColorMode int
 
 const (
-	// ColorDefault draws every mesh in MeshColor.
+	// ColorDefault draws every mesh in gl.DefaultColor.
 	ColorDefault ColorMode = iota
-	// ColorTrack draws each track in its own colour (TrackColor), stable across frames.
+	// ColorTrack draws each track in its own colour (gl.TrackColor), stable across frames.
 	ColorTrack
 )
 
@@ -325,9 +321,9 @@ func (f *Core) Apply(fr *rawvideo.Frame) (int, error) {
 	}
 	f.meshes = f.meshes[:0]
 	for i := range people {
-		c := MeshColor
+		c := gl.DefaultColor
 		if f.Color == ColorTrack {
-			c = TrackColor(people[i].TrackID)
+			c = gl.TrackColor(people[i].TrackID)
 		}
 		f.meshes = append(f.meshes, gl.Mesh{Vertices: people[i].Vertices, Color: c})
 	}

@@ -12,9 +12,6 @@ import (
 	"github.com/meshpipe/meshpipe/stages"
 )
 
-// meshColor is 4D-Humans' light-blue mesh colour (renderer.py: LIGHT_BLUE).
-var meshColor = [3]float32{0.651, 0.741, 0.859}
-
 // pipeline holds what build made, for Run to use and close.
 type pipeline struct {
 	cfg     stages.Config
@@ -77,7 +74,7 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 	p.cfg.Tracker = models.NewTracker()
 
 	for i := 0; i < o.renderWorkers; i++ {
-		r, err := gl.NewRenderer(body.Faces, body.VertexCount())
+		r, err := gl.NewRendererOptions(body.Faces, body.VertexCount(), gl.Options{Samples: o.samples})
 		if err != nil {
 			return nil, fmt.Errorf("render worker %d: %w", i, err)
 		}
@@ -86,7 +83,7 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 			log.Info("meshpipe", "onnxruntime", ort.Version(), "pose_model", modelName, "detector", o.detector,
 				"renderer", r.Name(), "pose_workers", o.poseWorkers, "render_workers", o.renderWorkers)
 		}
-		p.cfg.Renderers = append(p.cfg.Renderers, &meshRenderer{r: r, alpha: float32(o.alpha)})
+		p.cfg.Renderers = append(p.cfg.Renderers, &meshRenderer{r: r, alpha: float32(o.alpha), trackColors: o.color == "track"})
 	}
 	return p, nil
 }
@@ -94,9 +91,10 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 // meshRenderer adapts a gl.Renderer to stages.Renderer: it turns people into meshes under the
 // contract's camera for the frame's size.
 type meshRenderer struct {
-	r      *gl.Renderer
-	alpha  float32
-	meshes []gl.Mesh // reused between frames; one goroutine calls Render
+	r           *gl.Renderer
+	alpha       float32
+	trackColors bool      // -color track: gl.TrackColor of each person's track id; else gl.DefaultColor
+	meshes      []gl.Mesh // reused between frames; one goroutine calls Render
 }
 
 func (m *meshRenderer) Render(f *rawvideo.Frame, people []models.Person) error {
@@ -106,7 +104,11 @@ func (m *meshRenderer) Render(f *rawvideo.Frame, people []models.Person) error {
 	cam := models.NewCamera(f.Width, f.Height)
 	m.meshes = m.meshes[:0]
 	for i := range people {
-		m.meshes = append(m.meshes, gl.Mesh{Vertices: people[i].Vertices, Color: meshColor})
+		c := gl.DefaultColor
+		if m.trackColors {
+			c = gl.TrackColor(people[i].TrackID)
+		}
+		m.meshes = append(m.meshes, gl.Mesh{Vertices: people[i].Vertices, Color: c})
 	}
 	return m.r.Render(f, gl.Camera{Focal: cam.Focal, CX: cam.CX, CY: cam.CY}, m.meshes, m.alpha)
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/meshpipe/meshpipe/capture"
+	"github.com/meshpipe/meshpipe/gl"
+	"github.com/meshpipe/meshpipe/gl/preview"
 	"github.com/meshpipe/meshpipe/models/ort"
 	"github.com/meshpipe/meshpipe/rawvideo"
 	"github.com/meshpipe/meshpipe/stages"
@@ -45,6 +47,11 @@ type options struct {
 	modelDir  string
 	detector  string
 	alpha     float64
+
+	// Look and preview.
+	color   string // "default" or "track"
+	samples int    // multisample anti-aliasing samples per pixel
+	preview bool
 
 	// Body model, batching, device and pose output (poses.go).
 	body          string
@@ -80,6 +87,7 @@ const (
 func defaultOptions() *options {
 	o := &options{detector: "bgsub", poseWorkers: 2, renderWorkers: 4, threads: 1, alpha: 1, logLevel: slog.LevelInfo}
 	o.batch, o.device = 4, "auto"
+	o.color, o.samples = "default", gl.DefaultSamples
 	o.cur = &o.in
 	return o
 }
@@ -95,6 +103,7 @@ func (o *options) flags(d *flagSet) {
 	d.fn("r", "RATE", "frame rate, e.g. 25, 30000/1001, 29.97 or ntsc (input: for speed and the y4m header, or asked of a live source; output: the y4m header or encoder)", "", o.stream(func(s *streamOptions) *string { return &s.rate }))
 	d.fn("t", "DURATION", "stop after DURATION of input: the frames whose time is below it (a camera: capture time); 5, 2.5, 500ms, 1:30", "", o.setDuration)
 	d.boolean(&o.overwrite, "y", "overwrite OUT if it exists")
+	d.boolean(&o.preview, "preview", "also show the output frames in a window (needs an X display, $DISPLAY); the output still gets every frame")
 
 	d.group("People and meshes")
 	d.str(&o.poseModel, "pose-model", "M", poseModelUsage)
@@ -102,6 +111,8 @@ func (o *options) flags(d *flagSet) {
 	d.str(&o.modelDir, "model-dir", "DIR", modelDirUsage)
 	d.str(&o.detector, "detector", "D", "person detector: bgsub (background subtraction, for fixed cameras), full (the whole frame is one person), or a YOLOX-style PATH.onnx")
 	d.float(&o.alpha, "alpha", "A", "mesh opacity over the frame, 0..1")
+	d.str(&o.color, "color", "C", "mesh colour: default (4D-Humans' light blue) or track (a stable colour per track id)")
+	d.num(&o.samples, "samples", "N", "anti-aliasing samples per pixel, 1 (off; about a third of the CPU time on a CPU renderer) to 16")
 	d.str(&o.body, "body", "PATH.npz", "SMPL body model in the smplx layout (default: meshpipe's own mannequin)")
 	d.str(&o.poses, "poses", "FILE.jsonl", "also write each frame's people to FILE (schema in README.md)")
 
@@ -252,6 +263,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return exitError
 		}
 	}
+	if o.preview && os.Getenv("DISPLAY") == "" {
+		log.printf(slog.LevelError, "-preview: %v: DISPLAY is not set", preview.ErrNoDisplay)
+		return exitError
+	}
 	p, err := build(o, log)
 	if err != nil {
 		log.printf(slog.LevelError, "%v", err)
@@ -295,6 +310,16 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		in.reader.SetKeepDecoded(out.writer != nil && out.info.PixFmt == rawvideo.YUV420P)
 	}
 	log.Info("streams", "input", in.describe(), "output", out.describe())
+	var pv *previewer
+	if o.preview {
+		if pv, err = openPreview(in.info.Width, in.info.Height, log.Logger); err != nil {
+			in.finish(true)
+			out.finish()
+			log.printf(slog.LevelError, "-preview: %v", err)
+			return exitError
+		}
+		defer pv.close()
+	}
 
 	// A stop (signal) ends reading; the graph itself runs on to write what was read.
 	var src stages.Source = &stopSource{src: in.source(), done: ctx.Done()}
@@ -320,7 +345,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	rec := stages.NewRecorder()
 	p.cfg.Recorder = rec
 	prog := startProgress(o, log, stderr, rec, in.info.Rate.Float(), in.live)
-	stats, runErr := stages.Run(context.WithoutCancel(ctx), p.cfg, src, sink)
+	stats, runErr := runGraph(context.WithoutCancel(ctx), p.cfg, src, sink, pv)
 	close(stopWatch)
 	prog.stop()
 	if runErr == nil {
@@ -437,6 +462,10 @@ func (o *options) check() (plan, error) {
 		return pl, fmt.Errorf("-threads %d: must not be negative", o.threads)
 	case !(o.alpha >= 0 && o.alpha <= 1):
 		return pl, fmt.Errorf("-alpha %v: must be within 0..1", o.alpha)
+	case o.color != "default" && o.color != "track":
+		return pl, fmt.Errorf("-color %q: want default or track", o.color)
+	case o.samples < 1 || o.samples > 16:
+		return pl, fmt.Errorf("-samples %d: want 1 (no anti-aliasing) to 16", o.samples)
 	}
 	if err := o.checkPose(); err != nil {
 		return pl, err
