@@ -17,7 +17,7 @@ DEMO_RATE := 10
 DEMO_OUT := out/vtest_mesh.mp4
 DEMO_SHEET := out/vtest_mesh_sheet.png
 
-.PHONY: all setup build plugin bench-plugin bench-render test test-race demo clean distclean
+.PHONY: all setup build plugin bench-plugin bench-render test test-race demo demo-cyclist clean distclean
 
 all: build plugin
 
@@ -71,6 +71,16 @@ demo: setup $(if $(filter bin/meshpipe,$(firstword $(MESHPIPE_CMD))),build)
 # Renderer frames per second at three sizes with 1, 2 and 4 render workers (about a minute).
 bench-render: setup
 	bash scripts/bench_render.sh
+
+# make demo-cyclist: g1.avi (a cyclist passing two bystanders, 16 frames, 400x300) through
+# meshpipe with YOLOX-Nano (../shared/models) and BlazePose heavy, which follows the blurred
+# cyclist's arms and legs in more frames than full does; then a contact sheet of 8 frames.
+CYCLIST_FLAGS ?= -pose-model heavy -detector ../shared/models/yolox_nano.onnx
+demo-cyclist: setup build
+	@mkdir -p out
+	bin/meshpipe -i .deps/samples/g1.avi -o out/g1_mesh.mp4 -y -nostats $(CYCLIST_FLAGS)
+	@bash scripts/contact_sheet.sh out/g1_mesh.mp4 out/g1_mesh_sheet.png 4x2 300
+	@echo "video:  out/g1_mesh.mp4"; echo "sheet:  out/g1_mesh_sheet.png"
 
 clean:
 	rm -rf bin out

@@ -41,23 +41,14 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 	if err := applyPoseFlags(o, log, p, &opt); err != nil {
 		return nil, err
 	}
-	var sess *ort.Session
-	modelName := "built-in stand-in (fixed standing pose)"
-	if o.model == "" {
-		sess, err = ort.OpenData(modelName, models.StandIn, opt)
-	} else {
-		modelName = o.model
-		sess, err = ort.Open(o.model, opt)
-	}
+	body := p.body
+	pm, err := openPose(o, opt, body)
 	if err != nil {
 		return nil, err
 	}
-	p.closers = append(p.closers, sess.Close)
-	if err := models.CheckPoseContract(modelName, sess.Input(), sess.Outputs()); err != nil {
-		return nil, err
-	}
-	body := p.body
-	p.cfg.Pose = models.NewPoseEstimator(modelName, sess, body)
+	p.closers = append(p.closers, pm.closers...)
+	modelName := pm.name
+	p.cfg.Pose = pm.est
 	p.cfg.PoseWorkers = o.poseWorkers
 	p.cfg.InFlight = o.inFlight
 

@@ -42,9 +42,11 @@ type options struct {
 	duration      time.Duration // -t; 0 for the whole input
 	listDevices   bool
 
-	model    string
-	detector string
-	alpha    float64
+	model     string
+	poseModel string // -pose-model; "" chooses (see poseModelUsage)
+	modelDir  string
+	detector  string
+	alpha     float64
 
 	// Look and preview.
 	color   string // "default" or "track"
@@ -104,7 +106,9 @@ func (o *options) flags(d *flagSet) {
 	d.boolean(&o.preview, "preview", "also show the output frames in a window (needs an X display, $DISPLAY); the output still gets every frame")
 
 	d.group("People and meshes")
-	d.str(&o.model, "model", "PATH.onnx", "pose model that keeps the HMR2 contract (default: the built-in stand-in, a fixed standing pose)")
+	d.str(&o.poseModel, "pose-model", "M", poseModelUsage)
+	d.str(&o.model, "model", "PATH.onnx", "HMR2 pose model file that keeps the HMR2 contract (-pose-model hmr2)")
+	d.str(&o.modelDir, "model-dir", "DIR", modelDirUsage)
 	d.str(&o.detector, "detector", "D", "person detector: bgsub (background subtraction, for fixed cameras), full (the whole frame is one person), or a YOLOX-style PATH.onnx")
 	d.float(&o.alpha, "alpha", "A", "mesh opacity over the frame, 0..1")
 	d.str(&o.color, "color", "C", "mesh colour: default (4D-Humans' light blue) or track (a stable colour per track id)")

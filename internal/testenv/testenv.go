@@ -81,3 +81,15 @@ func Python(t testing.TB, args ...string) []byte {
 	}
 	return out
 }
+
+// Deps returns the path of name inside the project's .deps folder, where scripts/setup.sh
+// installs what it fetches and makes (for example "models/blazepose-lite.onnx"). It fails the
+// test, naming the set-up script, when the file is missing.
+func Deps(t testing.TB, name string) string {
+	t.Helper()
+	p := filepath.Join(Root(t), ".deps", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("missing (run scripts/setup.sh): %v", err)
+	}
+	return p
+}
