@@ -256,7 +256,7 @@ func resizeTaps(taps []resizeTap, n, src int, ratio float64) []resizeTap {
 
 // decode appends to dst the rows of out (N x 85, already shape-checked) whose person score is at
 // least d.Threshold, with boxes converted from letterboxed input pixels to frame pixels (divided
-// by ratio) but not clipped.
+// by ratio) but not clipped. Rows whose score or box is not finite are left out.
 func (d *YOLOX) decode(dst []Detection, out []float32, ratio float32) []Detection {
 	row := 0
 	for _, stride := range yoloxStrides {
@@ -267,8 +267,8 @@ func (d *YOLOX) decode(dst []Detection, out []float32, ratio float32) []Detectio
 				p := out[row*YOLOXRowLength : (row+1)*YOLOXRowLength]
 				row++
 				score := p[4] * p[5+YOLOXPersonClass]
-				if !(score >= d.Threshold) {
-					continue
+				if !(score >= d.Threshold) || math.IsInf(float64(score), 1) {
+					continue // NaN and +Inf scores (a broken model) are dropped too
 				}
 				cx := (p[0] + float32(gx)) * st
 				cy := (p[1] + float32(gy)) * st

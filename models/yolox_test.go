@@ -116,29 +116,44 @@ func yoloxRow(data []float32, i int, x, y, w, h, obj, person, other float32) {
 	copy(row, []float32{x, y, w, h, obj, person, other})
 }
 
-func TestYOLOXDecode(t *testing.T) {
-	out := make([]float32, 3549*85)
-	ln := func(v float64) float32 { return float32(math.Log(v)) }
-	// Frame 832x624: r = min(416/832, 416/624) = 0.5, so the frame fills 416x312 of the input
-	// and frame pixels are letterboxed pixels times 2.
-	//
+// yoloxTestRow is one row of a [1,3549,85] output set by hand: the raw box (x, y, w, h),
+// objectness and the scores of class 0 (person) and class 1.
+type yoloxTestRow struct {
+	row int
+	v   [7]float32
+}
+
+func ln(v float64) float32 { return float32(math.Log(v)) }
+
+// yoloxDecodeRows are the rows TestYOLOXDecode sets for a 416x416 input and an 832x624 frame
+// (FuzzYOLOXDecode starts from them too). r = min(416/832, 416/624) = 0.5, so the frame
+// fills 416x312 of the input and frame pixels are letterboxed pixels times 2.
+var yoloxDecodeRows = []yoloxTestRow{
 	// Stride 8, cell (gx, gy) = (10, 5), row 5*52+10: centre (84, 44), size 32x64 → frame box
 	// (136, 24)-(200, 152), score 0.9*0.8.
-	yoloxRow(out, 5*52+10, 0.5, 0.5, ln(4), ln(8), 0.9, 0.8, 0.1)
+	{5*52 + 10, [7]float32{0.5, 0.5, ln(4), ln(8), 0.9, 0.8, 0.1}},
 	// The same person one cell to the right, a little weaker: NMS drops it (IoU 0.83).
-	yoloxRow(out, 5*52+11, -0.3, 0.5, ln(4), ln(8), 0.9, 0.7, 0.1)
+	{5*52 + 11, [7]float32{-0.3, 0.5, ln(4), ln(8), 0.9, 0.7, 0.1}},
 	// Stride 32, cell (3, 2), row 2704+676+2*13+3: centre (96, 64), size 64x128 → (128, 0)-(256,
 	// 256), score 0.5*0.9.
-	yoloxRow(out, 2704+676+2*13+3, 0, 0, ln(2), ln(4), 0.5, 0.9, 0)
+	{2704 + 676 + 2*13 + 3, [7]float32{0, 0, ln(2), ln(4), 0.5, 0.9, 0}},
 	// Stride 16, cell (25, 3), row 2704+3*26+25: centre (408, 56), size 32x32, reaching past the
 	// frame's right edge (x 392..424 letterboxed, 784..848 in the frame): clipped to 832.
-	yoloxRow(out, 2704+3*26+25, 0.5, 0.5, ln(2), ln(2), 1, 0.6, 0)
+	{2704 + 3*26 + 25, [7]float32{0.5, 0.5, ln(2), ln(2), 1, 0.6, 0}},
 	// Below the threshold: 0.5*0.5 = 0.25.
-	yoloxRow(out, 100, 0.5, 0.5, 0, 0, 0.5, 0.5, 0)
+	{100, [7]float32{0.5, 0.5, 0, 0, 0.5, 0.5, 0}},
 	// Confident, but not a person.
-	yoloxRow(out, 200, 0.5, 0.5, 0, 0, 0.99, 0.01, 0.99)
+	{200, [7]float32{0.5, 0.5, 0, 0, 0.99, 0.01, 0.99}},
 	// Entirely in the padding (letterboxed y 340..356, below the frame's 312): clipped away.
-	yoloxRow(out, 43*52+20, 0.5, 0.5, ln(2), ln(2), 1, 0.9, 0)
+	{43*52 + 20, [7]float32{0.5, 0.5, ln(2), ln(2), 1, 0.9, 0}},
+}
+
+func TestYOLOXDecode(t *testing.T) {
+	out := make([]float32, 3549*85)
+	for _, r := range yoloxDecodeRows {
+		v := r.v
+		yoloxRow(out, r.row, v[0], v[1], v[2], v[3], v[4], v[5], v[6])
+	}
 
 	r := &recordingRunner{outs: map[string]models.Tensor{"output": {Shape: []int64{1, 3549, 85}, Data: out}}}
 	d := models.NewYOLOX(r, 416)
