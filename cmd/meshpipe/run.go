@@ -197,25 +197,12 @@ func (l *logger) printf(level slog.Level, format string, args ...any) {
 // Cancelling ctx stops reading: the frames already read are finished and written, and Run
 // returns 128+N when context.Cause(ctx) is a stopSignal for signal N, else 1.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	o := defaultOptions()
-	d := newFlags("meshpipe", stderr)
-	o.flags(d)
-	d.fs.Usage = func() { d.usage(stderr, usageHead) }
-	// Go's flag package stops at the first argument that is not a flag; as in ffmpeg, a "-"
-	// there is the output (stdout), and flags may follow it.
-	var extra []string
-	for rest := args; ; {
-		if err := d.fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return exitOK
-			}
-			return exitUsage
-		}
-		if d.fs.NArg() == 0 {
-			break
-		}
-		extra = append(extra, d.fs.Arg(0))
-		rest = d.fs.Args()[1:]
+	o, extra, err := parseArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage
 	}
 	log := newLogger(stderr, o.logLevel)
 	for _, a := range extra {
@@ -357,6 +344,30 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return stopStatus(ctx)
 	}
 	return exitOK
+}
+
+// parseArgs binds args to the options, as Run does first: it returns the options and the
+// arguments that are not flags, in order (Run allows "-" for stdout and "true" after
+// -list_devices). For -h it writes the help to stderr and returns flag.ErrHelp; for a bad or
+// unknown flag the flag package has written the error, naming the flag, to stderr, and the
+// error is returned. Nothing is opened or loaded.
+func parseArgs(args []string, stderr io.Writer) (o *options, extra []string, err error) {
+	o = defaultOptions()
+	d := newFlags("meshpipe", stderr)
+	o.flags(d)
+	d.fs.Usage = func() { d.usage(stderr, usageHead) }
+	// Go's flag package stops at the first argument that is not a flag; as in ffmpeg, a "-"
+	// there is the output (stdout), and flags may follow it.
+	for rest := args; ; {
+		if err := d.fs.Parse(rest); err != nil {
+			return o, extra, err
+		}
+		if d.fs.NArg() == 0 {
+			return o, extra, nil
+		}
+		extra = append(extra, d.fs.Arg(0))
+		rest = d.fs.Args()[1:]
+	}
 }
 
 // stopSignal is the cause with which main cancels Run's context on SIGINT or SIGTERM.
