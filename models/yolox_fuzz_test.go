@@ -40,7 +40,7 @@ const (
 
 // FuzzYOLOXDecode feeds the YOLOX detector model outputs with arbitrary rows (any values:
 // NaN, infinities, huge sizes, scores outside [0, 1]) for an input side of 32, 64 or 416 and
-// frames of any size up to 1024x1024. A well-formed output must give detections that are
+// frames of any size up to 512x512. A well-formed output must give detections that are
 // finite, non-empty, inside the frame, at or above the threshold, best first and pairwise
 // below the NMS IoU; a malformed one must give an error that names the output; nothing may
 // panic.
@@ -62,7 +62,7 @@ func FuzzYOLOXDecode(f *testing.F) {
 	}), uint8(0), uint16(0), uint16(0), uint8(fuzzGood))
 	f.Fuzz(func(t *testing.T, rows []byte, sizeSel uint8, fw, fh uint16, mode uint8) {
 		size := [3]int{32, 64, 416}[int(sizeSel)%3]
-		w, h := int(fw)%1024+1, int(fh)%1024+1
+		w, h := int(fw)%512+1, int(fh)%512+1
 		n := 0
 		for _, s := range []int{8, 16, 32} {
 			n += (size / s) * (size / s)
