@@ -364,3 +364,34 @@ func TestYOLOXAllocs(t *testing.T) {
 type fixedRunner struct{ outs map[string]models.Tensor }
 
 func (r *fixedRunner) Run(models.Tensor) (map[string]models.Tensor, error) { return r.outs, nil }
+
+// A detector whose tensors do not fit YOLOX is refused before any frame, naming the model,
+// the tensor and what was expected.
+func TestCheckYOLOXContract(t *testing.T) {
+	in := models.TensorSpec{Name: "images", Shape: []int64{1, 3, 416, 416}}
+	out := func(name string, shape ...int64) models.TensorSpec { return models.TensorSpec{Name: name, Shape: shape} }
+	for _, c := range []struct {
+		in   models.TensorSpec
+		outs []models.TensorSpec
+		want string // "" for accepted
+	}{
+		{in, []models.TensorSpec{out("output", 1, 3549, 85)}, ""},
+		{in, []models.TensorSpec{out("output", -1, -1, 85)}, ""},
+		{in, []models.TensorSpec{out("dets", 1, 3549, 85)}, ""}, // the only output, under another name
+		{models.TensorSpec{Name: "x", Shape: []int64{1, 3, 64, 64}}, []models.TensorSpec{out("output", 1, 84, 85)}, ""},
+		{in, []models.TensorSpec{out("output", 1, 8400, 85)}, "output output[1 8400 85], want output[1 3549 85] for a 416x416 input"},
+		{in, []models.TensorSpec{out("output", 1, 3549, 6)}, "want output[1 3549 85]"},
+		{in, []models.TensorSpec{out("output", 3549, 85)}, "want output[1 3549 85]"},
+		{in, []models.TensorSpec{out("a", 1, 3549, 85), out("b", 1, 3549, 85)}, `no output "output" among the model's outputs [a b]`},
+		{in, nil, `no output "output"`},
+		{models.TensorSpec{Name: "img", Shape: []int64{-1, 3, 256, 192}}, []models.TensorSpec{out("output", 1, 3549, 85)}, "want shape [1,3,S,S]"},
+	} {
+		size, err := models.CheckYOLOXContract("det.onnx", c.in, c.outs)
+		switch {
+		case c.want == "" && (err != nil || size != int(c.in.Shape[2])):
+			t.Errorf("%v %v: %d, %v; want it accepted", c.in, c.outs, size, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "det.onnx")):
+			t.Errorf("%v %v: %v; want an error naming det.onnx and saying %q", c.in, c.outs, err, c.want)
+		}
+	}
+}

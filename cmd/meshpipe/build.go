@@ -60,6 +60,13 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 		return nil, err
 	}
 	body := p.body
+	bodyName := "mannequin"
+	if o.body != "" {
+		bodyName = o.body
+	}
+	if err := models.CheckPoseVertices(modelName, sess.Outputs(), body, bodyName); err != nil {
+		return nil, err
+	}
 	p.cfg.Pose = models.NewPoseEstimator(modelName, sess, body)
 	p.cfg.PoseWorkers = o.poseWorkers
 	p.cfg.InFlight = o.inFlight
@@ -75,9 +82,9 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 			return nil, fmt.Errorf("-detector: %w", err)
 		}
 		p.closers = append(p.closers, ds.Close)
-		size, err := models.YOLOXInputSize(ds.Input())
+		size, err := models.CheckYOLOXContract(o.detector, ds.Input(), ds.Outputs())
 		if err != nil {
-			return nil, fmt.Errorf("-detector %s: %w", o.detector, err)
+			return nil, fmt.Errorf("-detector: %w", err)
 		}
 		p.cfg.Detector = models.NewYOLOX(ds, size)
 	default:
