@@ -369,7 +369,9 @@ func (r *fixedRunner) Run(models.Tensor) (map[string]models.Tensor, error) { ret
 // the tensor and what was expected.
 func TestCheckYOLOXContract(t *testing.T) {
 	in := models.TensorSpec{Name: "images", Shape: []int64{1, 3, 416, 416}}
-	out := func(name string, shape ...int64) models.TensorSpec { return models.TensorSpec{Name: name, Shape: shape} }
+	out := func(name string, shape ...int64) models.TensorSpec {
+		return models.TensorSpec{Name: name, Shape: shape}
+	}
 	for _, c := range []struct {
 		in   models.TensorSpec
 		outs []models.TensorSpec
