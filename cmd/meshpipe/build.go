@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync/atomic"
 
 	"github.com/meshpipe/meshpipe/gl"
 	"github.com/meshpipe/meshpipe/models"
@@ -20,6 +22,7 @@ type pipeline struct {
 	cfg     stages.Config
 	closers []func() error
 	body    *models.Body // the mannequin, or the -body file
+	overCap atomic.Int64 // frames on which more than -max-people were found
 }
 
 func (p *pipeline) close() {
@@ -90,6 +93,12 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 	default:
 		return nil, fmt.Errorf("-detector %q: want bgsub, full or a YOLOX-style .onnx file", o.detector)
 	}
+	p.cfg.Detector = &models.Capped{Detector: p.cfg.Detector, Max: o.maxPeople, Over: func(f *rawvideo.Frame, found int) {
+		if p.overCap.Add(1) == 1 {
+			log.printf(slog.LevelWarn, "frame %d: %d people found, more than -max-people %d: drawing the %d largest "+
+				"(said once; the closing line counts the frames)", f.Seq, found, o.maxPeople, o.maxPeople)
+		}
+	}}
 	p.cfg.Tracker = models.NewTracker()
 
 	for i := 0; i < o.renderWorkers; i++ {

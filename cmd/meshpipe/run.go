@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/meshpipe/meshpipe/capture"
+	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/models/ort"
 	"github.com/meshpipe/meshpipe/rawvideo"
 	"github.com/meshpipe/meshpipe/stages"
@@ -40,9 +41,10 @@ type options struct {
 	duration      time.Duration // -t; 0 for the whole input
 	listDevices   bool
 
-	model    string
-	detector string
-	alpha    float64
+	model     string
+	detector  string
+	alpha     float64
+	maxPeople int
 
 	// Body model, batching, device and pose output (poses.go).
 	body          string
@@ -77,7 +79,7 @@ const (
 
 func defaultOptions() *options {
 	o := &options{detector: "bgsub", poseWorkers: 2, renderWorkers: 4, threads: 1, alpha: 1, logLevel: slog.LevelInfo}
-	o.batch, o.device = 4, "auto"
+	o.batch, o.device, o.maxPeople = 4, "auto", models.DefaultMaxPeople
 	o.cur = &o.in
 	return o
 }
@@ -98,6 +100,7 @@ func (o *options) flags(d *flagSet) {
 	d.str(&o.model, "model", "PATH.onnx", "pose model that keeps the HMR2 contract (default: the built-in stand-in, a fixed standing pose)")
 	d.str(&o.detector, "detector", "D", "person detector: bgsub (background subtraction, for fixed cameras), full (the whole frame is one person), or a YOLOX-style PATH.onnx")
 	d.float(&o.alpha, "alpha", "A", "mesh opacity over the frame, 0..1")
+	d.num(&o.maxPeople, "max-people", "N", "most people drawn in a frame: when more are found, the N largest (a warning says so once)")
 	d.str(&o.body, "body", "PATH.npz", "SMPL body model in the smplx layout (default: meshpipe's own mannequin)")
 	d.str(&o.poses, "poses", "FILE.jsonl", "also write each frame's people to FILE (schema in README.md)")
 
@@ -317,6 +320,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	secs := rec.Progress().Elapsed.Seconds()
 	done := []any{"frames", stats.Frames, "seconds", fmt.Sprintf("%.2f", secs),
 		"fps", fmt.Sprintf("%.1f", float64(stats.Frames)/max(secs, 1e-9)), "people", stats.People}
+	if n := p.overCap.Load(); n > 0 {
+		done = append(done, "frames_over_max_people", n)
+	}
 	if in.live != nil {
 		ls := in.live.Stats()
 		done = append(done, "captured", ls.Captured, "dropped", ls.Dropped,
@@ -444,6 +450,8 @@ func (o *options) check() (plan, error) {
 		return pl, fmt.Errorf("-threads %d: must not be negative", o.threads)
 	case !(o.alpha >= 0 && o.alpha <= 1):
 		return pl, fmt.Errorf("-alpha %v: must be within 0..1", o.alpha)
+	case o.maxPeople < 1:
+		return pl, fmt.Errorf("-max-people %d: need at least 1", o.maxPeople)
 	}
 	if err := o.checkPose(); err != nil {
 		return pl, err
