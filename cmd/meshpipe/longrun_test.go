@@ -47,7 +47,7 @@ func longFrame(p []byte, k int) {
 // longSample is what TestLongRun measures at a frame.
 type longSample struct {
 	frame      int
-	rss        int64 // VmRSS, bytes
+	rss        int64  // VmRSS, bytes
 	heap       uint64 // live Go heap after a collection, bytes
 	goroutines int
 }
