@@ -17,7 +17,7 @@ DEMO_RATE := 10
 DEMO_OUT := out/vtest_mesh.mp4
 DEMO_SHEET := out/vtest_mesh_sheet.png
 
-.PHONY: all setup build plugin bench-plugin bench-render test test-race demo demo-cyclist clean distclean
+.PHONY: all setup build plugin bench-plugin bench-render test test-race fuzz-short demo demo-cyclist clean distclean
 
 all: build plugin
 
@@ -40,12 +40,29 @@ plugin:
 bench-plugin: setup build plugin
 	@bash scripts/bench_plugin.sh
 
+# Every test (the long run of 50,000 frames included: it is skipped only with -short), the
+# graph and the readers again under the race detector, then each fuzz target briefly.
 test: setup
 	$(GO) vet ./...
 	$(GO) test ./... -count=1 -timeout 20m
+	$(GO) test -race ./stages/... ./rawvideo/... -count=1 -timeout 20m
+	@$(MAKE) --no-print-directory fuzz-short
 
 test-race: setup
 	$(GO) test -race ./stages/... ./rawvideo/... -count=1 -timeout 20m
+
+# Each fuzz target for FUZZTIME, starting from its seeds and committed corpus
+# (testdata/fuzz/<target>); go test fuzzes one target at a time. A failing input is written
+# to that folder: commit it with the fix, as a regression seed.
+#   FUZZTIME=1m make fuzz-short   fuzz longer
+FUZZTIME ?= 8s
+FUZZ_TARGETS := rawvideo:FuzzRawReader rawvideo:FuzzY4MReader models:FuzzYOLOXDecode cmd/meshpipe:FuzzParseArgs
+fuzz-short:
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz: $$name for $(FUZZTIME)"; \
+	  $(GO) test ./$$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
+	done
 
 demo: setup $(if $(filter bin/meshpipe,$(firstword $(MESHPIPE_CMD))),build)
 	@mkdir -p out

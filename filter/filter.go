@@ -257,6 +257,11 @@ func OpenPose(model string, body *models.Body, opt ort.Options) (*models.PoseEst
 		sess.Close()
 		return nil, nil, "", err
 	}
+	// The filter draws the mannequin (body files are not read yet).
+	if err := models.CheckPoseVertices(name, sess.Outputs(), body, "mannequin"); err != nil {
+		sess.Close()
+		return nil, nil, "", err
+	}
 	return models.NewPoseEstimator(name, sess, body), sess.Close, name, nil
 }
 
@@ -275,10 +280,10 @@ func OpenDetector(spec string, opt ort.Options) (models.Detector, func() error, 
 		if err != nil {
 			return nil, nil, fmt.Errorf("detector: %w", err)
 		}
-		size, err := models.YOLOXInputSize(s.Input())
+		size, err := models.CheckYOLOXContract(spec, s.Input(), s.Outputs())
 		if err != nil {
 			s.Close()
-			return nil, nil, fmt.Errorf("detector %s: %w", spec, err)
+			return nil, nil, err
 		}
 		return models.NewYOLOX(s, size), s.Close, nil
 	}

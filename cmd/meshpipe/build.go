@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync/atomic"
 
 	"github.com/meshpipe/meshpipe/gl"
 	"github.com/meshpipe/meshpipe/models"
@@ -17,6 +19,7 @@ type pipeline struct {
 	cfg     stages.Config
 	closers []func() error
 	body    *models.Body // the mannequin, or the -body file
+	overCap atomic.Int64 // frames on which more than -max-people were found
 }
 
 func (p *pipeline) close() {
@@ -63,14 +66,20 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 			return nil, fmt.Errorf("-detector: %w", err)
 		}
 		p.closers = append(p.closers, ds.Close)
-		size, err := models.YOLOXInputSize(ds.Input())
+		size, err := models.CheckYOLOXContract(o.detector, ds.Input(), ds.Outputs())
 		if err != nil {
-			return nil, fmt.Errorf("-detector %s: %w", o.detector, err)
+			return nil, fmt.Errorf("-detector: %w", err)
 		}
 		p.cfg.Detector = models.NewYOLOX(ds, size)
 	default:
 		return nil, fmt.Errorf("-detector %q: want bgsub, full or a YOLOX-style .onnx file", o.detector)
 	}
+	p.cfg.Detector = &models.Capped{Detector: p.cfg.Detector, Max: o.maxPeople, Over: func(f *rawvideo.Frame, found int) {
+		if p.overCap.Add(1) == 1 {
+			log.printf(slog.LevelWarn, "frame %d: %d people found, more than -max-people %d: drawing the %d largest "+
+				"(said once; the closing line counts the frames)", f.Seq, found, o.maxPeople, o.maxPeople)
+		}
+	}}
 	p.cfg.Tracker = models.NewTracker()
 
 	for i := 0; i < o.renderWorkers; i++ {

@@ -72,6 +72,13 @@ func openPose(o *options, opt ort.Options, body *models.Body) (pm poseModel, err
 		if err := models.CheckPoseContract(pm.name, sess.Input(), sess.Outputs()); err != nil {
 			return pm, err
 		}
+		bodyName := "mannequin"
+		if o.body != "" {
+			bodyName = o.body
+		}
+		if err := models.CheckPoseVertices(pm.name, sess.Outputs(), body, bodyName); err != nil {
+			return pm, err
+		}
 		pm.est = models.NewPoseEstimator(pm.name, sess, body)
 		return pm, nil
 	case "blazepose-lite", "blazepose-full", "blazepose-heavy":

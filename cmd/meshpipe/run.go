@@ -15,6 +15,7 @@ import (
 	"github.com/meshpipe/meshpipe/capture"
 	"github.com/meshpipe/meshpipe/gl"
 	"github.com/meshpipe/meshpipe/gl/preview"
+	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/models/ort"
 	"github.com/meshpipe/meshpipe/rawvideo"
 	"github.com/meshpipe/meshpipe/stages"
@@ -47,6 +48,7 @@ type options struct {
 	modelDir  string
 	detector  string
 	alpha     float64
+	maxPeople int
 
 	// Look and preview.
 	color   string // "default" or "track"
@@ -86,7 +88,7 @@ const (
 
 func defaultOptions() *options {
 	o := &options{detector: "bgsub", poseWorkers: 2, renderWorkers: 4, threads: 1, alpha: 1, logLevel: slog.LevelInfo}
-	o.batch, o.device = 4, "auto"
+	o.batch, o.device, o.maxPeople = 4, "auto", models.DefaultMaxPeople
 	o.color, o.samples = "default", gl.DefaultSamples
 	o.cur = &o.in
 	return o
@@ -113,6 +115,7 @@ func (o *options) flags(d *flagSet) {
 	d.float(&o.alpha, "alpha", "A", "mesh opacity over the frame, 0..1")
 	d.str(&o.color, "color", "C", "mesh colour: default (4D-Humans' light blue) or track (a stable colour per track id)")
 	d.num(&o.samples, "samples", "N", "anti-aliasing samples per pixel, 1 (off; about a third of the CPU time on a CPU renderer) to 16")
+	d.num(&o.maxPeople, "max-people", "N", "most people drawn in a frame: when more are found, the N largest (a warning says so once)")
 	d.str(&o.body, "body", "PATH.npz", "SMPL body model in the smplx layout (default: meshpipe's own mannequin)")
 	d.str(&o.poses, "poses", "FILE.jsonl", "also write each frame's people to FILE (schema in README.md)")
 
@@ -212,25 +215,12 @@ func (l *logger) printf(level slog.Level, format string, args ...any) {
 // Cancelling ctx stops reading: the frames already read are finished and written, and Run
 // returns 128+N when context.Cause(ctx) is a stopSignal for signal N, else 1.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	o := defaultOptions()
-	d := newFlags("meshpipe", stderr)
-	o.flags(d)
-	d.fs.Usage = func() { d.usage(stderr, usageHead) }
-	// Go's flag package stops at the first argument that is not a flag; as in ffmpeg, a "-"
-	// there is the output (stdout), and flags may follow it.
-	var extra []string
-	for rest := args; ; {
-		if err := d.fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return exitOK
-			}
-			return exitUsage
-		}
-		if d.fs.NArg() == 0 {
-			break
-		}
-		extra = append(extra, d.fs.Arg(0))
-		rest = d.fs.Args()[1:]
+	o, extra, err := parseArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage
 	}
 	log := newLogger(stderr, o.logLevel)
 	for _, a := range extra {
@@ -359,6 +349,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	secs := rec.Progress().Elapsed.Seconds()
 	done := []any{"frames", stats.Frames, "seconds", fmt.Sprintf("%.2f", secs),
 		"fps", fmt.Sprintf("%.1f", float64(stats.Frames)/max(secs, 1e-9)), "people", stats.People}
+	if n := p.overCap.Load(); n > 0 {
+		done = append(done, "frames_over_max_people", n)
+	}
 	if in.live != nil {
 		ls := in.live.Stats()
 		done = append(done, "captured", ls.Captured, "dropped", ls.Dropped,
@@ -386,6 +379,30 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return stopStatus(ctx)
 	}
 	return exitOK
+}
+
+// parseArgs binds args to the options, as Run does first: it returns the options and the
+// arguments that are not flags, in order (Run allows "-" for stdout and "true" after
+// -list_devices). For -h it writes the help to stderr and returns flag.ErrHelp; for a bad or
+// unknown flag the flag package has written the error, naming the flag, to stderr, and the
+// error is returned. Nothing is opened or loaded.
+func parseArgs(args []string, stderr io.Writer) (o *options, extra []string, err error) {
+	o = defaultOptions()
+	d := newFlags("meshpipe", stderr)
+	o.flags(d)
+	d.fs.Usage = func() { d.usage(stderr, usageHead) }
+	// Go's flag package stops at the first argument that is not a flag; as in ffmpeg, a "-"
+	// there is the output (stdout), and flags may follow it.
+	for rest := args; ; {
+		if err := d.fs.Parse(rest); err != nil {
+			return o, extra, err
+		}
+		if d.fs.NArg() == 0 {
+			return o, extra, nil
+		}
+		extra = append(extra, d.fs.Arg(0))
+		rest = d.fs.Args()[1:]
+	}
 }
 
 // stopSignal is the cause with which main cancels Run's context on SIGINT or SIGTERM.
@@ -466,6 +483,8 @@ func (o *options) check() (plan, error) {
 		return pl, fmt.Errorf("-color %q: want default or track", o.color)
 	case o.samples < 1 || o.samples > 16:
 		return pl, fmt.Errorf("-samples %d: want 1 (no anti-aliasing) to 16", o.samples)
+	case o.maxPeople < 1:
+		return pl, fmt.Errorf("-max-people %d: need at least 1", o.maxPeople)
 	}
 	if err := o.checkPose(); err != nil {
 		return pl, err

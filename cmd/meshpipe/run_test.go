@@ -142,26 +142,30 @@ func TestRunTruncatedInput(t *testing.T) {
 	}
 }
 
+// badFlagCases are command lines Run refuses before reading any frame, its exit status and
+// what stderr must say; FuzzParseArgs starts from their arguments too.
+var badFlagCases = []struct {
+	args []string
+	code int
+	want string
+}{
+	{[]string{}, exitUsage, "-s WxH is required"},
+	{[]string{"-s", "640"}, exitUsage, `-s "640"`},
+	{[]string{"-s", "0x480"}, exitUsage, `-s "0x480"`},
+	{[]string{"-s", "100000x100000"}, exitUsage, "over the"},
+	{[]string{"-s", "64x48", "-alpha", "2"}, exitUsage, "-alpha 2"},
+	{[]string{"-s", "64x48", "-color", "pink"}, exitUsage, `-color "pink"`},
+	{[]string{"-s", "64x48", "-samples", "0"}, exitUsage, "-samples 0"},
+	{[]string{"-s", "64x48", "-render-workers", "0"}, exitUsage, "-render-workers 0"},
+	{[]string{"-s", "64x48", "-nosuchflag"}, exitUsage, "nosuchflag"},
+	{[]string{"-s", "64x48", "extra"}, exitUsage, `unexpected argument "extra"`},
+	{[]string{"-s", "64x48", "-model", "/nonexistent/hmr2.onnx"}, exitError, "/nonexistent/hmr2.onnx"},
+	{[]string{"-s", "64x48", "-detector", "magic"}, exitError, `-detector "magic"`},
+	{[]string{"-s", "64x48", "-ort-lib", "/nonexistent/libonnxruntime.so"}, exitError, "/nonexistent/libonnxruntime.so"},
+}
+
 func TestRunBadFlags(t *testing.T) {
-	for _, c := range []struct {
-		args []string
-		code int
-		want string
-	}{
-		{[]string{}, exitUsage, "-s WxH is required"},
-		{[]string{"-s", "640"}, exitUsage, `-s "640"`},
-		{[]string{"-s", "0x480"}, exitUsage, `-s "0x480"`},
-		{[]string{"-s", "100000x100000"}, exitUsage, "over the"},
-		{[]string{"-s", "64x48", "-alpha", "2"}, exitUsage, "-alpha 2"},
-		{[]string{"-s", "64x48", "-color", "pink"}, exitUsage, `-color "pink"`},
-		{[]string{"-s", "64x48", "-samples", "0"}, exitUsage, "-samples 0"},
-		{[]string{"-s", "64x48", "-render-workers", "0"}, exitUsage, "-render-workers 0"},
-		{[]string{"-s", "64x48", "-nosuchflag"}, exitUsage, "nosuchflag"},
-		{[]string{"-s", "64x48", "extra"}, exitUsage, `unexpected argument "extra"`},
-		{[]string{"-s", "64x48", "-model", "/nonexistent/hmr2.onnx"}, exitError, "/nonexistent/hmr2.onnx"},
-		{[]string{"-s", "64x48", "-detector", "magic"}, exitError, `-detector "magic"`},
-		{[]string{"-s", "64x48", "-ort-lib", "/nonexistent/libonnxruntime.so"}, exitError, "/nonexistent/libonnxruntime.so"},
-	} {
+	for _, c := range badFlagCases {
 		code, out, stderr := run(t, nil, c.args...)
 		if code != c.code || !strings.Contains(stderr, c.want) || len(out) != 0 {
 			t.Errorf("meshpipe %q: exit %d, %d bytes out, stderr %q; want exit %d and %q", c.args, code, len(out), stderr, c.code, c.want)
