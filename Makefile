@@ -17,7 +17,7 @@ DEMO_RATE := 10
 DEMO_OUT := out/vtest_mesh.mp4
 DEMO_SHEET := out/vtest_mesh_sheet.png
 
-.PHONY: all setup build plugin bench bench-gpu bench-plugin test test-race demo clean distclean
+.PHONY: all setup build plugin bench bench-gpu bench-plugin bench-render test test-race fuzz-short demo demo-cyclist clean distclean
 
 all: build plugin
 
@@ -55,12 +55,29 @@ bench-gpu:
 bench-plugin: setup build plugin
 	@bash scripts/bench_plugin.sh
 
+# Every test (the long run of 50,000 frames included: it is skipped only with -short), the
+# graph and the readers again under the race detector, then each fuzz target briefly.
 test: setup
 	$(GO) vet ./...
 	$(GO) test ./... -count=1 -timeout 20m
+	$(GO) test -race ./stages/... ./rawvideo/... -count=1 -timeout 20m
+	@$(MAKE) --no-print-directory fuzz-short
 
 test-race: setup
 	$(GO) test -race ./stages/... ./rawvideo/... -count=1 -timeout 20m
+
+# Each fuzz target for FUZZTIME, starting from its seeds and committed corpus
+# (testdata/fuzz/<target>); go test fuzzes one target at a time. A failing input is written
+# to that folder: commit it with the fix, as a regression seed.
+#   FUZZTIME=1m make fuzz-short   fuzz longer
+FUZZTIME ?= 8s
+FUZZ_TARGETS := rawvideo:FuzzRawReader rawvideo:FuzzY4MReader models:FuzzYOLOXDecode cmd/meshpipe:FuzzParseArgs
+fuzz-short:
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz: $$name for $(FUZZTIME)"; \
+	  $(GO) test ./$$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
+	done
 
 demo: setup $(if $(filter bin/meshpipe,$(firstword $(MESHPIPE_CMD))),build)
 	@mkdir -p out
@@ -82,6 +99,20 @@ demo: setup $(if $(filter bin/meshpipe,$(firstword $(MESHPIPE_CMD))),build)
 	awk -v n="$$n" -v a="$$t0" -v b="$$t1" -v s="$$start" -v e="$$end" 'BEGIN { \
 	  printf "timing: $(firstword $(MESHPIPE_CMD)): %d frames in %.2f s = %.1f fps (whole pipeline %.2f s)\n", \
 	    n, b - a, (b > a ? n / (b - a) : 0), e - s }'
+
+# Renderer frames per second at three sizes with 1, 2 and 4 render workers (about a minute).
+bench-render: setup
+	bash scripts/bench_render.sh
+
+# make demo-cyclist: g1.avi (a cyclist passing two bystanders, 16 frames, 400x300) through
+# meshpipe with YOLOX-Nano (../shared/models) and BlazePose heavy, which follows the blurred
+# cyclist's arms and legs in more frames than full does; then a contact sheet of 8 frames.
+CYCLIST_FLAGS ?= -pose-model heavy -detector ../shared/models/yolox_nano.onnx
+demo-cyclist: setup build
+	@mkdir -p out
+	bin/meshpipe -i .deps/samples/g1.avi -o out/g1_mesh.mp4 -y -nostats $(CYCLIST_FLAGS)
+	@bash scripts/contact_sheet.sh out/g1_mesh.mp4 out/g1_mesh_sheet.png 4x2 300
+	@echo "video:  out/g1_mesh.mp4"; echo "sheet:  out/g1_mesh_sheet.png"
 
 clean:
 	rm -rf bin out

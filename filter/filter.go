@@ -22,17 +22,13 @@ import (
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
-// MeshColor is 4D-Humans' light-blue mesh colour, RGB in 0..1 (renderer.py: LIGHT_BLUE =
-// (0.65098039, 0.74117647, 0.85882353)); every mesh gets it in ColorDefault mode.
-var MeshColor = [3]float32{0.651, 0.741, 0.859}
-
 // ColorMode chooses the colour each person's mesh is drawn in.
 type ColorMode int
 
 const (
-	// ColorDefault draws every mesh in MeshColor.
+	// ColorDefault draws every mesh in gl.DefaultColor.
 	ColorDefault ColorMode = iota
-	// ColorTrack draws each track in its own colour (TrackColor), stable across frames.
+	// ColorTrack draws each track in its own colour (gl.TrackColor), stable across frames.
 	ColorTrack
 )
 
@@ -261,6 +257,11 @@ func OpenPose(model string, body *models.Body, opt ort.Options) (*models.PoseEst
 		sess.Close()
 		return nil, nil, "", err
 	}
+	// The filter draws the mannequin (body files are not read yet).
+	if err := models.CheckPoseVertices(name, sess.Outputs(), body, "mannequin"); err != nil {
+		sess.Close()
+		return nil, nil, "", err
+	}
 	return models.NewPoseEstimator(name, sess, body), sess.Close, name, nil
 }
 
@@ -279,10 +280,10 @@ func OpenDetector(spec string, opt ort.Options) (models.Detector, func() error, 
 		if err != nil {
 			return nil, nil, fmt.Errorf("detector: %w", err)
 		}
-		size, err := models.YOLOXInputSize(s.Input())
+		size, err := models.CheckYOLOXContract(spec, s.Input(), s.Outputs())
 		if err != nil {
 			s.Close()
-			return nil, nil, fmt.Errorf("detector %s: %w", spec, err)
+			return nil, nil, err
 		}
 		return models.NewYOLOX(s, size), s.Close, nil
 	}
@@ -325,9 +326,9 @@ func (f *Core) Apply(fr *rawvideo.Frame) (int, error) {
 	}
 	f.meshes = f.meshes[:0]
 	for i := range people {
-		c := MeshColor
+		c := gl.DefaultColor
 		if f.Color == ColorTrack {
-			c = TrackColor(people[i].TrackID)
+			c = gl.TrackColor(people[i].TrackID)
 		}
 		f.meshes = append(f.meshes, gl.Mesh{Vertices: people[i].Vertices, Color: c})
 	}

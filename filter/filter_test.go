@@ -139,7 +139,7 @@ func TestApplyOrderParallelColors(t *testing.T) {
 		if m.Vertices[0] != float32(i+1) {
 			t.Errorf("mesh %d is person at x=%v: order lost", i, m.Vertices[0])
 		}
-		if want := TrackColor(i + 1); m.Color != want {
+		if want := gl.TrackColor(i + 1); m.Color != want {
 			t.Errorf("mesh %d colour %v, want track %d's %v", i, m.Color, i+1, want)
 		}
 	}
@@ -148,14 +148,14 @@ func TestApplyOrderParallelColors(t *testing.T) {
 		t.Errorf("renderer got alpha %v camera %+v", r.alpha, r.cam)
 	}
 
-	// Frame 1: the same people keep their ids; in default mode every mesh is MeshColor.
+	// Frame 1: the same people keep their ids; in default mode every mesh is gl.DefaultColor.
 	f.Color = ColorDefault
 	if _, err := f.Apply(frame(t, 1)); err != nil {
 		t.Fatal(err)
 	}
 	for i, m := range r.meshes {
-		if m.Color != MeshColor {
-			t.Errorf("frame 1 mesh %d colour %v, want %v", i, m.Color, MeshColor)
+		if m.Color != gl.DefaultColor {
+			t.Errorf("frame 1 mesh %d colour %v, want %v", i, m.Color, gl.DefaultColor)
 		}
 	}
 	// Frame 2: nobody, so nothing is posed or drawn.
@@ -235,54 +235,6 @@ func TestOptionsCheck(t *testing.T) {
 	if _, err := ParseColorMode("rainbow"); err == nil || !strings.Contains(err.Error(), `"rainbow"`) {
 		t.Errorf("ParseColorMode(rainbow): %v", err)
 	}
-}
-
-func TestTrackColor(t *testing.T) {
-	if TrackColor(0) != MeshColor {
-		t.Errorf("id 0: %v, want MeshColor", TrackColor(0))
-	}
-	seen := map[[3]float32]int{}
-	for id := 1; id <= 50; id++ {
-		c := TrackColor(id)
-		if c != TrackColor(id) {
-			t.Fatalf("id %d: not deterministic", id)
-		}
-		lo, hi := min(c[0], c[1], c[2]), max(c[0], c[1], c[2])
-		if lo < 0.44 || hi > 0.91 || hi-lo < 0.4 {
-			t.Errorf("id %d: %v is not a light colour of saturation 0.5, value 0.9", id, c)
-		}
-		if prev, dup := seen[c]; dup {
-			t.Errorf("ids %d and %d share colour %v", prev, id, c)
-		}
-		seen[c] = id
-		if id > 1 {
-			p := TrackColor(id - 1)
-			d := abs(c[0]-p[0]) + abs(c[1]-p[1]) + abs(c[2]-p[2])
-			if d < 0.2 {
-				t.Errorf("ids %d and %d are too alike: %v, %v", id-1, id, p, c)
-			}
-		}
-	}
-	// Pure hues by hand: h = 0 red, 1/3 green, 2/3 blue.
-	for _, tc := range []struct {
-		h    float64
-		want [3]float32
-	}{{0, [3]float32{1, 0, 0}}, {1.0 / 3, [3]float32{0, 1, 0}}, {2.0 / 3, [3]float32{0, 0, 1}}, {0.5, [3]float32{0, 1, 1}}} {
-		got := hsv(tc.h, 1, 1)
-		for i := range got {
-			if abs(got[i]-tc.want[i]) > 1e-6 {
-				t.Errorf("hsv(%v, 1, 1) = %v, want %v", tc.h, got, tc.want)
-				break
-			}
-		}
-	}
-}
-
-func abs(x float32) float32 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
 
 func TestRGBARoundTrip(t *testing.T) {

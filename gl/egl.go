@@ -191,12 +191,16 @@ func newContext() (eglContext, error) {
 		d.platform = fmt.Sprintf("%s, EGL %d.%d", c.name, major, minor)
 		return eglContext{dpy: c.dpy, ctx: ctx, platform: d.platform}, nil
 	}
-	err := fmt.Errorf("gl: no EGL display gives an OpenGL 3.3 core context: %s", strings.Join(problems, "; "))
+	err := fmt.Errorf("gl: no EGL display gives an OpenGL 3.3 core context: %s; %s", strings.Join(problems, "; "), eglHelp)
 	if !initialised {
 		err = fmt.Errorf("%w: %w", errNoEGL, err)
 	}
 	return eglContext{}, err
 }
+
+// eglHelp says what a headless OpenGL context needs, for the error when there is none.
+const eglHelp = "meshpipe draws with OpenGL 3.3 core through EGL, without a window: it needs an EGL " +
+	"vendor library and a Mesa driver (Debian: libegl1 libegl-mesa0 libgl1-mesa-dri; Mesa's llvmpipe needs no GPU)"
 
 // contextOn creates a 3.3 core context on dpy and makes it current without a surface.
 func contextOn(dpy C.EGLDisplay, noConfig bool) (C.EGLContext, error) {

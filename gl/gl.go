@@ -16,6 +16,7 @@ package gl
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 )
 
@@ -40,6 +41,76 @@ type Mesh struct {
 	// Color is the mesh's base colour, RGB, each in 0..1 (4D-Humans uses 0.651, 0.741,
 	// 0.859). It is shaded by the lights before compositing.
 	Color [3]float32
+}
+
+// DefaultColor is the light-blue mesh colour of 4D-Humans' renderer (renderer.py: LIGHT_BLUE =
+// (0.65098039, 0.74117647, 0.85882353), RGB in 0..1), the colour people know HMR2's meshes by.
+var DefaultColor = [3]float32{0.65098039, 0.74117647, 0.85882353}
+
+// TrackColor returns the mesh colour of track id (models.Detection.TrackID): RGB in 0..1, the
+// same for the same id in every frame, run and render worker. Ids below 1 (not tracked) get
+// DefaultColor. Others get a light colour of their own: hue (0.6 + 0.618034*id) turns (the
+// golden-ratio step, so that consecutive ids land far apart on the colour wheel), HSV saturation
+// 0.5 and value 0.9, close to DefaultColor's brightness so the shading reads the same.
+func TrackColor(id int) [3]float32 {
+	if id < 1 {
+		return DefaultColor
+	}
+	const golden = 0.6180339887498949                // (sqrt(5) - 1) / 2
+	h := math.Mod(0.6+golden*float64(id%1000003), 1) // id folded so float64 keeps the fraction exact enough
+	return hsv(h, 0.5, 0.9)
+}
+
+// hsv converts hue h (turns, in [0, 1)), saturation s and value v (both in [0, 1]) to RGB in
+// 0..1 (the hexcone model, Smith 1978).
+func hsv(h, s, v float64) [3]float32 {
+	h6 := h * 6
+	i := int(h6) % 6
+	f := h6 - math.Floor(h6)
+	p, q, t := v*(1-s), v*(1-s*f), v*(1-s*(1-f))
+	var r, g, b float64
+	switch i {
+	case 0:
+		r, g, b = v, t, p
+	case 1:
+		r, g, b = q, v, p
+	case 2:
+		r, g, b = p, v, t
+	case 3:
+		r, g, b = p, q, v
+	case 4:
+		r, g, b = t, p, v
+	default:
+		r, g, b = v, p, q
+	}
+	return [3]float32{float32(r), float32(g), float32(b)}
+}
+
+// DefaultSamples is the number of samples per pixel a Renderer draws with unless told
+// otherwise: multisample anti-aliasing with 4 samples, the count every OpenGL 3.3 driver has.
+const DefaultSamples = 4
+
+// Options are a Renderer's settings (NewRendererOptions). The zero value gives the defaults.
+type Options struct {
+	// Samples is the number of samples per pixel for multisample anti-aliasing: 0 means
+	// DefaultSamples, 1 turns anti-aliasing off (a frame then takes about a third of the CPU
+	// time on a CPU renderer such as llvmpipe), and up to 16 may be asked; the driver gives at
+	// most its GL_MAX_SAMPLES.
+	Samples int
+}
+
+func (o Options) check() error {
+	if o.Samples < 0 || o.Samples > 16 {
+		return fmt.Errorf("gl: %d samples per pixel: want 0 (the default, %d) to 16", o.Samples, DefaultSamples)
+	}
+	return nil
+}
+
+func (o Options) samples() int {
+	if o.Samples == 0 {
+		return DefaultSamples
+	}
+	return o.Samples
 }
 
 // ErrClosed is returned (wrapped) by Render when the Renderer has been closed.
@@ -106,8 +177,18 @@ func projection(cam Camera, w, h int) [16]float32 {
 // normal (area-weighted sum of its faces' normals) into out as 6 floats: x y z nx ny nz. acc
 // is scratch of len(pos) floats. A vertex with no usable face gets (0, 0, -1), facing the
 // camera. Winding is not assumed; the shader turns normals toward the viewer.
-func vertexNormals(out, acc, pos []float32, faces []uint32) {
+//
+// It returns six times the signed volume the faces enclose, sum over faces of
+// (a-o) . ((b-a) x (c-a)) with o the first vertex (the divergence theorem; o cancels out for a
+// closed surface and keeps the sum well conditioned far from the camera). For a closed surface
+// it is positive when the faces wind counter-clockwise seen from outside (their normals point
+// outward) and negative for the opposite winding.
+func vertexNormals(out, acc, pos []float32, faces []uint32) (volume6 float64) {
 	clear(acc)
+	var ox, oy, oz float32
+	if len(pos) >= 3 {
+		ox, oy, oz = pos[0], pos[1], pos[2]
+	}
 	for i := 0; i+2 < len(faces); i += 3 {
 		a, b, c := 3*int(faces[i]), 3*int(faces[i+1]), 3*int(faces[i+2])
 		ax, ay, az := pos[a], pos[a+1], pos[a+2]
@@ -116,6 +197,7 @@ func vertexNormals(out, acc, pos []float32, faces []uint32) {
 		nx := e1y*e2z - e1z*e2y
 		ny := e1z*e2x - e1x*e2z
 		nz := e1x*e2y - e1y*e2x
+		volume6 += float64((ax-ox)*nx + (ay-oy)*ny + (az-oz)*nz)
 		acc[a] += nx
 		acc[a+1] += ny
 		acc[a+2] += nz
@@ -138,6 +220,59 @@ func vertexNormals(out, acc, pos []float32, faces []uint32) {
 			o[3], o[4], o[5] = 0, 0, -1
 		}
 	}
+	return volume6
+}
+
+// surface is what the faces alone say about whether back faces can be skipped: a mesh whose
+// faces wind consistently (each directed edge used by one face at most) and close up (each
+// edge's reverse used by another face) hides every back face behind a front face, wherever the
+// vertices are. Edges whose reverse is missing are kept in open: the surface still closes up
+// in a frame where each of them has zero length (a cap's ring of coincident vertices, as at
+// the poles of meshpipe's mannequin).
+type surface struct {
+	consistent bool        // no directed edge is used twice (and no face repeats an index)
+	open       [][2]uint32 // directed edges whose reverse no face uses
+}
+
+func analyseSurface(faces []uint32) surface {
+	edges := make(map[uint64]bool, len(faces))
+	key := func(a, b uint32) uint64 { return uint64(a)<<32 | uint64(b) }
+	s := surface{consistent: true}
+	for i := 0; i+2 < len(faces); i += 3 {
+		f := faces[i : i+3 : i+3]
+		for k := 0; k < 3; k++ {
+			a, b := f[k], f[(k+1)%3]
+			if a == b || edges[key(a, b)] {
+				return surface{}
+			}
+			edges[key(a, b)] = true
+		}
+	}
+	for e := range edges {
+		if a, b := uint32(e>>32), uint32(e); !edges[key(b, a)] {
+			s.open = append(s.open, [2]uint32{a, b})
+		}
+	}
+	return s
+}
+
+// maxOpenEdge is the longest an open edge may be, in metres, for a mesh to count as closed.
+const maxOpenEdge = 1e-6
+
+// closed reports whether the mesh with vertices pos (xyz triples) is a closed surface in this
+// frame: its faces wind consistently and every open edge has (about) zero length.
+func (s *surface) closed(pos []float32) bool {
+	if !s.consistent {
+		return false
+	}
+	for _, e := range s.open {
+		a, b := 3*int(e[0]), 3*int(e[1])
+		dx, dy, dz := pos[a]-pos[b], pos[a+1]-pos[b+1], pos[a+2]-pos[b+2]
+		if !(dx*dx+dy*dy+dz*dz <= maxOpenEdge*maxOpenEdge) {
+			return false
+		}
+	}
+	return true
 }
 
 // pixelBounds returns the pixel rectangle [x0, x1) x [y0, y1), clipped to a w x h frame, that
@@ -187,17 +322,73 @@ func pixelBounds(cam Camera, w, h int, meshes []Mesh) (x0, y0, x1, y1 int, ok bo
 	return x0, y0, x1, y1, true
 }
 
-// composite blends src, an RGBA8 image of rw x rh pixels (rows top to bottom, 4*rw bytes a
-// row), over the rgb24 pixels dst (stride bytes a row) with its top-left at (x0, y0):
-// out = dst*(1-a) + src*a where a = alpha wherever src's alpha byte is non-zero; other pixels
-// are left untouched. alpha must be in [0, 1]; it is applied in 8.8 fixed point, so alpha 1
-// copies src exactly.
+// rect is a pixel rectangle [x0, x1) x [y0, y1) of the image frame.
+type rect struct{ x0, y0, x1, y1 int }
+
+func (a rect) area() int { return (a.x1 - a.x0) * (a.y1 - a.y0) }
+
+func (a rect) union(b rect) rect {
+	return rect{min(a.x0, b.x0), min(a.y0, b.y0), max(a.x1, b.x1), max(a.y1, b.y1)}
+}
+
+// near reports whether a and b overlap or lie within gap pixels of each other.
+func (a rect) near(b rect, gap int) bool {
+	return a.x0 < b.x1+gap && b.x0 < a.x1+gap && a.y0 < b.y1+gap && b.y0 < a.y1+gap
+}
+
+// regionGap is how close two meshes' rectangles may come before they are handled as one: a
+// separate rectangle costs a few GL calls, a thin strip of extra pixels costs less.
+const regionGap = 16
+
+// regions appends to dst the rectangles of a w x h frame that the meshes can cover (each
+// mesh's pixelBounds), merged until no two lie within regionGap pixels of each other, so that
+// they do not overlap and each mesh lies wholly inside one of them. When the rectangles fill
+// most of their bounding box it is returned alone. No rectangle when nothing is on screen.
+func regions(dst []rect, cam Camera, w, h int, meshes []Mesh) []rect {
+	dst = dst[:0]
+	for i := range meshes {
+		if x0, y0, x1, y1, ok := pixelBounds(cam, w, h, meshes[i:i+1]); ok {
+			dst = append(dst, rect{x0, y0, x1, y1})
+		}
+	}
+	for merged := true; merged && len(dst) > 1; {
+		merged = false
+		for i := 0; i < len(dst) && !merged; i++ {
+			for j := i + 1; j < len(dst); j++ {
+				if dst[i].near(dst[j], regionGap) {
+					dst[i] = dst[i].union(dst[j])
+					dst = append(dst[:j], dst[j+1:]...)
+					merged = true
+					break
+				}
+			}
+		}
+	}
+	if len(dst) > 1 {
+		all, sum := dst[0], 0
+		for _, b := range dst {
+			all, sum = all.union(b), sum+b.area()
+		}
+		if 4*sum >= 3*all.area() {
+			dst = append(dst[:0], all)
+		}
+	}
+	return dst
+}
+
 // alphaMask picks the alpha bytes of two RGBA pixels read as one little-endian uint64.
 const alphaMask = 0xff000000_ff000000
 
+// composite blends src, a premultiplied RGBA8 image of rw x rh pixels (rows top to bottom,
+// 4*rw bytes a row; the multisample resolve of shaded colour with alpha 1 over a cleared
+// (0, 0, 0, 0) buffer, so each pixel's alpha byte is its coverage and its colour is already
+// scaled by it), over the rgb24 pixels dst (stride bytes a row) with its top-left at (x0, y0):
+// out = dst*(1 - coverage*alpha) + src*alpha (the "over" operator on premultiplied colour,
+// Porter and Duff 1984). Pixels whose alpha byte is 0 are left byte-for-byte untouched. alpha
+// must be in [0, 1]; it is applied in 8.8 fixed point, so a fully covered pixel at alpha 1
+// gets src's colour exactly.
 func composite(dst []byte, stride, x0, y0 int, src []byte, rw, rh int, alpha float32) {
-	a := uint32(alpha*256 + 0.5)
-	na := 256 - a
+	a := uint32(alpha*256 + 0.5) // alpha in 8.8 fixed point, 0..256
 	for y := 0; y < rh; y++ {
 		s := src[4*rw*y : 4*rw*(y+1)]
 		d := dst[(y0+y)*stride+3*x0 : (y0+y)*stride+3*(x0+rw)]
@@ -207,11 +398,13 @@ func composite(dst []byte, stride, x0, y0 int, src []byte, rw, rh int, alpha flo
 				s, d = s[16:], d[12:]
 				continue
 			}
-			if s[3] != 0 {
+			if c := uint32(s[3]); c != 0 {
+				w := (c*a + 127) / 255 // coverage*alpha in 8.8 fixed point, 0..256; a when c = 255
+				nw := 256 - w
 				dp := d[:3:3]
-				dp[0] = byte((uint32(dp[0])*na + uint32(s[0])*a + 128) >> 8)
-				dp[1] = byte((uint32(dp[1])*na + uint32(s[1])*a + 128) >> 8)
-				dp[2] = byte((uint32(dp[2])*na + uint32(s[2])*a + 128) >> 8)
+				dp[0] = byte(min((uint32(dp[0])*nw+uint32(s[0])*a+128)>>8, 255))
+				dp[1] = byte(min((uint32(dp[1])*nw+uint32(s[1])*a+128)>>8, 255))
+				dp[2] = byte(min((uint32(dp[2])*nw+uint32(s[2])*a+128)>>8, 255))
 			}
 			s, d = s[4:], d[3:]
 		}

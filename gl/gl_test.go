@@ -15,7 +15,7 @@ import (
 )
 
 // bodyColor is the 4D-Humans mesh colour.
-var bodyColor = [3]float32{0.651, 0.741, 0.859}
+var bodyColor = DefaultColor
 
 // newRenderer makes a renderer closed at the end of the test. It skips only when the machine
 // has no usable EGL at all (or the build has no cgo); any other failure fails the test.
@@ -161,6 +161,27 @@ func TestCompositeFixedPoint(t *testing.T) {
 	}
 }
 
+// TestCompositeCoverage checks the blend of partly covered (premultiplied) pixels against the
+// formula in floating point: out = dst*(1 - c*alpha) + src*alpha with c = A/255.
+func TestCompositeCoverage(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 1))
+	for i := 0; i < 20000; i++ {
+		cov := byte(1 + rng.IntN(255))
+		src := []byte{byte(rng.IntN(int(cov) + 1)), byte(rng.IntN(int(cov) + 1)), byte(rng.IntN(int(cov) + 1)), cov}
+		dst := []byte{byte(rng.Uint32()), byte(rng.Uint32()), byte(rng.Uint32())}
+		alpha := []float32{1, 0.5, 0.8, rng.Float32()}[i%4]
+		a := float64(uint32(alpha*256+0.5)) / 256 // the 8.8 alpha composite works with
+		got := append([]byte(nil), dst...)
+		composite(got, 3, 0, 0, src, 1, 1, alpha)
+		for c := 0; c < 3; c++ {
+			want := float64(dst[c])*(1-float64(cov)/255*a) + float64(src[c])*a
+			if d := float64(got[c]) - want; d < -1 || d > 1 {
+				t.Fatalf("dst %v, src %v, alpha %g: channel %d = %d, want %.2f", dst, src, alpha, c, got[c], want)
+			}
+		}
+	}
+}
+
 // TestCompositeMatchesNaive checks the four-pixels-at-a-time skipping against a plain loop,
 // on rows of odd widths with covered runs of every length and a sub-rectangle offset.
 func TestCompositeMatchesNaive(t *testing.T) {
@@ -201,6 +222,76 @@ func TestCompositeMatchesNaive(t *testing.T) {
 		}
 	}
 }
+
+func TestSurface(t *testing.T) {
+	tetra := []uint32{0, 2, 1, 0, 1, 3, 1, 2, 3, 0, 3, 2} // closed, consistent
+	if s := analyseSurface(tetra); !s.consistent || len(s.open) != 0 {
+		t.Errorf("tetrahedron: %+v, want consistent and closed", s)
+	}
+	if s := analyseSurface(quadFaces); !s.consistent || len(s.open) != 4 {
+		t.Errorf("quad: %+v, want consistent with 4 open edges", s)
+	} else if s.closed(quad(centredCamera(10, 10), 1, 1, 5, 5, 2)) {
+		t.Error("quad counted as closed")
+	}
+	flipped := append(append([]uint32(nil), tetra[:9]...), 0, 2, 3) // last face wound the other way
+	if s := analyseSurface(flipped); s.consistent {
+		t.Errorf("tetrahedron with a flipped face counted as consistent")
+	}
+	// A pyramid whose apex is a ring of three coincident vertices (3, 4, 5), built like the
+	// mannequin's caps: its open edges have zero length, so it is closed while they coincide.
+	ring := []uint32{3, 4, 0, 0, 4, 1, 4, 5, 1, 1, 5, 2, 5, 3, 2, 2, 3, 0, 0, 1, 2}
+	s := analyseSurface(ring)
+	verts := []float32{0, 0, 0, 1, 0, 0, 0, 1, 0, 0.3, 0.3, 1, 0.3, 0.3, 1, 0.3, 0.3, 1}
+	if !s.consistent || len(s.open) != 3 || !s.closed(verts) {
+		t.Errorf("pyramid with a ring apex: %+v, want closed", s)
+	}
+	verts[17] = 1.1
+	if s.closed(verts) {
+		t.Error("pyramid with its apex vertices apart counted as closed")
+	}
+	verts = []float32{0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1}
+	// Signed volume: 1/6 for the unit tetrahedron wound outward, -1/6 inward.
+	pos := verts
+	out, acc := make([]float32, 24), make([]float32, 12)
+	if v6 := vertexNormals(out, acc, pos, tetra); math.Abs(v6-1) > 1e-6 {
+		t.Errorf("6 x volume %g, want 1", v6)
+	}
+	inward := []uint32{0, 1, 2, 0, 3, 1, 1, 3, 2, 0, 2, 3}
+	if v6 := vertexNormals(out, acc, pos, inward); math.Abs(v6+1) > 1e-6 {
+		t.Errorf("6 x volume %g wound inward, want -1", v6)
+	}
+}
+
+func TestTrackColor(t *testing.T) {
+	if TrackColor(0) != DefaultColor || TrackColor(-3) != DefaultColor {
+		t.Error("untracked people must get DefaultColor")
+	}
+	seen := map[[3]byte]int{}
+	for id := 1; id <= 12; id++ {
+		c := TrackColor(id)
+		if c != TrackColor(id) {
+			t.Fatalf("track %d: colour not stable", id)
+		}
+		lo, hi := min(c[0], c[1], c[2]), max(c[0], c[1], c[2])
+		if hi < 0.89 || hi > 0.91 || lo < 0.44 || lo > 0.46 {
+			t.Errorf("track %d: colour %v, want HSV value 0.9 and saturation 0.5", id, c)
+		}
+		if prev, ok := seen[rgb(c)]; ok {
+			t.Errorf("tracks %d and %d share colour %v", prev, id, c)
+		}
+		seen[rgb(c)] = id
+		// Consecutive ids differ clearly (at least 0.1 in some channel).
+		d := TrackColor(id + 1)
+		if max(abs32(c[0]-d[0]), abs32(c[1]-d[1]), abs32(c[2]-d[2])) < 0.1 {
+			t.Errorf("tracks %d and %d look alike: %v, %v", id, id+1, c, d)
+		}
+	}
+	if c := TrackColor(1 << 40); !(c[0] >= 0 && c[0] <= 1) {
+		t.Errorf("huge track id: colour %v", c)
+	}
+}
+
+func abs32(x float32) float32 { return max(x, -x) }
 
 func BenchmarkNormals(b *testing.B) {
 	verts, faces := body(60, 118)
@@ -247,6 +338,170 @@ func TestQuadCoverage(t *testing.T) {
 	}
 	want := rgb(bodyColor)
 	checkRect(t, before, f, 100, 50, 200, 120, &want, 2)
+}
+
+// TestSamples checks the sample count setting: the default multisamples, 1 draws aliased
+// edges (every pixel wholly inside or untouched), and counts out of range are refused.
+func TestSamples(t *testing.T) {
+	for _, n := range []int{-1, 17} {
+		if _, err := NewRendererOptions(quadFaces, 4, Options{Samples: n}); err == nil || !strings.Contains(err.Error(), "samples") {
+			t.Errorf("%d samples: %v, want an error", n, err)
+		}
+	}
+	r := newRenderer(t, quadFaces, 4)
+	if r.Samples() != DefaultSamples {
+		t.Logf("default: %d samples (the driver has fewer than %d)", r.Samples(), DefaultSamples)
+	}
+	one, err := NewRendererOptions(quadFaces, 4, Options{Samples: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer one.Close()
+	if one.Samples() != 1 {
+		t.Errorf("asked for 1 sample, got %d", one.Samples())
+	}
+	w, h := 80, 60
+	cam := centredCamera(w, h)
+	var verts []float32
+	for _, c := range [][2]float32{{10, 10}, {40.5, 10}, {40.5, 50}, {10, 35}} {
+		p := unproject(cam, c[0], c[1], 2)
+		verts = append(verts, p[:]...)
+	}
+	f, _ := rawvideo.NewFrame(w, h)
+	if err := one.Render(f, cam, []Mesh{{Vertices: verts, Color: [3]float32{1, 1, 1}}}, 1); err != nil {
+		t.Fatal(err)
+	}
+	covered := 0
+	for i, v := range f.Pix {
+		if v != 0 && v != 255 {
+			t.Fatalf("byte %d = %d: a partly covered pixel with one sample a pixel", i, v)
+		}
+		if v == 255 {
+			covered++
+		}
+	}
+	if covered == 0 {
+		t.Error("nothing drawn")
+	}
+}
+
+func TestRegions(t *testing.T) {
+	cam := centredCamera(400, 300)
+	a := Mesh{Vertices: quad(cam, 10, 10, 50, 60, 2)}
+	b := Mesh{Vertices: quad(cam, 300, 200, 350, 280, 3)}
+	c := Mesh{Vertices: quad(cam, 55, 20, 90, 70, 4)} // within regionGap of a
+	got := regions(nil, cam, 400, 300, []Mesh{a, b})
+	if len(got) != 2 || got[0] != (rect{9, 9, 51, 61}) || got[1] != (rect{299, 199, 351, 281}) {
+		t.Errorf("two far apart: %v", got)
+	}
+	got = regions(got, cam, 400, 300, []Mesh{a, b, c})
+	if len(got) != 2 || got[0] != (rect{9, 9, 91, 71}) {
+		t.Errorf("two near, one far: %v", got)
+	}
+	// Rectangles that fill most of their bounding box become that box.
+	d := Mesh{Vertices: quad(cam, 10, 80, 90, 150, 2)}
+	got = regions(got, cam, 400, 300, []Mesh{a, c, d})
+	if len(got) != 1 || got[0] != (rect{9, 9, 91, 151}) {
+		t.Errorf("filling their box: %v", got)
+	}
+	if got := regions(got, cam, 400, 300, []Mesh{{Vertices: quad(cam, 500, 10, 600, 60, 2)}}); len(got) != 0 {
+		t.Errorf("off screen: %v", got)
+	}
+}
+
+// TestTwoRegions draws two rectangles far apart, each handled as its own region: exactly their
+// pixels change, both to the base colour, and the pixels between them keep their bytes.
+func TestTwoRegions(t *testing.T) {
+	r := newRenderer(t, quadFaces, 4)
+	w, h := 300, 200
+	cam := centredCamera(w, h)
+	before := noiseFrame(t, w, h, 21)
+	f := clone(before)
+	meshes := []Mesh{
+		{Vertices: quad(cam, 10, 20, 60, 90, 2), Color: bodyColor},
+		{Vertices: quad(cam, 200, 120, 280, 190, 3), Color: bodyColor},
+	}
+	if err := r.Render(f, cam, meshes, 1); err != nil {
+		t.Fatal(err)
+	}
+	want := rgb(bodyColor)
+	bad := 0
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			inside := (x >= 10 && x < 60 && y >= 20 && y < 90) || (x >= 200 && x < 280 && y >= 120 && y < 190)
+			r0, g0, b0 := before.At(x, y)
+			r1, g1, b1 := f.At(x, y)
+			ok := inside && [3]byte{r1, g1, b1} == want || !inside && [3]byte{r0, g0, b0} == [3]byte{r1, g1, b1}
+			if !ok {
+				if bad < 5 {
+					t.Errorf("pixel (%d,%d) inside=%v: %v -> %v", x, y, inside, []byte{r0, g0, b0}, []byte{r1, g1, b1})
+				}
+				bad++
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d bad pixels", bad)
+	}
+}
+
+// TestAntialiasedEdge draws a white, camera-facing rectangle over black whose right edge
+// runs through the middle of a pixel column and whose bottom edge is slanted: the split
+// pixels must come out between black and white (multisampled coverage), the pixels wholly
+// inside white, and every pixel no sample of which is covered unchanged.
+func TestAntialiasedEdge(t *testing.T) {
+	faces := []uint32{0, 1, 2, 0, 2, 3}
+	r := newRenderer(t, faces, 4)
+	if r.Samples() < 2 {
+		t.Skipf("the driver has no multisampling (%d samples)", r.Samples())
+	}
+	w, h := 120, 90
+	cam := centredCamera(w, h)
+	var verts []float32
+	// (20, 10) (60.5, 10) (60.5, 70) (20, 50): right edge at x = 60.5, bottom edge slanted.
+	for _, c := range [][2]float32{{20, 10}, {60.5, 10}, {60.5, 70}, {20, 50}} {
+		p := unproject(cam, c[0], c[1], 2)
+		verts = append(verts, p[:]...)
+	}
+	f, err := rawvideo.NewFrame(w, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Render(f, cam, []Mesh{{Vertices: verts, Color: [3]float32{1, 1, 1}}}, 1); err != nil {
+		t.Fatal(err)
+	}
+	partial := 0
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			v, g, b := f.At(x, y)
+			if v != g || g != b {
+				t.Fatalf("pixel (%d,%d) = %v, want grey", x, y, []byte{v, g, b})
+			}
+			bottom := 50 + 20*(float32(x)-20)/40.5 // the slanted edge's v at x
+			switch {
+			case x < 20 || x > 60 || y < 10 || float32(y) > bottom+1.5:
+				if v != 0 {
+					t.Errorf("pixel (%d,%d) = %d outside the rectangle, want 0 (untouched)", x, y, v)
+				}
+			case x == 60 && y >= 12 && float32(y)+1 < bottom-1:
+				// Half the column is inside: coverage about 1/2.
+				if v < 64 || v > 192 {
+					t.Errorf("pixel (%d,%d) on the mid-pixel edge = %d, want about 128", x, y, v)
+				}
+			case x > 20 && x < 60 && y > 10 && float32(y)+1 < bottom-1:
+				if v != 255 {
+					t.Errorf("pixel (%d,%d) inside = %d, want 255", x, y, v)
+				}
+			}
+			if v > 0 && v < 255 {
+				partial++
+			}
+		}
+	}
+	// Along the slanted edge (about 41 px long) most pixels are split.
+	if partial < 41+20 {
+		t.Errorf("%d partly covered pixels, want the 60 of the half-pixel edge and most of the slanted one", partial)
+	}
 }
 
 // TestBox draws a rotated cube: the pixels at its projected centroid and near its projected

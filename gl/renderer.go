@@ -5,6 +5,7 @@ package gl
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 
@@ -30,21 +31,34 @@ type Renderer struct {
 
 	faces       []uint32 // copy of the faces given to NewRenderer
 	vertexCount int
+	surf        surface // whether back faces may be culled, from the faces alone
+	noCull      bool    // tests: never cull
 
 	// The fields below belong to the locked thread.
-	egl                   eglContext
-	prog, vao, vbo, ebo   uint32
-	fbo, colorRB, depthRB uint32
-	uProj, uColor         int32
-	fbW, fbH              int       // current framebuffer size, 0 before the first frame
-	vboBytes              int       // current size of vbo's data store
-	verts                 []float32 // interleaved position+normal, 6 floats a vertex, all meshes
-	acc                   []float32 // normal accumulators, 3 floats a vertex
-	pixels                []byte    // RGBA read-back
-	proj                  [16]float32
-	req                   request // the frame being rendered, set under t's lock
-	renderFn, destroyFn   func() error
+	egl                 eglContext
+	prog, vao, vbo, ebo uint32
+	// drawFBO is what the meshes are drawn into: multisampled colour and depth renderbuffers
+	// (samples of them) when the driver has multisampling, else single-sample ones. With
+	// multisampling, the drawn region is resolved (glBlitFramebuffer) into readFBO's
+	// single-sample colour renderbuffer and read from there; without, readFBO == drawFBO.
+	drawFBO, drawColor, drawDepth uint32
+	readFBO, readColor            uint32
+	samples                       int // samples per pixel of drawFBO; 1: no multisampling
+	uProj, uColor                 int32
+	fbW, fbH                      int       // current framebuffer size, 0 before the first frame
+	vboBytes                      int       // current size of vbo's data store
+	verts                         []float32 // interleaved position+normal, 6 floats a vertex, all meshes
+	acc                           []float32 // normal accumulators, 3 floats a vertex
+	pixels                        []byte    // RGBA read-back
+	rects                         []rect    // the frame's regions (see regions)
+	front                         []uint32  // per mesh of the frame: GL_CW or GL_CCW to cull back faces, or cullNone
+	proj                          [16]float32
+	req                           request // the frame being rendered, set under t's lock
+	renderFn, destroyFn           func() error
 }
+
+// cullNone marks a mesh drawn with both sides (not a closed surface in this frame).
+const cullNone = 0
 
 type request struct {
 	f      *rawvideo.Frame
@@ -57,11 +71,22 @@ type request struct {
 // 3.3 core EGL context on it (surfaceless; the drawing goes to an offscreen framebuffer) and
 // uploads faces once. faces holds triangles as triples of vertex indices (len a non-zero
 // multiple of 3, every index below vertexCount); all meshes drawn by this renderer share them
-// and have vertexCount vertices. Winding does not matter.
+// and have vertexCount vertices. Winding does not matter. Where the faces wind consistently
+// and close up (SMPL's do; so do the mannequin's, whose caps end in rings of coincident
+// vertices), Render skips each mesh's back faces, which cannot show.
 //
-// It returns an error, never panics, when the arguments are invalid or EGL/OpenGL is unusable;
-// the error says which step failed on which EGL platform.
+// Edges are antialiased with DefaultSamples samples a pixel; NewRendererOptions sets another
+// count. It returns an error, never panics, when the arguments are invalid or EGL/OpenGL is
+// unusable; the error says which step failed on which EGL platform.
 func NewRenderer(faces []uint32, vertexCount int) (*Renderer, error) {
+	return NewRendererOptions(faces, vertexCount, Options{})
+}
+
+// NewRendererOptions is NewRenderer with settings other than the defaults (see Options).
+func NewRendererOptions(faces []uint32, vertexCount int, o Options) (*Renderer, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	if vertexCount <= 0 || vertexCount > 1<<24 {
 		return nil, fmt.Errorf("gl: vertex count %d: must be in 1..%d", vertexCount, 1<<24)
 	}
@@ -73,7 +98,7 @@ func NewRenderer(faces []uint32, vertexCount int) (*Renderer, error) {
 			return nil, fmt.Errorf("gl: face %d: vertex index %d is not below the vertex count %d", i/3, v, vertexCount)
 		}
 	}
-	r := &Renderer{faces: append([]uint32(nil), faces...), vertexCount: vertexCount}
+	r := &Renderer{faces: append([]uint32(nil), faces...), vertexCount: vertexCount, surf: analyseSurface(faces), samples: o.samples()}
 	r.renderFn, r.destroyFn = r.render, r.destroy
 	t, err := startThread(r.setup)
 	if err != nil {
@@ -124,14 +149,23 @@ func (r *Renderer) setup() (err error) {
 	ogl.EnableVertexAttribArray(1)
 	ogl.VertexAttribPointerWithOffset(1, 3, ogl.FLOAT, false, 24, 12)
 
-	ogl.GenFramebuffers(1, &r.fbo)
-	ogl.GenRenderbuffers(1, &r.colorRB)
-	ogl.GenRenderbuffers(1, &r.depthRB)
+	var maxSamples int32
+	ogl.GetIntegerv(ogl.MAX_SAMPLES, &maxSamples)
+	r.samples = max(1, min(r.samples, int(maxSamples)))
+	ogl.GenFramebuffers(1, &r.drawFBO)
+	ogl.GenRenderbuffers(1, &r.drawColor)
+	ogl.GenRenderbuffers(1, &r.drawDepth)
+	r.readFBO, r.readColor = r.drawFBO, r.drawColor
+	if r.samples > 1 {
+		ogl.GenFramebuffers(1, &r.readFBO)
+		ogl.GenRenderbuffers(1, &r.readColor)
+	}
 
 	ogl.UseProgram(r.prog)
 	ogl.Enable(ogl.DEPTH_TEST)
 	ogl.DepthFunc(ogl.LESS)
 	ogl.Disable(ogl.CULL_FACE)
+	ogl.CullFace(ogl.BACK)
 	ogl.Disable(ogl.BLEND)
 	ogl.Disable(ogl.DITHER)
 	ogl.PixelStorei(ogl.PACK_ALIGNMENT, 1)
@@ -145,17 +179,26 @@ func (r *Renderer) setup() (err error) {
 // (computed from the faces every frame, turned toward the camera, so winding does not matter)
 // and simple shading: ambient 0.3 plus three white directional lights 30 degrees off the view
 // axis, like 4D-Humans' pyrender set-up, scaled so that a surface facing the camera shows
-// exactly its base colour. It then blends the result over f in place:
-// out = frame*(1-alpha) + shaded*alpha (8.8 fixed point, rounded) on pixels a mesh covers
-// (pixel centre inside a triangle; no anti-aliasing), while pixels no mesh covers are left
-// byte-for-byte unchanged. alpha is clamped to [0, 1] (NaN is an error); at 0, or with no
-// meshes, f is not touched.
+// exactly its base colour. Edges are antialiased by multisampling (Samples() samples a
+// pixel; the samples are resolved to one colour and a coverage c in [0, 1] per pixel). It then
+// blends the result over f in place:
+// out = frame*(1 - c*alpha) + shaded*c*alpha (8.8 fixed point, rounded), so a pixel wholly
+// inside the meshes gets frame*(1-alpha) + shaded*alpha, and pixels no sample of which a mesh
+// covers (c = 0) are left byte-for-byte unchanged. alpha is clamped to [0, 1] (NaN is an
+// error); at 0, or with no meshes, f is not touched.
 //
 // cam projects the camera-frame vertices (metres) to f's pixels as Camera describes. f must be
 // rgb24 as rawvideo.Frame documents; every mesh must have 3*vertexCount coordinates.
 //
+// Per frame, only the vertex positions and normals go to the GL (one buffer for all meshes;
+// the faces were uploaded once), and only the pixel rectangles the meshes can reach are
+// cleared, resolved, read back and blended: one around each group of people within 16 pixels
+// of each other. Back faces of closed meshes are skipped (see NewRenderer). The read-back is
+// synchronous: Render returns a finished frame, and the overlap of drawing with reading back
+// comes from running several Renderers (meshpipe's render workers) side by side.
+//
 // Render is safe to call from any goroutine: the work runs on the renderer's locked thread,
-// one frame at a time, and a panic there comes back as an error. The framebuffer is
+// one frame at a time, and a panic there comes back as an error. The framebuffers are
 // reallocated when the frame size changes and reused otherwise. It returns ErrClosed (wrapped)
 // after Close, and an error naming the frame (f.Seq) when the input is invalid or GL fails.
 func (r *Renderer) Render(f *rawvideo.Frame, cam Camera, meshes []Mesh, alpha float32) error {
@@ -215,11 +258,14 @@ func (r *Renderer) render() error {
 	if err := r.ensureFramebuffer(w, h); err != nil {
 		return err
 	}
-	x0, y0, x1, y1, ok := pixelBounds(q.cam, w, h, q.meshes)
-	if !ok {
+	r.rects = regions(r.rects[:0], q.cam, w, h, q.meshes)
+	if len(r.rects) == 0 {
 		return nil // nothing can land on the frame
 	}
-	rw, rh := x1-x0, y1-y0
+	all := r.rects[0]
+	for _, b := range r.rects[1:] {
+		all = all.union(b)
+	}
 
 	// Positions and normals of every mesh into one buffer, uploaded at once.
 	nv := r.vertexCount
@@ -231,8 +277,22 @@ func (r *Renderer) render() error {
 	if len(r.acc) != 3*nv {
 		r.acc = make([]float32, 3*nv)
 	}
+	if cap(r.front) < len(q.meshes) {
+		r.front = make([]uint32, len(q.meshes))
+	}
+	r.front = r.front[:len(q.meshes)]
 	for i, m := range q.meshes {
-		vertexNormals(r.verts[6*nv*i:6*nv*(i+1)], r.acc, m.Vertices, r.faces)
+		v6 := vertexNormals(r.verts[6*nv*i:6*nv*(i+1)], r.acc, m.Vertices, r.faces)
+		r.front[i] = cullNone
+		if !r.noCull && r.surf.closed(m.Vertices) && math.Abs(v6) > 1e-12 {
+			// Outward normals (v6 > 0) wind counter-clockwise seen from outside, so the faces
+			// toward the camera wind clockwise in GL's window coordinates, whose y axis is the
+			// image's v (down): the projection keeps image rows in GL's row order.
+			r.front[i] = ogl.CW
+			if v6 < 0 {
+				r.front[i] = ogl.CCW
+			}
+		}
 	}
 	ogl.BindBuffer(ogl.ARRAY_BUFFER, r.vbo)
 	if 4*need > r.vboBytes {
@@ -242,30 +302,65 @@ func (r *Renderer) render() error {
 		ogl.BufferSubData(ogl.ARRAY_BUFFER, 0, 4*need, ogl.Ptr(&r.verts[0]))
 	}
 
-	// Only the part of the framebuffer the meshes can reach is cleared, drawn and read.
+	// Only the parts of the framebuffer the meshes can reach are cleared, drawn, resolved and
+	// read: the scissor rectangle bounds all of them (glClear and glBlitFramebuffer included).
+	ogl.BindFramebuffer(ogl.FRAMEBUFFER, r.drawFBO)
 	ogl.Enable(ogl.SCISSOR_TEST)
-	ogl.Scissor(int32(x0), int32(y0), int32(rw), int32(rh))
-	ogl.Clear(ogl.COLOR_BUFFER_BIT | ogl.DEPTH_BUFFER_BIT)
+	for _, b := range r.rects {
+		b.scissor()
+		ogl.Clear(ogl.COLOR_BUFFER_BIT | ogl.DEPTH_BUFFER_BIT)
+	}
+	// Each mesh draws only inside its own rectangle, so one scissor around all is enough.
+	all.scissor()
 	r.proj = projection(q.cam, w, h) // a field: a local would escape to the heap through cgo
 	ogl.UniformMatrix4fv(r.uProj, 1, false, &r.proj[0])
 	for i, m := range q.meshes {
+		// A closed surface's back faces all lie behind its front faces: skipping them halves
+		// the triangles rasterised and changes no pixel.
+		if r.front[i] == cullNone {
+			ogl.Disable(ogl.CULL_FACE)
+		} else {
+			ogl.Enable(ogl.CULL_FACE)
+			ogl.FrontFace(r.front[i])
+		}
 		ogl.Uniform3f(r.uColor, m.Color[0], m.Color[1], m.Color[2])
 		ogl.DrawElementsBaseVertexWithOffset(ogl.TRIANGLES, int32(len(r.faces)), ogl.UNSIGNED_INT, 0, int32(i*nv))
 	}
-	n := 4 * rw * rh
-	if cap(r.pixels) < n {
-		r.pixels = make([]byte, n)
+	for _, b := range r.rects {
+		b.scissor()
+		if r.readFBO != r.drawFBO {
+			// Multisample resolve: each pixel gets the mean of its samples. Samples no mesh
+			// covers hold the clear colour (0, 0, 0, 0), so the result is premultiplied by
+			// coverage.
+			ogl.BindFramebuffer(ogl.READ_FRAMEBUFFER, r.drawFBO)
+			ogl.BindFramebuffer(ogl.DRAW_FRAMEBUFFER, r.readFBO)
+			ogl.BlitFramebuffer(int32(b.x0), int32(b.y0), int32(b.x1), int32(b.y1), int32(b.x0), int32(b.y0), int32(b.x1), int32(b.y1),
+				ogl.COLOR_BUFFER_BIT, ogl.NEAREST)
+			ogl.BindFramebuffer(ogl.READ_FRAMEBUFFER, r.readFBO)
+		}
+		rw, rh := b.x1-b.x0, b.y1-b.y0
+		n := 4 * rw * rh
+		if cap(r.pixels) < n {
+			r.pixels = make([]byte, n)
+		}
+		r.pixels = r.pixels[:n]
+		ogl.ReadPixels(int32(b.x0), int32(b.y0), int32(rw), int32(rh), ogl.RGBA, ogl.UNSIGNED_BYTE, ogl.Ptr(&r.pixels[0]))
+		if err := glError("drawing"); err != nil {
+			return err
+		}
+		composite(q.f.Pix, q.f.Stride, b.x0, b.y0, r.pixels, rw, rh, q.alpha)
 	}
-	r.pixels = r.pixels[:n]
-	ogl.ReadPixels(int32(x0), int32(y0), int32(rw), int32(rh), ogl.RGBA, ogl.UNSIGNED_BYTE, ogl.Ptr(&r.pixels[0]))
-	if err := glError("drawing"); err != nil {
-		return err
-	}
-	composite(q.f.Pix, q.f.Stride, x0, y0, r.pixels, rw, rh, q.alpha)
 	return nil
 }
 
-// ensureFramebuffer (re)allocates the colour and depth renderbuffers for a w x h frame.
+// scissor sets the GL scissor box to b (window coordinates are image coordinates here: the
+// projection keeps image rows in GL's row order).
+func (b rect) scissor() {
+	ogl.Scissor(int32(b.x0), int32(b.y0), int32(b.x1-b.x0), int32(b.y1-b.y0))
+}
+
+// ensureFramebuffer (re)allocates the renderbuffers for a w x h frame: colour and depth of
+// drawFBO (multisampled when r.samples > 1) and the resolve target of readFBO.
 func (r *Renderer) ensureFramebuffer(w, h int) error {
 	if w == r.fbW && h == r.fbH {
 		return nil
@@ -276,18 +371,34 @@ func (r *Renderer) ensureFramebuffer(w, h int) error {
 		return fmt.Errorf("frame %dx%d is larger than GL_MAX_RENDERBUFFER_SIZE %d", w, h, maxSize)
 	}
 	r.fbW, r.fbH = 0, 0
-	ogl.BindFramebuffer(ogl.FRAMEBUFFER, r.fbo)
-	ogl.BindRenderbuffer(ogl.RENDERBUFFER, r.colorRB)
-	ogl.RenderbufferStorage(ogl.RENDERBUFFER, ogl.RGBA8, int32(w), int32(h))
-	ogl.FramebufferRenderbuffer(ogl.FRAMEBUFFER, ogl.COLOR_ATTACHMENT0, ogl.RENDERBUFFER, r.colorRB)
-	ogl.BindRenderbuffer(ogl.RENDERBUFFER, r.depthRB)
-	ogl.RenderbufferStorage(ogl.RENDERBUFFER, ogl.DEPTH_COMPONENT24, int32(w), int32(h))
-	ogl.FramebufferRenderbuffer(ogl.FRAMEBUFFER, ogl.DEPTH_ATTACHMENT, ogl.RENDERBUFFER, r.depthRB)
+	storage := func(rb uint32, samples int, format uint32) {
+		ogl.BindRenderbuffer(ogl.RENDERBUFFER, rb)
+		if samples > 1 {
+			ogl.RenderbufferStorageMultisample(ogl.RENDERBUFFER, int32(samples), format, int32(w), int32(h))
+		} else {
+			ogl.RenderbufferStorage(ogl.RENDERBUFFER, format, int32(w), int32(h))
+		}
+	}
+	ogl.BindFramebuffer(ogl.FRAMEBUFFER, r.drawFBO)
+	storage(r.drawColor, r.samples, ogl.RGBA8)
+	ogl.FramebufferRenderbuffer(ogl.FRAMEBUFFER, ogl.COLOR_ATTACHMENT0, ogl.RENDERBUFFER, r.drawColor)
+	storage(r.drawDepth, r.samples, ogl.DEPTH_COMPONENT24)
+	ogl.FramebufferRenderbuffer(ogl.FRAMEBUFFER, ogl.DEPTH_ATTACHMENT, ogl.RENDERBUFFER, r.drawDepth)
 	if s := ogl.CheckFramebufferStatus(ogl.FRAMEBUFFER); s != ogl.FRAMEBUFFER_COMPLETE {
-		return fmt.Errorf("framebuffer %dx%d incomplete (status 0x%x)", w, h, s)
+		return fmt.Errorf("%d-sample framebuffer %dx%d incomplete (status 0x%x)", r.samples, w, h, s)
 	}
 	ogl.DrawBuffer(ogl.COLOR_ATTACHMENT0)
 	ogl.ReadBuffer(ogl.COLOR_ATTACHMENT0)
+	if r.readFBO != r.drawFBO {
+		ogl.BindFramebuffer(ogl.FRAMEBUFFER, r.readFBO)
+		storage(r.readColor, 1, ogl.RGBA8)
+		ogl.FramebufferRenderbuffer(ogl.FRAMEBUFFER, ogl.COLOR_ATTACHMENT0, ogl.RENDERBUFFER, r.readColor)
+		if s := ogl.CheckFramebufferStatus(ogl.FRAMEBUFFER); s != ogl.FRAMEBUFFER_COMPLETE {
+			return fmt.Errorf("resolve framebuffer %dx%d incomplete (status 0x%x)", w, h, s)
+		}
+		ogl.DrawBuffer(ogl.COLOR_ATTACHMENT0)
+		ogl.ReadBuffer(ogl.COLOR_ATTACHMENT0)
+	}
 	ogl.Viewport(0, 0, int32(w), int32(h))
 	if err := glError(fmt.Sprintf("allocating a %dx%d framebuffer", w, h)); err != nil {
 		return err
@@ -295,6 +406,11 @@ func (r *Renderer) ensureFramebuffer(w, h int) error {
 	r.fbW, r.fbH = w, h
 	return nil
 }
+
+// Samples returns the samples per pixel the renderer draws with: the count asked for (see
+// Options), at most the driver's GL_MAX_SAMPLES (4 on Mesa's llvmpipe); 1 means no
+// multisampling.
+func (r *Renderer) Samples() int { return r.samples }
 
 // Name returns the OpenGL renderer string (GL_RENDERER, e.g. "llvmpipe (LLVM 15.0.6, 256
 // bits)") followed, in parentheses, by the EGL platform and version in use.
@@ -317,9 +433,13 @@ func (r *Renderer) destroy() error {
 		return nil
 	}
 	if glInit.err == nil && r.prog != 0 {
-		ogl.DeleteFramebuffers(1, &r.fbo)
-		ogl.DeleteRenderbuffers(1, &r.colorRB)
-		ogl.DeleteRenderbuffers(1, &r.depthRB)
+		if r.readFBO != r.drawFBO {
+			ogl.DeleteFramebuffers(1, &r.readFBO)
+			ogl.DeleteRenderbuffers(1, &r.readColor)
+		}
+		ogl.DeleteFramebuffers(1, &r.drawFBO)
+		ogl.DeleteRenderbuffers(1, &r.drawColor)
+		ogl.DeleteRenderbuffers(1, &r.drawDepth)
 		ogl.DeleteBuffers(1, &r.vbo)
 		ogl.DeleteBuffers(1, &r.ebo)
 		ogl.DeleteVertexArrays(1, &r.vao)

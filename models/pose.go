@@ -51,6 +51,24 @@ func CheckPoseContract(model string, input TensorSpec, outputs []TensorSpec) err
 	return nil
 }
 
+// CheckPoseVertices returns an error when the model's optional pred_vertices output (among
+// outputs) fixes a vertex count V that is not the body model's: meshpipe draws those vertices
+// with the body model's faces, so the two must agree. model and bodyName name the files (or
+// "mannequin") in the error. A model without pred_vertices, or with V dynamic, passes; a
+// dynamic V is checked on every batch by EstimateBatch.
+func CheckPoseVertices(model string, outputs []TensorSpec, body *Body, bodyName string) error {
+	for _, o := range outputs {
+		if o.Name != PoseVertices.Name || len(o.Shape) != 3 || o.Shape[1] <= 0 {
+			continue
+		}
+		if v := body.VertexCount(); o.Shape[1] != int64(v) {
+			return fmt.Errorf("model %s: output %v gives %d vertices a body, but the body model (%s) has %d; "+
+				"give the SMPL file the model was made with (-body PATH.npz)", model, o, o.Shape[1], bodyName, v)
+		}
+	}
+	return nil
+}
+
 func fits(model, kind string, want, got TensorSpec) error {
 	if want.Name != got.Name {
 		return fmt.Errorf("model %s: %s is %v, want %v", model, kind, got, want)

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -147,6 +148,30 @@ func TestCheckPoseContract(t *testing.T) {
 		err := CheckPoseContract("m", c.in, c.outs)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("err = %v, want %q", err, c.want)
+		}
+	}
+}
+
+// pred_vertices that fix another vertex count than the body model's are refused before any
+// frame; dynamic or matching counts pass.
+func TestCheckPoseVertices(t *testing.T) {
+	body := Mannequin()
+	v := int64(body.VertexCount())
+	outs := func(extra ...TensorSpec) []TensorSpec {
+		return append(append([]TensorSpec(nil), PoseOutputs...), extra...)
+	}
+	for _, c := range []struct {
+		outs []TensorSpec
+		want string
+	}{
+		{outs(), ""},
+		{outs(TensorSpec{"pred_vertices", []int64{-1, v, 3}}), ""},
+		{outs(TensorSpec{"pred_vertices", []int64{-1, -1, 3}}), ""},
+		{outs(TensorSpec{"pred_vertices", []int64{-1, 6890, 3}}), fmt.Sprintf("pred_vertices[-1 6890 3] gives 6890 vertices a body, but the body model (mannequin) has %d", v)},
+	} {
+		err := CheckPoseVertices("m.onnx", c.outs, body, "mannequin")
+		if (c.want == "") != (err == nil) || err != nil && (!strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "m.onnx")) {
+			t.Errorf("%v: %v, want %q", c.outs, err, c.want)
 		}
 	}
 }

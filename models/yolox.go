@@ -100,6 +100,46 @@ func YOLOXInputSize(in TensorSpec) (int, error) {
 	return int(s[2]), nil
 }
 
+// CheckYOLOXContract checks a YOLOX-style detector's input and outputs, as ONNX Runtime
+// describes them, before any frame is run, and returns the input side S. The input must be
+// [1,3,S,S] (YOLOXInputSize); it is fed by position, so its name is not checked. The output
+// called YOLOXOutputName, or the model's only output, must have rank 3 and the sizes
+// [1,N,85] with N = (S/8)^2 + (S/16)^2 + (S/32)^2 where the model fixes them (a size it leaves
+// dynamic, -1, is checked on every frame by Detect). The error names the model file (model),
+// the tensor and what was expected.
+func CheckYOLOXContract(model string, input TensorSpec, outputs []TensorSpec) (int, error) {
+	size, err := YOLOXInputSize(input)
+	if err != nil {
+		return 0, fmt.Errorf("detector %s: %w", model, err)
+	}
+	var out *TensorSpec
+	names := make([]string, len(outputs))
+	for i := range outputs {
+		names[i] = outputs[i].Name
+		if outputs[i].Name == YOLOXOutputName {
+			out = &outputs[i]
+		}
+	}
+	if out == nil && len(outputs) == 1 {
+		out = &outputs[0]
+	}
+	if out == nil {
+		return 0, fmt.Errorf("detector %s: no output %q among the model's outputs %v; a YOLOX-style detector has one, [1,N,%d]",
+			model, YOLOXOutputName, names, YOLOXRowLength)
+	}
+	n := (&YOLOX{size: size}).Cells()
+	want := []int64{1, int64(n), YOLOXRowLength}
+	ok := len(out.Shape) == 3
+	for i := 0; ok && i < 3; i++ {
+		ok = out.Shape[i] < 0 || out.Shape[i] == want[i]
+	}
+	if !ok {
+		return 0, fmt.Errorf("detector %s: output %v, want %s%v for a %dx%d input (rows of x, y, w, h, objectness and 80 class scores on the stride 8, 16 and 32 grids)",
+			model, *out, out.Name, want, size, size)
+	}
+	return size, nil
+}
+
 // Size returns the model's input side S in pixels.
 func (d *YOLOX) Size() int { return d.size }
 
@@ -256,7 +296,7 @@ func resizeTaps(taps []resizeTap, n, src int, ratio float64) []resizeTap {
 
 // decode appends to dst the rows of out (N x 85, already shape-checked) whose person score is at
 // least d.Threshold, with boxes converted from letterboxed input pixels to frame pixels (divided
-// by ratio) but not clipped.
+// by ratio) but not clipped. Rows whose score or box is not finite are left out.
 func (d *YOLOX) decode(dst []Detection, out []float32, ratio float32) []Detection {
 	row := 0
 	for _, stride := range yoloxStrides {
@@ -267,8 +307,8 @@ func (d *YOLOX) decode(dst []Detection, out []float32, ratio float32) []Detectio
 				p := out[row*YOLOXRowLength : (row+1)*YOLOXRowLength]
 				row++
 				score := p[4] * p[5+YOLOXPersonClass]
-				if !(score >= d.Threshold) {
-					continue
+				if !(score >= d.Threshold) || math.IsInf(float64(score), 1) {
+					continue // NaN and +Inf scores (a broken model) are dropped too
 				}
 				cx := (p[0] + float32(gx)) * st
 				cy := (p[1] + float32(gy)) * st

@@ -116,29 +116,44 @@ func yoloxRow(data []float32, i int, x, y, w, h, obj, person, other float32) {
 	copy(row, []float32{x, y, w, h, obj, person, other})
 }
 
-func TestYOLOXDecode(t *testing.T) {
-	out := make([]float32, 3549*85)
-	ln := func(v float64) float32 { return float32(math.Log(v)) }
-	// Frame 832x624: r = min(416/832, 416/624) = 0.5, so the frame fills 416x312 of the input
-	// and frame pixels are letterboxed pixels times 2.
-	//
+// yoloxTestRow is one row of a [1,3549,85] output set by hand: the raw box (x, y, w, h),
+// objectness and the scores of class 0 (person) and class 1.
+type yoloxTestRow struct {
+	row int
+	v   [7]float32
+}
+
+func ln(v float64) float32 { return float32(math.Log(v)) }
+
+// yoloxDecodeRows are the rows TestYOLOXDecode sets for a 416x416 input and an 832x624 frame
+// (FuzzYOLOXDecode starts from them too). r = min(416/832, 416/624) = 0.5, so the frame
+// fills 416x312 of the input and frame pixels are letterboxed pixels times 2.
+var yoloxDecodeRows = []yoloxTestRow{
 	// Stride 8, cell (gx, gy) = (10, 5), row 5*52+10: centre (84, 44), size 32x64 → frame box
 	// (136, 24)-(200, 152), score 0.9*0.8.
-	yoloxRow(out, 5*52+10, 0.5, 0.5, ln(4), ln(8), 0.9, 0.8, 0.1)
+	{5*52 + 10, [7]float32{0.5, 0.5, ln(4), ln(8), 0.9, 0.8, 0.1}},
 	// The same person one cell to the right, a little weaker: NMS drops it (IoU 0.83).
-	yoloxRow(out, 5*52+11, -0.3, 0.5, ln(4), ln(8), 0.9, 0.7, 0.1)
+	{5*52 + 11, [7]float32{-0.3, 0.5, ln(4), ln(8), 0.9, 0.7, 0.1}},
 	// Stride 32, cell (3, 2), row 2704+676+2*13+3: centre (96, 64), size 64x128 → (128, 0)-(256,
 	// 256), score 0.5*0.9.
-	yoloxRow(out, 2704+676+2*13+3, 0, 0, ln(2), ln(4), 0.5, 0.9, 0)
+	{2704 + 676 + 2*13 + 3, [7]float32{0, 0, ln(2), ln(4), 0.5, 0.9, 0}},
 	// Stride 16, cell (25, 3), row 2704+3*26+25: centre (408, 56), size 32x32, reaching past the
 	// frame's right edge (x 392..424 letterboxed, 784..848 in the frame): clipped to 832.
-	yoloxRow(out, 2704+3*26+25, 0.5, 0.5, ln(2), ln(2), 1, 0.6, 0)
+	{2704 + 3*26 + 25, [7]float32{0.5, 0.5, ln(2), ln(2), 1, 0.6, 0}},
 	// Below the threshold: 0.5*0.5 = 0.25.
-	yoloxRow(out, 100, 0.5, 0.5, 0, 0, 0.5, 0.5, 0)
+	{100, [7]float32{0.5, 0.5, 0, 0, 0.5, 0.5, 0}},
 	// Confident, but not a person.
-	yoloxRow(out, 200, 0.5, 0.5, 0, 0, 0.99, 0.01, 0.99)
+	{200, [7]float32{0.5, 0.5, 0, 0, 0.99, 0.01, 0.99}},
 	// Entirely in the padding (letterboxed y 340..356, below the frame's 312): clipped away.
-	yoloxRow(out, 43*52+20, 0.5, 0.5, ln(2), ln(2), 1, 0.9, 0)
+	{43*52 + 20, [7]float32{0.5, 0.5, ln(2), ln(2), 1, 0.9, 0}},
+}
+
+func TestYOLOXDecode(t *testing.T) {
+	out := make([]float32, 3549*85)
+	for _, r := range yoloxDecodeRows {
+		v := r.v
+		yoloxRow(out, r.row, v[0], v[1], v[2], v[3], v[4], v[5], v[6])
+	}
 
 	r := &recordingRunner{outs: map[string]models.Tensor{"output": {Shape: []int64{1, 3549, 85}, Data: out}}}
 	d := models.NewYOLOX(r, 416)
@@ -349,3 +364,36 @@ func TestYOLOXAllocs(t *testing.T) {
 type fixedRunner struct{ outs map[string]models.Tensor }
 
 func (r *fixedRunner) Run(models.Tensor) (map[string]models.Tensor, error) { return r.outs, nil }
+
+// A detector whose tensors do not fit YOLOX is refused before any frame, naming the model,
+// the tensor and what was expected.
+func TestCheckYOLOXContract(t *testing.T) {
+	in := models.TensorSpec{Name: "images", Shape: []int64{1, 3, 416, 416}}
+	out := func(name string, shape ...int64) models.TensorSpec {
+		return models.TensorSpec{Name: name, Shape: shape}
+	}
+	for _, c := range []struct {
+		in   models.TensorSpec
+		outs []models.TensorSpec
+		want string // "" for accepted
+	}{
+		{in, []models.TensorSpec{out("output", 1, 3549, 85)}, ""},
+		{in, []models.TensorSpec{out("output", -1, -1, 85)}, ""},
+		{in, []models.TensorSpec{out("dets", 1, 3549, 85)}, ""}, // the only output, under another name
+		{models.TensorSpec{Name: "x", Shape: []int64{1, 3, 64, 64}}, []models.TensorSpec{out("output", 1, 84, 85)}, ""},
+		{in, []models.TensorSpec{out("output", 1, 8400, 85)}, "output output[1 8400 85], want output[1 3549 85] for a 416x416 input"},
+		{in, []models.TensorSpec{out("output", 1, 3549, 6)}, "want output[1 3549 85]"},
+		{in, []models.TensorSpec{out("output", 3549, 85)}, "want output[1 3549 85]"},
+		{in, []models.TensorSpec{out("a", 1, 3549, 85), out("b", 1, 3549, 85)}, `no output "output" among the model's outputs [a b]`},
+		{in, nil, `no output "output"`},
+		{models.TensorSpec{Name: "img", Shape: []int64{-1, 3, 256, 192}}, []models.TensorSpec{out("output", 1, 3549, 85)}, "want shape [1,3,S,S]"},
+	} {
+		size, err := models.CheckYOLOXContract("det.onnx", c.in, c.outs)
+		switch {
+		case c.want == "" && (err != nil || size != int(c.in.Shape[2])):
+			t.Errorf("%v %v: %d, %v; want it accepted", c.in, c.outs, size, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "det.onnx")):
+			t.Errorf("%v %v: %v; want an error naming det.onnx and saying %q", c.in, c.outs, err, c.want)
+		}
+	}
+}

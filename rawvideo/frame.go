@@ -56,6 +56,10 @@ func FrameSize(w, h int) (int, error) {
 	if w <= 0 || h <= 0 {
 		return 0, fmt.Errorf("frame size %dx%d: width and height must be positive", w, h)
 	}
+	if w > MaxFrameBytes || h > MaxFrameBytes {
+		// Either side alone is over the limit, and w*h*3 could overflow an int64.
+		return 0, fmt.Errorf("frame size %dx%d: over the %d-byte limit of a frame", w, h, MaxFrameBytes)
+	}
 	if int64(w)*int64(h)*BytesPerPixel > MaxFrameBytes {
 		return 0, fmt.Errorf("frame size %dx%d: %d bytes a frame is over the %d-byte limit",
 			w, h, int64(w)*int64(h)*BytesPerPixel, MaxFrameBytes)

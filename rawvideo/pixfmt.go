@@ -95,6 +95,10 @@ func (p PixFmt) FrameSize(w, h int) (int, error) {
 	if p == YUV420P && (w%2 != 0 || h%2 != 0) {
 		return 0, fmt.Errorf("frame size %dx%d: yuv420p needs an even width and height (one chroma sample per 2x2 block)", w, h)
 	}
+	if w > MaxFrameBytes || h > MaxFrameBytes {
+		// Either side alone is over the limit, and w*h*4 could overflow an int64.
+		return 0, fmt.Errorf("frame size %dx%d: over the %d-byte limit of a frame", w, h, MaxFrameBytes)
+	}
 	px := int64(w) * int64(h)
 	n := px * 3 / 2
 	if b := p.packedBytes(); b > 0 {

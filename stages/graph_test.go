@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"strings"
@@ -82,6 +83,7 @@ func jitter(r *rand.Rand, mu *sync.Mutex) {
 
 type fakeDetector struct {
 	fail     int64 // frame to fail at, -1 none
+	panicAt  int64 // frame to panic at, -1 none
 	last     int64
 	outOfSeq bool
 }
@@ -93,6 +95,10 @@ func (d *fakeDetector) Detect(f *rawvideo.Frame) ([]models.Detection, error) {
 	d.last = f.Seq
 	if f.Seq == d.fail {
 		return nil, errors.New("detector broke")
+	}
+	if f.Seq == d.panicAt {
+		var dets []models.Detection
+		_ = dets[f.Seq] // index out of range
 	}
 	return []models.Detection{{Box: models.Box{X1: 1, Y1: 1, X2: 5, Y2: 7}, Score: 0.9}}, nil
 }
@@ -147,12 +153,21 @@ func (p *fakePose) EstimateBatch(frames []*rawvideo.Frame, dets [][]models.Detec
 }
 
 type fakeRenderer struct {
-	r  *rand.Rand
-	mu *sync.Mutex
+	r       *rand.Rand
+	mu      *sync.Mutex
+	fail    int64 // frame to fail at, -1 none
+	panicAt int64 // frame to panic at, -1 none
 }
 
 func (fr *fakeRenderer) Render(f *rawvideo.Frame, people []models.Person) error {
 	jitter(fr.r, fr.mu)
+	switch f.Seq {
+	case fr.fail:
+		return errors.New("renderer broke")
+	case fr.panicAt:
+		var r *fakeRenderer
+		r.fail++ // nil pointer dereference
+	}
 	f.Pix[8] = 0xAA
 	return nil
 }
@@ -162,9 +177,9 @@ func newFakes(seed uint64) (*fakeDetector, *fakePose, []Renderer) {
 	mu := &sync.Mutex{}
 	rs := make([]Renderer, 4)
 	for i := range rs {
-		rs[i] = &fakeRenderer{r: r, mu: mu}
+		rs[i] = &fakeRenderer{r: r, mu: mu, fail: -1, panicAt: -1}
 	}
-	return &fakeDetector{fail: -1, last: -1}, &fakePose{r: r, mu: mu, fail: -1, panicAt: -1}, rs
+	return &fakeDetector{fail: -1, panicAt: -1, last: -1}, &fakePose{r: r, mu: mu, fail: -1, panicAt: -1}, rs
 }
 
 // Frames come out complete, once each and in order, whatever the workers' random delays.
@@ -198,35 +213,92 @@ func TestRunKeepsCountAndOrder(t *testing.T) {
 	}
 }
 
+// A stage failing or panicking at frame k (the first, one in the middle, the last) ends the
+// run with an error naming the stage and frame k, after frames 0..k-1 were written, in order,
+// with a batch of 4 crops; nothing hangs.
 func TestRunStageFailureWritesEverythingBefore(t *testing.T) {
-	for _, c := range []struct {
-		stage string
-		set   func(*fakeDetector, *fakePose)
-		want  string
-	}{
-		{"detect", func(d *fakeDetector, _ *fakePose) { d.fail = 37 }, "detect: frame 37: detector broke"},
-		{"pose", func(_ *fakeDetector, p *fakePose) { p.fail = 37 }, "pose: frame 37: pose broke"},
-		{"pose panic", func(_ *fakeDetector, p *fakePose) { p.panicAt = 37 }, "pose: frame 37: panic: assignment to entry in nil map"},
-	} {
-		var out atomic.Int64
-		src := &stampedSource{n: 100, out: &out}
-		sink := &checkSink{t: t, out: &out}
-		det, pose, rs := newFakes(7)
-		c.set(det, pose)
-		_, err := Run(context.Background(), Config{Detector: det, Pose: pose, Renderers: rs}, src, sink)
-		var se *StageError
-		if !errors.As(err, &se) || se.Frame != 37 || !strings.HasPrefix(err.Error(), c.want) {
-			t.Fatalf("%s: err = %v, want %q", c.stage, err, c.want)
+	renderers := func(rs []Renderer, set func(*fakeRenderer)) {
+		for _, r := range rs {
+			set(r.(*fakeRenderer))
 		}
-		if len(sink.frames) != 37 {
-			t.Fatalf("%s: %d frames written before the failure, want 37", c.stage, len(sink.frames))
-		}
-		for i, s := range sink.frames {
-			if s != int64(i) {
-				t.Fatalf("%s: output %d is frame %d", c.stage, i, s)
+	}
+	for _, k := range []int64{0, 37, 99} {
+		for _, c := range []struct {
+			stage string
+			set   func(*fakeDetector, *fakePose, []Renderer)
+			want  string
+		}{
+			{"detect", func(d *fakeDetector, _ *fakePose, _ []Renderer) { d.fail = k }, "detector broke"},
+			{"detect", func(d *fakeDetector, _ *fakePose, _ []Renderer) { d.panicAt = k },
+				fmt.Sprintf("panic: runtime error: index out of range [%d] with length 0\ngoroutine ", k)},
+			{"pose", func(_ *fakeDetector, p *fakePose, _ []Renderer) { p.fail = k }, "pose broke"},
+			{"pose", func(_ *fakeDetector, p *fakePose, _ []Renderer) { p.panicAt = k }, "panic: assignment to entry in nil map\ngoroutine "},
+			{"render", func(_ *fakeDetector, _ *fakePose, rs []Renderer) { renderers(rs, func(r *fakeRenderer) { r.fail = k }) }, "renderer broke"},
+			{"render", func(_ *fakeDetector, _ *fakePose, rs []Renderer) {
+				renderers(rs, func(r *fakeRenderer) { r.panicAt = k })
+			},
+				"panic: runtime error: invalid memory address or nil pointer dereference\ngoroutine "},
+		} {
+			var out atomic.Int64
+			src := &stampedSource{n: 100, out: &out}
+			sink := &checkSink{t: t, out: &out}
+			det, pose, rs := newFakes(uint64(k))
+			c.set(det, pose, rs)
+			_, err := Run(context.Background(), Config{Detector: det, Pose: pose, Batch: 4, Renderers: rs}, src, sink)
+			want := fmt.Sprintf("%s: frame %d: %s", c.stage, k, c.want)
+			var se *StageError
+			if !errors.As(err, &se) || se.Frame != k || se.Stage != c.stage || !strings.HasPrefix(err.Error(), want) {
+				t.Fatalf("%s at frame %d: err = %v, want %q", c.stage, k, err, want)
+			}
+			if len(sink.frames) != int(k) {
+				t.Fatalf("%s at frame %d: %d frames written before the failure, want %d", c.stage, k, len(sink.frames), k)
+			}
+			for i, s := range sink.frames {
+				if s != int64(i) {
+					t.Fatalf("%s at frame %d: output %d is frame %d", c.stage, k, i, s)
+				}
 			}
 		}
 	}
+}
+
+// Frames in which the detector finds nobody skip pose and render and come out byte for byte
+// as they went in, in order, among frames with people.
+func TestRunZeroPeoplePassThrough(t *testing.T) {
+	var out atomic.Int64
+	_, pose, rs := newFakes(11)
+	src := &stampedSource{n: 200, out: &out}
+	sink := &keepSink{}
+	stats, err := Run(context.Background(), Config{Detector: peopleDetector{}, Pose: pose, Batch: 4, Renderers: rs}, src, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Frames != 200 || len(sink.frames) != 200 {
+		t.Fatalf("%d frames written, want 200", len(sink.frames))
+	}
+	want := &rawvideo.Frame{Pix: make([]byte, fw*fh*3)}
+	for k, got := range sink.frames {
+		stamp(want, int64(k))
+		empty := k%4 == 0 // peopleDetector finds k%4 people in frame k
+		if same := bytes.Equal(got, want.Pix); same != empty {
+			t.Fatalf("frame %d (%d people): unchanged %v, want %v", k, k%4, same, empty)
+		}
+	}
+	for _, b := range pose.batches {
+		for _, seq := range b {
+			if seq%4 == 0 {
+				t.Fatalf("frame %d, without people, went to the pose model", seq)
+			}
+		}
+	}
+}
+
+// keepSink keeps a copy of every frame written.
+type keepSink struct{ frames [][]byte }
+
+func (s *keepSink) Write(f *rawvideo.Frame) error {
+	s.frames = append(s.frames, append([]byte(nil), f.Pix...))
+	return nil
 }
 
 // A stream cut inside frame 5 gives frames 0..4 and an error naming frame 5.

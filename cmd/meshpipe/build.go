@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync/atomic"
 
 	"github.com/meshpipe/meshpipe/gl"
 	"github.com/meshpipe/meshpipe/models"
@@ -12,14 +14,12 @@ import (
 	"github.com/meshpipe/meshpipe/stages"
 )
 
-// meshColor is 4D-Humans' light-blue mesh colour (renderer.py: LIGHT_BLUE).
-var meshColor = [3]float32{0.651, 0.741, 0.859}
-
 // pipeline holds what build made, for Run to use and close.
 type pipeline struct {
 	cfg     stages.Config
 	closers []func() error
 	body    *models.Body // the mannequin, or the -body file
+	overCap atomic.Int64 // frames on which more than -max-people were found
 
 	// For the log and -stats_file: the pose model's name, the device it runs on (cpu or
 	// cuda:N) and the GL renderer ("none" with -no-render).
@@ -48,23 +48,14 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 	if err := applyPoseFlags(o, log, p, &opt); err != nil {
 		return nil, err
 	}
-	var sess *ort.Session
-	modelName := "built-in stand-in (fixed standing pose)"
-	if o.model == "" {
-		sess, err = ort.OpenData(modelName, models.StandIn, opt)
-	} else {
-		modelName = o.model
-		sess, err = ort.Open(o.model, opt)
-	}
+	body := p.body
+	pm, err := openPose(o, opt, body)
 	if err != nil {
 		return nil, err
 	}
-	p.closers = append(p.closers, sess.Close)
-	if err := models.CheckPoseContract(modelName, sess.Input(), sess.Outputs()); err != nil {
-		return nil, err
-	}
-	body := p.body
-	p.cfg.Pose = models.NewPoseEstimator(modelName, sess, body)
+	p.closers = append(p.closers, pm.closers...)
+	modelName := pm.name
+	p.cfg.Pose = pm.est
 	p.cfg.PoseWorkers = o.poseWorkers
 	p.cfg.InFlight = o.inFlight
 
@@ -81,14 +72,20 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 			return nil, fmt.Errorf("-detector: %w", err)
 		}
 		p.closers = append(p.closers, ds.Close)
-		size, err := models.YOLOXInputSize(ds.Input())
+		size, err := models.CheckYOLOXContract(o.detector, ds.Input(), ds.Outputs())
 		if err != nil {
-			return nil, fmt.Errorf("-detector %s: %w", o.detector, err)
+			return nil, fmt.Errorf("-detector: %w", err)
 		}
 		p.cfg.Detector = models.NewYOLOX(ds, size)
 	default:
-		return nil, fmt.Errorf("-detector %q: want bgsub, full or a YOLOX-style .onnx file", o.detector)
+		return nil, fmt.Errorf("-detector %q: want bgsub, full, none or a YOLOX-style .onnx file", o.detector)
 	}
+	p.cfg.Detector = &models.Capped{Detector: p.cfg.Detector, Max: o.maxPeople, Over: func(f *rawvideo.Frame, found int) {
+		if p.overCap.Add(1) == 1 {
+			log.printf(slog.LevelWarn, "frame %d: %d people found, more than -max-people %d: drawing the %d largest "+
+				"(said once; the closing line counts the frames)", f.Seq, found, o.maxPeople, o.maxPeople)
+		}
+	}}
 	p.cfg.Tracker = models.NewTracker()
 
 	p.modelName, p.renderer = modelName, "none (-no-render)"
@@ -97,13 +94,13 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 			p.cfg.Renderers = append(p.cfg.Renderers, passThrough{})
 			continue
 		}
-		r, err := gl.NewRenderer(body.Faces, body.VertexCount())
+		r, err := gl.NewRendererOptions(body.Faces, body.VertexCount(), gl.Options{Samples: o.samples})
 		if err != nil {
 			return nil, fmt.Errorf("render worker %d: %w", i, err)
 		}
 		p.closers = append(p.closers, r.Close)
 		p.renderer = r.Name()
-		p.cfg.Renderers = append(p.cfg.Renderers, &meshRenderer{r: r, alpha: float32(o.alpha)})
+		p.cfg.Renderers = append(p.cfg.Renderers, &meshRenderer{r: r, alpha: float32(o.alpha), trackColors: o.color == "track"})
 	}
 	log.Info("meshpipe", "onnxruntime", ort.Version(), "pose_model", modelName, "detector", o.detector,
 		"renderer", p.renderer, "pose_workers", o.poseWorkers, "render_workers", o.renderWorkers)
@@ -123,9 +120,10 @@ func (passThrough) Render(*rawvideo.Frame, []models.Person) error { return nil }
 // meshRenderer adapts a gl.Renderer to stages.Renderer: it turns people into meshes under the
 // contract's camera for the frame's size.
 type meshRenderer struct {
-	r      *gl.Renderer
-	alpha  float32
-	meshes []gl.Mesh // reused between frames; one goroutine calls Render
+	r           *gl.Renderer
+	alpha       float32
+	trackColors bool      // -color track: gl.TrackColor of each person's track id; else gl.DefaultColor
+	meshes      []gl.Mesh // reused between frames; one goroutine calls Render
 }
 
 func (m *meshRenderer) Render(f *rawvideo.Frame, people []models.Person) error {
@@ -135,7 +133,11 @@ func (m *meshRenderer) Render(f *rawvideo.Frame, people []models.Person) error {
 	cam := models.NewCamera(f.Width, f.Height)
 	m.meshes = m.meshes[:0]
 	for i := range people {
-		m.meshes = append(m.meshes, gl.Mesh{Vertices: people[i].Vertices, Color: meshColor})
+		c := gl.DefaultColor
+		if m.trackColors {
+			c = gl.TrackColor(people[i].TrackID)
+		}
+		m.meshes = append(m.meshes, gl.Mesh{Vertices: people[i].Vertices, Color: c})
 	}
 	return m.r.Render(f, gl.Camera{Focal: cam.Focal, CX: cam.CX, CY: cam.CY}, m.meshes, m.alpha)
 }

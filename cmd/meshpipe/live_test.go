@@ -97,21 +97,25 @@ func TestLiveRun(t *testing.T) {
 	}
 }
 
+// liveErrorCases are bad command lines for live sources, the exit status and what stderr
+// must say; FuzzParseArgs starts from their arguments too.
+var liveErrorCases = []struct {
+	args []string
+	code int
+	want string
+}{
+	{[]string{"-pix_fmt", "yuyv422", "-i", "testsrc"}, exitUsage, "-pix_fmt yuyv422 before -i testsrc"},
+	{[]string{"-f", "v4l2", "-i", "testsrc"}, exitUsage, "-f v4l2 before -i testsrc"},
+	{[]string{"-s", "64x48", "-i", "testsrc", "-s", "32x24"}, exitUsage, "give the size once"},
+	{[]string{"-i", "testsrc", "-s", "63x48"}, exitError, "needs an even width"},
+	{[]string{"-i", "testsrc", "-t", "soon"}, exitUsage, `want a duration such as 5`},
+	{[]string{"-i", "testsrc", "-t", "0"}, exitUsage, "above 0"},
+	{[]string{"-i", "testsrc", "out.y4m"}, exitUsage, `unexpected argument "out.y4m"`},
+	{[]string{"-i", "webcam:x"}, exitError, "want webcam:N"},
+}
+
 func TestLiveErrors(t *testing.T) {
-	for _, c := range []struct {
-		args []string
-		code int
-		want string
-	}{
-		{[]string{"-pix_fmt", "yuyv422", "-i", "testsrc"}, exitUsage, "-pix_fmt yuyv422 before -i testsrc"},
-		{[]string{"-f", "v4l2", "-i", "testsrc"}, exitUsage, "-f v4l2 before -i testsrc"},
-		{[]string{"-s", "64x48", "-i", "testsrc", "-s", "32x24"}, exitUsage, "give the size once"},
-		{[]string{"-i", "testsrc", "-s", "63x48"}, exitError, "needs an even width"},
-		{[]string{"-i", "testsrc", "-t", "soon"}, exitUsage, `want a duration such as 5`},
-		{[]string{"-i", "testsrc", "-t", "0"}, exitUsage, "above 0"},
-		{[]string{"-i", "testsrc", "out.y4m"}, exitUsage, `unexpected argument "out.y4m"`},
-		{[]string{"-i", "webcam:x"}, exitError, "want webcam:N"},
-	} {
+	for _, c := range liveErrorCases {
 		code, out, stderr := run(t, nil, append(c.args, "-render-workers", "1")...)
 		if code != c.code || len(out) != 0 || !strings.Contains(stderr, c.want) {
 			t.Errorf("%q: exit %d, %d bytes out, stderr %q; want exit %d and %q", c.args, code, len(out), stderr, c.code, c.want)

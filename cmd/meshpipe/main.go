@@ -16,8 +16,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 )
+
+// init locks the main goroutine to the process's main OS thread, so that Run, called from
+// main, drives the -preview window (GLFW) from that thread.
+func init() { runtime.LockOSThread() }
 
 func main() {
 	os.Exit(realMain())

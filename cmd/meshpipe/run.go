@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/meshpipe/meshpipe/capture"
+	"github.com/meshpipe/meshpipe/gl"
+	"github.com/meshpipe/meshpipe/gl/preview"
+	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/models/ort"
 	"github.com/meshpipe/meshpipe/rawvideo"
 	"github.com/meshpipe/meshpipe/stages"
@@ -40,9 +43,17 @@ type options struct {
 	duration      time.Duration // -t; 0 for the whole input
 	listDevices   bool
 
-	model    string
-	detector string
-	alpha    float64
+	model     string
+	poseModel string // -pose-model; "" chooses (see poseModelUsage)
+	modelDir  string
+	detector  string
+	alpha     float64
+	maxPeople int
+
+	// Look and preview.
+	color   string // "default" or "track"
+	samples int    // multisample anti-aliasing samples per pixel
+	preview bool
 
 	// Body model, batching, device and pose output (poses.go).
 	body          string
@@ -79,7 +90,8 @@ const (
 
 func defaultOptions() *options {
 	o := &options{detector: "bgsub", poseWorkers: 2, renderWorkers: 4, threads: 1, alpha: 1, logLevel: slog.LevelInfo}
-	o.batch, o.device = 4, "auto"
+	o.batch, o.device, o.maxPeople = 4, "auto", models.DefaultMaxPeople
+	o.color, o.samples = "default", gl.DefaultSamples
 	o.cur = &o.in
 	return o
 }
@@ -95,11 +107,17 @@ func (o *options) flags(d *flagSet) {
 	d.fn("r", "RATE", "frame rate, e.g. 25, 30000/1001, 29.97 or ntsc (input: for speed and the y4m header, or asked of a live source; output: the y4m header or encoder)", "", o.stream(func(s *streamOptions) *string { return &s.rate }))
 	d.fn("t", "DURATION", "stop after DURATION of input: the frames whose time is below it (a camera: capture time); 5, 2.5, 500ms, 1:30", "", o.setDuration)
 	d.boolean(&o.overwrite, "y", "overwrite OUT if it exists")
+	d.boolean(&o.preview, "preview", "also show the output frames in a window (needs an X display, $DISPLAY); the output still gets every frame")
 
 	d.group("People and meshes")
-	d.str(&o.model, "model", "PATH.onnx", "pose model that keeps the HMR2 contract (default: the built-in stand-in, a fixed standing pose)")
+	d.str(&o.poseModel, "pose-model", "M", poseModelUsage)
+	d.str(&o.model, "model", "PATH.onnx", "HMR2 pose model file that keeps the HMR2 contract (-pose-model hmr2)")
+	d.str(&o.modelDir, "model-dir", "DIR", modelDirUsage)
 	d.str(&o.detector, "detector", "D", "person detector: bgsub (background subtraction, for fixed cameras), full (the whole frame is one person), none (nobody: frames pass through untouched), or a YOLOX-style PATH.onnx")
 	d.float(&o.alpha, "alpha", "A", "mesh opacity over the frame, 0..1")
+	d.str(&o.color, "color", "C", "mesh colour: default (4D-Humans' light blue) or track (a stable colour per track id)")
+	d.num(&o.samples, "samples", "N", "anti-aliasing samples per pixel, 1 (off; about a third of the CPU time on a CPU renderer) to 16")
+	d.num(&o.maxPeople, "max-people", "N", "most people drawn in a frame: when more are found, the N largest (a warning says so once)")
 	d.str(&o.body, "body", "PATH.npz", "SMPL body model in the smplx layout (default: meshpipe's own mannequin)")
 	d.str(&o.poses, "poses", "FILE.jsonl", "also write each frame's people to FILE (schema in README.md)")
 
@@ -201,25 +219,12 @@ func (l *logger) printf(level slog.Level, format string, args ...any) {
 // Cancelling ctx stops reading: the frames already read are finished and written, and Run
 // returns 128+N when context.Cause(ctx) is a stopSignal for signal N, else 1.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	o := defaultOptions()
-	d := newFlags("meshpipe", stderr)
-	o.flags(d)
-	d.fs.Usage = func() { d.usage(stderr, usageHead) }
-	// Go's flag package stops at the first argument that is not a flag; as in ffmpeg, a "-"
-	// there is the output (stdout), and flags may follow it.
-	var extra []string
-	for rest := args; ; {
-		if err := d.fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return exitOK
-			}
-			return exitUsage
-		}
-		if d.fs.NArg() == 0 {
-			break
-		}
-		extra = append(extra, d.fs.Arg(0))
-		rest = d.fs.Args()[1:]
+	o, extra, err := parseArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage
 	}
 	log := newLogger(stderr, o.logLevel)
 	for _, a := range extra {
@@ -251,6 +256,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			log.printf(slog.LevelError, "-o %s: the file exists; add -y to overwrite it", o.output)
 			return exitError
 		}
+	}
+	if o.preview && os.Getenv("DISPLAY") == "" {
+		log.printf(slog.LevelError, "-preview: %v: DISPLAY is not set", preview.ErrNoDisplay)
+		return exitError
 	}
 	p, err := build(o, log)
 	if err != nil {
@@ -295,6 +304,16 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		in.reader.SetKeepDecoded(out.writer != nil && out.info.PixFmt == rawvideo.YUV420P)
 	}
 	log.Info("streams", "input", in.describe(), "output", out.describe())
+	var pv *previewer
+	if o.preview {
+		if pv, err = openPreview(in.info.Width, in.info.Height, log.Logger); err != nil {
+			in.finish(true)
+			out.finish()
+			log.printf(slog.LevelError, "-preview: %v", err)
+			return exitError
+		}
+		defer pv.close()
+	}
 
 	// A stop (signal) ends reading; the graph itself runs on to write what was read.
 	var src stages.Source = &stopSource{src: in.source(), done: ctx.Done()}
@@ -321,7 +340,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	p.cfg.Recorder = rec
 	prog := startProgress(o, log, stderr, rec, in.info.Rate.Float(), in.live)
 	cpu0 := processCPU()
-	stats, runErr := stages.Run(context.WithoutCancel(ctx), p.cfg, src, sink)
+	stats, runErr := runGraph(context.WithoutCancel(ctx), p.cfg, src, sink, pv)
 	cpu := processCPU() - cpu0
 	close(stopWatch)
 	prog.stop()
@@ -336,6 +355,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	secs := rec.Progress().Elapsed.Seconds()
 	done := []any{"frames", stats.Frames, "seconds", fmt.Sprintf("%.2f", secs),
 		"fps", fmt.Sprintf("%.1f", float64(stats.Frames)/max(secs, 1e-9)), "people", stats.People}
+	if n := p.overCap.Load(); n > 0 {
+		done = append(done, "frames_over_max_people", n)
+	}
 	if in.live != nil {
 		ls := in.live.Stats()
 		done = append(done, "captured", ls.Captured, "dropped", ls.Dropped,
@@ -370,6 +392,30 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitError
 	}
 	return exitOK
+}
+
+// parseArgs binds args to the options, as Run does first: it returns the options and the
+// arguments that are not flags, in order (Run allows "-" for stdout and "true" after
+// -list_devices). For -h it writes the help to stderr and returns flag.ErrHelp; for a bad or
+// unknown flag the flag package has written the error, naming the flag, to stderr, and the
+// error is returned. Nothing is opened or loaded.
+func parseArgs(args []string, stderr io.Writer) (o *options, extra []string, err error) {
+	o = defaultOptions()
+	d := newFlags("meshpipe", stderr)
+	o.flags(d)
+	d.fs.Usage = func() { d.usage(stderr, usageHead) }
+	// Go's flag package stops at the first argument that is not a flag; as in ffmpeg, a "-"
+	// there is the output (stdout), and flags may follow it.
+	for rest := args; ; {
+		if err := d.fs.Parse(rest); err != nil {
+			return o, extra, err
+		}
+		if d.fs.NArg() == 0 {
+			return o, extra, nil
+		}
+		extra = append(extra, d.fs.Arg(0))
+		rest = d.fs.Args()[1:]
+	}
 }
 
 // stopSignal is the cause with which main cancels Run's context on SIGINT or SIGTERM.
@@ -446,6 +492,12 @@ func (o *options) check() (plan, error) {
 		return pl, fmt.Errorf("-threads %d: must not be negative", o.threads)
 	case !(o.alpha >= 0 && o.alpha <= 1):
 		return pl, fmt.Errorf("-alpha %v: must be within 0..1", o.alpha)
+	case o.color != "default" && o.color != "track":
+		return pl, fmt.Errorf("-color %q: want default or track", o.color)
+	case o.samples < 1 || o.samples > 16:
+		return pl, fmt.Errorf("-samples %d: want 1 (no anti-aliasing) to 16", o.samples)
+	case o.maxPeople < 1:
+		return pl, fmt.Errorf("-max-people %d: need at least 1", o.maxPeople)
 	}
 	if err := o.checkPose(); err != nil {
 		return pl, err

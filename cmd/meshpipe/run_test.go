@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshpipe/meshpipe/gl"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/models/ort"
@@ -87,7 +88,8 @@ func TestRunVtest(t *testing.T) {
 		}
 		boxes = append(boxes, bs)
 	})
-	code, out, stderr := run(t, in.Bytes(), "-s", "768x576")
+	// The stand-in draws each body inside its crop window, which checkDrawn relies on.
+	code, out, stderr := run(t, in.Bytes(), "-s", "768x576", "-pose-model", "standin")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -115,7 +117,7 @@ func TestRunYOLOXStill(t *testing.T) {
 		bs = append(bs, d.Box)
 	}
 	in := append(append([]byte(nil), f.Pix...), f.Pix...)
-	code, out, stderr := run(t, in, "-s", "1024x1024", "-detector", model, "-render-workers", "2")
+	code, out, stderr := run(t, in, "-s", "1024x1024", "-detector", model, "-render-workers", "2", "-pose-model", "standin")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -140,24 +142,30 @@ func TestRunTruncatedInput(t *testing.T) {
 	}
 }
 
+// badFlagCases are command lines Run refuses before reading any frame, its exit status and
+// what stderr must say; FuzzParseArgs starts from their arguments too.
+var badFlagCases = []struct {
+	args []string
+	code int
+	want string
+}{
+	{[]string{}, exitUsage, "-s WxH is required"},
+	{[]string{"-s", "640"}, exitUsage, `-s "640"`},
+	{[]string{"-s", "0x480"}, exitUsage, `-s "0x480"`},
+	{[]string{"-s", "100000x100000"}, exitUsage, "over the"},
+	{[]string{"-s", "64x48", "-alpha", "2"}, exitUsage, "-alpha 2"},
+	{[]string{"-s", "64x48", "-color", "pink"}, exitUsage, `-color "pink"`},
+	{[]string{"-s", "64x48", "-samples", "0"}, exitUsage, "-samples 0"},
+	{[]string{"-s", "64x48", "-render-workers", "0"}, exitUsage, "-render-workers 0"},
+	{[]string{"-s", "64x48", "-nosuchflag"}, exitUsage, "nosuchflag"},
+	{[]string{"-s", "64x48", "extra"}, exitUsage, `unexpected argument "extra"`},
+	{[]string{"-s", "64x48", "-model", "/nonexistent/hmr2.onnx"}, exitError, "/nonexistent/hmr2.onnx"},
+	{[]string{"-s", "64x48", "-detector", "magic"}, exitError, `-detector "magic"`},
+	{[]string{"-s", "64x48", "-ort-lib", "/nonexistent/libonnxruntime.so"}, exitError, "/nonexistent/libonnxruntime.so"},
+}
+
 func TestRunBadFlags(t *testing.T) {
-	for _, c := range []struct {
-		args []string
-		code int
-		want string
-	}{
-		{[]string{}, exitUsage, "-s WxH is required"},
-		{[]string{"-s", "640"}, exitUsage, `-s "640"`},
-		{[]string{"-s", "0x480"}, exitUsage, `-s "0x480"`},
-		{[]string{"-s", "100000x100000"}, exitUsage, "over the"},
-		{[]string{"-s", "64x48", "-alpha", "2"}, exitUsage, "-alpha 2"},
-		{[]string{"-s", "64x48", "-render-workers", "0"}, exitUsage, "-render-workers 0"},
-		{[]string{"-s", "64x48", "-nosuchflag"}, exitUsage, "nosuchflag"},
-		{[]string{"-s", "64x48", "extra"}, exitUsage, `unexpected argument "extra"`},
-		{[]string{"-s", "64x48", "-model", "/nonexistent/hmr2.onnx"}, exitError, "/nonexistent/hmr2.onnx"},
-		{[]string{"-s", "64x48", "-detector", "magic"}, exitError, `-detector "magic"`},
-		{[]string{"-s", "64x48", "-ort-lib", "/nonexistent/libonnxruntime.so"}, exitError, "/nonexistent/libonnxruntime.so"},
-	} {
+	for _, c := range badFlagCases {
 		code, out, stderr := run(t, nil, c.args...)
 		if code != c.code || !strings.Contains(stderr, c.want) || len(out) != 0 {
 			t.Errorf("meshpipe %q: exit %d, %d bytes out, stderr %q; want exit %d and %q", c.args, code, len(out), stderr, c.code, c.want)
@@ -170,5 +178,41 @@ func TestRunRejectsModelOffContract(t *testing.T) {
 	code, _, stderr := run(t, nil, "-s", "64x48", "-model", testenv.Shared(t, "models/yolox_nano.onnx"))
 	if code != exitError || !strings.Contains(stderr, "input is images[1 3 416 416], want img[-1 3 256 256]") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// -color track draws a tracked person in its track's colour, -color default in 4D-Humans'
+// light blue: the brightest drawn pixel (a surface facing the camera, lit to exactly its base
+// colour) shows which.
+func TestRunColor(t *testing.T) {
+	const w, h = 128, 96
+	in := bytes.Repeat([]byte{40}, 2*w*h*3) // two dark grey frames
+	brightest := func(out []byte) [3]byte {
+		var best [3]byte
+		for i := 0; i+3 <= len(out); i += 3 {
+			if !bytes.Equal(out[i:i+3], in[i:i+3]) && int(out[i])+int(out[i+1])+int(out[i+2]) > int(best[0])+int(best[1])+int(best[2]) {
+				best = [3]byte(out[i : i+3])
+			}
+		}
+		return best
+	}
+	for _, c := range []struct {
+		mode string
+		want [3]float32
+	}{{"default", gl.DefaultColor}, {"track", gl.TrackColor(1)}} {
+		code, out, stderr := run(t, in, "-s", "128x96", "-detector", "full", "-color", c.mode, "-render-workers", "1")
+		if code != 0 {
+			t.Fatalf("-color %s: exit %d: %s", c.mode, code, stderr)
+		}
+		if len(out) != len(in) {
+			t.Fatalf("-color %s: %d bytes out for %d in", c.mode, len(out), len(in))
+		}
+		got := brightest(out)
+		for k := 0; k < 3; k++ {
+			if d := int(got[k]) - int(c.want[k]*255+0.5); d < -12 || d > 12 {
+				t.Errorf("-color %s: brightest drawn pixel %v, want about %v", c.mode, got, c.want)
+				break
+			}
+		}
 	}
 }

@@ -4,6 +4,7 @@ package testenv
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,4 +81,52 @@ func Python(t testing.TB, args ...string) []byte {
 			strings.Join(args, " "), err, stderr.String())
 	}
 	return out
+}
+
+// Deps returns the path of name inside the project's .deps folder, where scripts/setup.sh
+// installs what it fetches and makes (for example "models/blazepose-lite.onnx"). It fails the
+// test, naming the set-up script, when the file is missing.
+func Deps(t testing.TB, name string) string {
+	t.Helper()
+	p := filepath.Join(Root(t), ".deps", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("missing (run scripts/setup.sh): %v", err)
+	}
+	return p
+}
+
+// SharedLibrary compiles the C source src with gcc (which scripts/setup.sh installs) into a
+// shared library called name in a fresh temporary directory and returns its path. Tests use
+// it for stand-ins of native libraries: an ONNX Runtime that is too old, a library that is
+// not ONNX Runtime at all.
+func SharedLibrary(t testing.TB, name, src string) string {
+	t.Helper()
+	dir := t.TempDir()
+	c := filepath.Join(dir, "lib.c")
+	if err := os.WriteFile(c, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lib := filepath.Join(dir, name)
+	if out, err := exec.Command("gcc", "-shared", "-fPIC", "-o", lib, c).CombinedOutput(); err != nil {
+		t.Fatalf("gcc -shared %s: %v\n%s", c, err, out)
+	}
+	return lib
+}
+
+// FakeORTSource is the C source of a stand-in ONNX Runtime library for SharedLibrary: its
+// OrtGetApiBase answers GetVersionString with version and GetApi(v) with a non-NULL (but
+// unusable) pointer only for v <= maxAPI, as ONNX Runtime 1.maxAPI would. Only a library
+// check may load it: nothing in it can run a model.
+func FakeORTSource(version string, maxAPI int) string {
+	return fmt.Sprintf(`#include <stddef.h>
+#include <stdint.h>
+typedef struct {
+	const void *(*GetApi)(uint32_t version);
+	const char *(*GetVersionString)(void);
+} api_base;
+static const void *get_api(uint32_t v) { return v <= %d ? (const void *)&get_api : NULL; }
+static const char *get_version(void) { return %q; }
+static const api_base base = {get_api, get_version};
+const api_base *OrtGetApiBase(void) { return &base; }
+`, maxAPI, version)
 }

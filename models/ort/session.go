@@ -22,10 +22,15 @@ var (
 
 // Init loads the ONNX Runtime shared library at path and creates the process-wide environment.
 // Only the first call does work; later calls return its result (and fail if they name another
-// library). The error says which file failed and why.
+// library). The error says which file failed and why: it does not load, it is not ONNX
+// Runtime, or it is older than MinVersion (with the version found).
 func Init(path string) error {
 	envOnce.Do(func() {
 		envPath = path
+		if _, err := checkLibrary(path); err != nil {
+			envErr = err
+			return
+		}
 		onnx.SetSharedLibraryPath(path)
 		if err := onnx.InitializeEnvironment(onnx.WithLogLevelError()); err != nil {
 			envErr = fmt.Errorf("loading ONNX Runtime from %s: %w", path, err)
