@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/draw"
 	"image/png"
+	"strings"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/gofont/goregular"
@@ -99,11 +100,7 @@ func (r *report) panels() []panel {
 			legend: allStages, colors: stageColors}
 		for _, res := range rows {
 			label := res.size.String() + ", " + res.model
-			c := barBlue
-			if res.model != "stand-in" {
-				c = barOrange
-			}
-			p.bars = append(p.bars, bar{label: label, value: res.fps(), text: fmt.Sprintf("%.1f fps", res.fps()), color: c})
+			p.bars = append(p.bars, bar{label: label, value: res.fps(), text: fmt.Sprintf("%.1f fps", res.fps()), color: modelColor(res.model)})
 			var sh []float64
 			for _, s := range allStages {
 				sh = append(sh, res.Fig.stage(s).Busy)
@@ -124,11 +121,7 @@ func (r *report) panels() []panel {
 	if rows := r.section("scaling"); len(rows) > 0 {
 		p := panel{title: fmt.Sprintf("3. Scaling, %s: frames per second", rows[0].size)}
 		for _, res := range rows {
-			c := barBlue
-			if res.model != "stand-in" {
-				c = barOrange
-			}
-			p.bars = append(p.bars, bar{label: res.label + ", " + res.model, value: res.fps(), text: fmt.Sprintf("%.1f fps", res.fps()), color: c})
+			p.bars = append(p.bars, bar{label: res.label + ", " + res.model, value: res.fps(), text: fmt.Sprintf("%.1f fps", res.fps()), color: modelColor(res.model)})
 		}
 		ps = append(ps, p)
 	}
@@ -147,6 +140,18 @@ func (r *report) panels() []panel {
 		ps = append(ps, p)
 	}
 	return ps
+}
+
+// modelColor colours a pose model's fps bars: blue for the stand-in, green for BlazePose,
+// orange for HMR2 (and any other model).
+func modelColor(model string) color.RGBA {
+	switch {
+	case model == "stand-in":
+		return barBlue
+	case strings.HasPrefix(model, "BlazePose"):
+		return stageColors[1]
+	}
+	return barOrange
 }
 
 // chart draws the report's panels as a PNG.

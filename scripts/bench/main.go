@@ -10,10 +10,12 @@
 //     graph and write only), with drawing off (-no-render) and whole, on 1280x720 rgb24, as
 //     frames per second in steady state (first frame out to last) and a ratio to cat;
 //  2. the whole pipeline at 640x360, 1280x720 and 1920x1080 with the built-in stand-in pose
-//     model and with a random-weight HMR2 of the real architecture (small by default):
+//     model, with BlazePose (meshpipe's default, when set up) and with a random-weight HMR2 of
+//     the real architecture (small by default):
 //     frames per second and each stage's busy share and p50/p95 time per frame (meshpipe's
 //     -stats_file);
-//  3. scaling: render workers 1, 2, 4 (stand-in); pose workers 1, 2 by batch 1, 4, 16 (HMR2);
+//  3. scaling: render workers 1, 2, 4 and anti-aliasing off (stand-in); pose workers 1, 2 by
+//     batch 1, 4, 16 (HMR2);
 //  4. memory: peak RSS (the kernel's ru_maxrss) against -in-flight, and RSS after 10x more
 //     frames (VmRSS and VmHWM from /proc/PID/status when the frames have come out).
 //
@@ -62,6 +64,7 @@ type config struct {
 	rounds     int // each cell but the growth run runs this many times; the fastest run counts
 	model      string
 	modelLabel string
+	blazepose  string // -pose-model of the BlazePose rows; "none" skips them
 	device     string
 	ortLib     string
 	threads    int
@@ -90,11 +93,12 @@ func run() int {
 	flag.IntVar(&c.distinct, "distinct", 100, "frames decoded from the video per size (cells wanting more play them back and forth)")
 	flag.IntVar(&c.frames, "frames", 150, "frames per cell with the stand-in pose model")
 	flag.IntVar(&c.pipeFrames, "pipe-frames", 300, "frames per pipe-cost cell")
-	flag.IntVar(&c.hmrFrames, "hmr-frames", 32, "frames per cell with the -model pose model")
+	flag.IntVar(&c.hmrFrames, "hmr-frames", 32, "frames per cell with a real pose model (HMR2, BlazePose)")
 	flag.IntVar(&c.memFrames, "mem-frames", 150, "frames per -in-flight cell")
 	flag.IntVar(&c.rounds, "rounds", 3, "run every cell this many times, round after round, and show the fastest run (other work on the machine only ever slows a run down); the growth run runs once")
 	flag.IntVar(&c.growFrames, "grow-frames", 100, "the growth run's RSS is sampled after this many frames and after 10 times as many")
 	flag.StringVar(&c.model, "model", "", "pose model for the HMR2 rows (default: a small random-weight HMR2 made with scripts/export_hmr2_onnx.py; \"none\" skips them)")
+	flag.StringVar(&c.blazepose, "blazepose", "blazepose-full", "meshpipe's -pose-model for the BlazePose rows (meshpipe's default model; blazepose-lite or blazepose-heavy for the others; \"none\" skips them)")
 	flag.StringVar(&c.modelLabel, "model-label", "", "the -model rows' name in the tables (default: from the file)")
 	flag.StringVar(&c.device, "device", "cpu", "meshpipe's -device: cpu, cuda or cuda:N")
 	flag.StringVar(&c.ortLib, "ort-lib", "", "meshpipe's -ort-lib")
@@ -202,8 +206,18 @@ func bench(ctx context.Context, c *config) (*report, error) {
 		rep.notes = append(rep.notes, note)
 		fmt.Fprintln(os.Stderr, "bench:", note)
 	}
-	cells := plan(c, hmr, hmrLabel)
-	rep.setup = describeSetup(c, hmrLabel, hmr != "")
+	models := poseModels{standIn: poseChoice{label: "stand-in", args: []string{"-pose-model", "standin"}}}
+	if hmr != "" {
+		models.hmr = &poseChoice{label: hmrLabel, args: []string{"-pose-model", "hmr2", "-model", hmr}}
+	}
+	if bp, note := c.blazePose(); bp != nil {
+		models.blazePose = bp
+	} else if note != "" {
+		rep.notes = append(rep.notes, note)
+		fmt.Fprintln(os.Stderr, "bench:", note)
+	}
+	cells := plan(c, models)
+	rep.setup = describeSetup(c, models)
 
 	// Frames of each size the cells need, decoded once.
 	raws := map[size]*rawFile{}
@@ -311,11 +325,45 @@ func (c *config) poseModel(ctx context.Context) (path, label, note string) {
 	return path, label, ""
 }
 
+// poseChoice is a pose model as the tables name it and the meshpipe flags that choose it.
+type poseChoice struct {
+	label string
+	args  []string
+}
+
+// poseModels are the pose models the cells use: the stand-in always, BlazePose and HMR2 when
+// they are there.
+type poseModels struct {
+	standIn        poseChoice
+	blazePose, hmr *poseChoice
+}
+
+// blazePose returns the BlazePose rows' pose model when its file is where meshpipe looks
+// ($MESHPIPE_MODELS, else the project's .deps/models), or a note saying why not.
+func (c *config) blazePose() (*poseChoice, string) {
+	if c.blazepose == "none" {
+		return nil, "BlazePose rows skipped (-blazepose none)"
+	}
+	dir := os.Getenv("MESHPIPE_MODELS")
+	if dir == "" {
+		dir = filepath.Join(c.root, ".deps", "models")
+	}
+	file := filepath.Join(dir, c.blazepose+".onnx")
+	if _, err := os.Stat(file); err != nil {
+		return nil, fmt.Sprintf("BlazePose rows skipped: %s not found (scripts/setup.sh converts BlazePose into .deps/models)", file)
+	}
+	label := map[string]string{"blazepose-lite": "BlazePose lite", "blazepose-full": "BlazePose full", "blazepose-heavy": "BlazePose heavy"}[c.blazepose]
+	if label == "" {
+		label = c.blazepose
+	}
+	return &poseChoice{label: label, args: []string{"-pose-model", c.blazepose}}, ""
+}
+
 // cell is one measured run.
 type cell struct {
 	section string   // "pipe", "sizes", "parts", "scaling", "memory" or "growth"
 	label   string   // the row's name
-	model   string   // "stand-in", the HMR2 label, or "" for cat
+	model   string   // the pose model's label ("stand-in", ...), or "" for cat
 	size    size     //
 	frames  int      // frames written into the command
 	cmd     []string // the command; nil means meshpipe with args
@@ -335,50 +383,53 @@ func (cl cell) describe() string {
 }
 
 // plan lists the cells of the chosen sections, in the order they run.
-func plan(c *config, hmr, hmrLabel string) []cell {
+func plan(c *config, pm poseModels) []cell {
 	hd := size{1280, 720}
 	var cells []cell
-	meshpipe := func(section, label, model string, sz size, frames int, args ...string) {
-		if model != "stand-in" {
-			args = append([]string{"-model", hmr}, args...)
-		}
-		cells = append(cells, cell{section: section, label: label, model: model, size: sz, frames: frames, args: args})
+	meshpipe := func(section, label string, model poseChoice, sz size, frames int, args ...string) {
+		args = append(append([]string{}, model.args...), args...)
+		cells = append(cells, cell{section: section, label: label, model: model.label, size: sz, frames: frames, args: args})
 	}
+	std := pm.standIn
 	if c.sections["pipe"] {
 		cells = append(cells, cell{section: "pipe", label: "cat", size: hd, frames: c.pipeFrames, cmd: []string{"cat"}})
-		meshpipe("pipe", "meshpipe -detector none -no-render", "stand-in", hd, c.pipeFrames, "-detector", "none", "-no-render")
-		meshpipe("pipe", "meshpipe -no-render", "stand-in", hd, c.pipeFrames, "-no-render")
-		meshpipe("pipe", "meshpipe", "stand-in", hd, c.pipeFrames)
+		meshpipe("pipe", "meshpipe -detector none -no-render", std, hd, c.pipeFrames, "-detector", "none", "-no-render")
+		meshpipe("pipe", "meshpipe -no-render", std, hd, c.pipeFrames, "-no-render")
+		meshpipe("pipe", "meshpipe", std, hd, c.pipeFrames)
 		// The same through 1 MiB pipes (16 times fewer wake-ups per frame), where the system
 		// allows them and no -pipe-size was given.
 		if c.pipeSize == 0 && pipeMaxSize() >= bigPipe {
 			cells = append(cells, cell{section: "pipe", label: "cat", size: hd, frames: c.pipeFrames, cmd: []string{"cat"}, pipeSize: bigPipe})
-			meshpipe("pipe", "meshpipe -detector none -no-render", "stand-in", hd, c.pipeFrames, "-detector", "none", "-no-render")
+			meshpipe("pipe", "meshpipe -detector none -no-render", std, hd, c.pipeFrames, "-detector", "none", "-no-render")
 			cells[len(cells)-1].pipeSize = bigPipe
-			meshpipe("pipe", "meshpipe", "stand-in", hd, c.pipeFrames)
+			meshpipe("pipe", "meshpipe", std, hd, c.pipeFrames)
 			cells[len(cells)-1].pipeSize = bigPipe
 		}
 	}
 	if c.sections["sizes"] {
 		for _, sz := range c.sizes {
-			meshpipe("sizes", sz.String(), "stand-in", sz, c.frames)
+			meshpipe("sizes", sz.String(), std, sz, c.frames)
 			// The CPU each part costs, by difference: the graph with nobody found, then
 			// with detection and pose but no drawing.
-			meshpipe("parts", "-detector none -no-render", "stand-in", sz, c.frames, "-detector", "none", "-no-render")
-			meshpipe("parts", "-no-render", "stand-in", sz, c.frames, "-no-render")
-			if hmr != "" {
-				meshpipe("sizes", sz.String(), hmrLabel, sz, c.hmrFrames)
+			meshpipe("parts", "-detector none -no-render", std, sz, c.frames, "-detector", "none", "-no-render")
+			meshpipe("parts", "-no-render", std, sz, c.frames, "-no-render")
+			if pm.blazePose != nil {
+				meshpipe("sizes", sz.String(), *pm.blazePose, sz, c.hmrFrames)
+			}
+			if pm.hmr != nil {
+				meshpipe("sizes", sz.String(), *pm.hmr, sz, c.hmrFrames)
 			}
 		}
 	}
 	if c.sections["scaling"] {
 		for _, n := range []int{1, 2, 4} {
-			meshpipe("scaling", fmt.Sprintf("-render-workers %d", n), "stand-in", hd, c.frames, "-render-workers", fmt.Sprint(n))
+			meshpipe("scaling", fmt.Sprintf("-render-workers %d", n), std, hd, c.frames, "-render-workers", fmt.Sprint(n))
 		}
-		if hmr != "" {
+		meshpipe("scaling", "-samples 1 (no anti-aliasing)", std, hd, c.frames, "-samples", "1")
+		if pm.hmr != nil {
 			for _, pw := range []int{1, 2} {
 				for _, b := range []int{1, 4, 16} {
-					meshpipe("scaling", fmt.Sprintf("-pose-workers %d -batch %d", pw, b), hmrLabel, hd, c.hmrFrames,
+					meshpipe("scaling", fmt.Sprintf("-pose-workers %d -batch %d", pw, b), *pm.hmr, hd, c.hmrFrames,
 						"-pose-workers", fmt.Sprint(pw), "-batch", fmt.Sprint(b))
 				}
 			}
@@ -386,9 +437,9 @@ func plan(c *config, hmr, hmrLabel string) []cell {
 	}
 	if c.sections["memory"] {
 		for _, n := range []int{4, 8, 16, 32, 64} {
-			meshpipe("memory", fmt.Sprintf("-in-flight %d", n), "stand-in", hd, c.memFrames, "-in-flight", fmt.Sprint(n))
+			meshpipe("memory", fmt.Sprintf("-in-flight %d", n), std, hd, c.memFrames, "-in-flight", fmt.Sprint(n))
 		}
-		meshpipe("growth", "-in-flight 0 (default)", "stand-in", hd, 10*c.growFrames)
+		meshpipe("growth", "-in-flight 0 (default)", std, hd, 10*c.growFrames)
 		cells[len(cells)-1].rssAt = []int{c.growFrames, 2 * c.growFrames, 5 * c.growFrames, 10 * c.growFrames}
 	}
 	for i := range cells {
@@ -414,11 +465,11 @@ func pipeMaxSize() int {
 }
 
 // describeSetup says how the cells were run, for the report's header.
-func describeSetup(c *config, hmrLabel string, haveHMR bool) []string {
+func describeSetup(c *config, pm poseModels) []string {
 	lines := []string{
 		fmt.Sprintf("input: frames 0-%d of %s (768x576, 10 fps, pedestrians, fixed camera) scaled to each size, rgb24, played back and forth when a cell wants more; the bench writes them into the command's stdin from a file and reads its stdout",
 			c.distinct-1, filepath.Base(c.video)),
-		fmt.Sprintf("meshpipe flags: -device %s -threads %d -nostats -stats_file (defaults otherwise: -detector bgsub, 2 pose workers, batch 4, 4 render workers)", c.device, c.threads),
+		fmt.Sprintf("meshpipe flags: -device %s -threads %d -nostats -stats_file and -pose-model (defaults otherwise: -detector bgsub, 2 pose workers, batch 4, 4 render workers, -samples 4)", c.device, c.threads),
 	}
 	counts := []string{}
 	if c.sections["pipe"] {
@@ -426,20 +477,25 @@ func describeSetup(c *config, hmrLabel string, haveHMR bool) []string {
 	}
 	if c.sections["sizes"] || c.sections["scaling"] {
 		counts = append(counts, fmt.Sprintf("%d (stand-in pose model)", c.frames))
-		if haveHMR {
-			counts = append(counts, fmt.Sprintf("%d (%s)", c.hmrFrames, hmrLabel))
+		if pm.blazePose != nil || pm.hmr != nil {
+			counts = append(counts, fmt.Sprintf("%d (BlazePose, HMR2)", c.hmrFrames))
 		}
 	}
 	if c.sections["memory"] {
 		counts = append(counts, fmt.Sprintf("%d (-in-flight)", c.memFrames), fmt.Sprintf("%d (growth)", 10*c.growFrames))
 	}
 	lines = append(lines, "frames per cell: "+strings.Join(counts, ", ")+fmt.Sprintf("; every cell but the growth run ran %d times, round after round, and the fastest run is shown (with the slowest run's fps in brackets): few frames a cell keep the whole bench within minutes, and other work on the machine only ever slows a run", c.rounds))
-	if haveHMR && c.model == "" {
-		lines = append(lines, fmt.Sprintf("pose models: stand-in = meshpipe's built-in stand-in (a fixed pose, almost no arithmetic); %s = HMR2's architecture with random weights shrunk to about 5 M parameters (scripts/export_hmr2_onnx.py %s): real model work at a size two CPU cores can run; full-size HMR2 is about 180 times its arithmetic",
-			hmrLabel, strings.Join(smallArch, " ")))
-	} else if haveHMR {
-		lines = append(lines, fmt.Sprintf("pose models: stand-in = meshpipe's built-in stand-in (a fixed pose, almost no arithmetic); %s = %s", hmrLabel, c.model))
+	models := []string{"stand-in = meshpipe's built-in stand-in (-pose-model standin: a fixed pose, almost no arithmetic)"}
+	if pm.blazePose != nil {
+		models = append(models, fmt.Sprintf("%s = -pose-model %s, meshpipe's default when its files are set up (BlazePose GHUM landmarks, then inverse kinematics)", pm.blazePose.label, c.blazepose))
 	}
+	if pm.hmr != nil && c.model == "" {
+		models = append(models, fmt.Sprintf("%s = HMR2's architecture with random weights shrunk to about 5 M parameters (scripts/export_hmr2_onnx.py %s): real model work at a size two CPU cores can run; full-size HMR2 is about 180 times its arithmetic",
+			pm.hmr.label, strings.Join(smallArch, " ")))
+	} else if pm.hmr != nil {
+		models = append(models, fmt.Sprintf("%s = %s", pm.hmr.label, c.model))
+	}
+	lines = append(lines, "pose models: "+strings.Join(models, "; "))
 	return lines
 }
 
