@@ -54,7 +54,7 @@ func TestBadModelsBeforeFirstFrame(t *testing.T) {
 		{[]string{"-model", "/nonexistent/hmr2.onnx"}, []string{"model /nonexistent/hmr2.onnx", "no such file"}},
 		{[]string{"-model", text}, []string{"model " + text + " is not a loadable ONNX model"}},
 		{[]string{"-model", empty}, []string{"model " + empty + " is not a loadable ONNX model"}},
-		{[]string{"-model", yolox}, []string{"model " + yolox, "input is images[1 3 416 416], want img[-1 3 256 256]"}},
+		{[]string{"-model", yolox}, []string{"model hmr2 (" + yolox + ")", "input is images[1 3 416 416], want img[-1 3 256 256]"}},
 		{[]string{"-model", faultModel(t, "vertices", "6890")}, []string{"pred_vertices[-1 6890 3] gives 6890 vertices a body, but the body model (mannequin) has"}},
 		{[]string{"-detector", "/nonexistent/yolox.onnx"}, []string{"-detector: model /nonexistent/yolox.onnx", "no such file"}},
 		{[]string{"-detector", text}, []string{"-detector: model " + text + " is not a loadable ONNX model"}},
@@ -144,7 +144,7 @@ func TestModelFaultMidStream(t *testing.T) {
 		in.Write(bytes.Repeat([]byte{v}, n))
 	}
 	code, out, stderr := run(t, in.Bytes(), "-s", "64x48", "-detector", "full", "-model", model, "-batch", "4", "-device", "cpu")
-	want := fmt.Sprintf("pose: frame %d: model %s: output pred_cam gives scale s = ", k, model)
+	want := fmt.Sprintf("pose: frame %d: model hmr2 (%s): output pred_cam gives scale s = ", k, model)
 	if code != exitError || !strings.Contains(stderr, want) || !strings.Contains(stderr, fmt.Sprintf("(%d frames written before it)", k)) {
 		t.Fatalf("exit %d, stderr:\n%s\nwant exit 1 and %q", code, stderr, want)
 	}
