@@ -17,7 +17,7 @@ DEMO_RATE := 10
 DEMO_OUT := out/vtest_mesh.mp4
 DEMO_SHEET := out/vtest_mesh_sheet.png
 
-.PHONY: all setup build plugin bench-plugin bench-render test test-race fuzz-short demo demo-cyclist clean distclean
+.PHONY: all setup build plugin bench bench-gpu bench-plugin bench-render test test-race fuzz-short demo demo-cyclist clean distclean
 
 all: build plugin
 
@@ -34,6 +34,21 @@ plugin:
 	$(GO) build -buildmode=c-shared -o bin/frei0r/meshpipe.so ./plugin/frei0r
 	@rm -f bin/frei0r/meshpipe.h
 	@echo "plugin: bin/frei0r/meshpipe.so (use FREI0R_PATH=$(CURDIR)/bin/frei0r)"
+
+# Where the time goes (scripts/bench): pipe cost against cat, the whole pipeline at 640x360,
+# 1280x720 and 1920x1080, worker and batch scaling, and memory, side by side in one run; prints
+# the tables and writes out/bench.md, out/bench.png and out/bench.json. About 5-6 minutes on 2
+# cores (more on a busy machine). Nothing in it fails on a timing; make test does not run it.
+#   BENCH_FLAGS=   the bench's flags (bin/meshpipe-bench -h), e.g. BENCH_FLAGS='-frames 300'
+BENCH_FLAGS ?=
+bench: setup build
+	$(GO) build -o bin/meshpipe-bench ./scripts/bench
+	bin/meshpipe-bench $(BENCH_FLAGS)
+
+# The same tables on a machine with an NVIDIA GPU: -device cuda, a full-size HMR2, EGL on the
+# GPU (scripts/bench_gpu.sh; it says what it could not run).
+bench-gpu:
+	@bash scripts/bench_gpu.sh
 
 # Frames per second of the plugin in ffmpeg and of the pipe, on the same frames of vtest.avi.
 #   BENCH_FRAMES=N   frames to time (default 200)

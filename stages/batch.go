@@ -108,8 +108,9 @@ func batchFrames(ctx context.Context, in <-chan *job, out chan<- []*job, limit i
 // estimate runs one batch through the pose estimator and stores each job's people. Jobs to
 // skip (a frame before them failed) and jobs without detections are left out of the run. When
 // the run fails (or panics), each job is run alone, in order, so that the error lands on the
-// frame at fault; the jobs after a failure are left to be skipped.
-func estimate(pose PoseEstimator, b []*job, skip func(*job) bool, fail func(*job, string, error)) {
+// frame at fault; the jobs after a failure are left to be skipped. It returns the number of
+// jobs given to the estimator (0 when none had detections), for the stage's timing.
+func estimate(pose PoseEstimator, b []*job, skip func(*job) bool, fail func(*job, string, error)) int {
 	var jobs []*job
 	for _, j := range b {
 		if !skip(j) && len(j.dets) > 0 {
@@ -117,7 +118,7 @@ func estimate(pose PoseEstimator, b []*job, skip func(*job) bool, fail func(*job
 		}
 	}
 	if len(jobs) == 0 {
-		return
+		return 0
 	}
 	run := func(jobs []*job) error {
 		frames := make([]*rawvideo.Frame, len(jobs))
@@ -141,19 +142,20 @@ func estimate(pose PoseEstimator, b []*job, skip func(*job) bool, fail func(*job
 	}
 	err := run(jobs)
 	if err == nil {
-		return
+		return len(jobs)
 	}
 	if len(jobs) == 1 {
 		fail(jobs[0], "pose", err)
-		return
+		return 1
 	}
 	for _, j := range jobs {
 		if skip(j) {
-			return
+			break
 		}
 		if err := run([]*job{j}); err != nil {
 			fail(j, "pose", err)
-			return
+			break
 		}
 	}
+	return len(jobs)
 }

@@ -86,6 +86,20 @@ type Config struct {
 	Recorder *Recorder
 }
 
+// FramesInFlight returns the most frames Run keeps between read and write under c: InFlight,
+// or when that is 0, PoseWorkers*Batch + len(Renderers) + 4 (PoseWorkers 0 counting as 2 and
+// Batch 0 as 1, as Run reads them).
+func (c Config) FramesInFlight() int {
+	if c.InFlight > 0 {
+		return c.InFlight
+	}
+	poseWorkers := c.PoseWorkers
+	if poseWorkers <= 0 {
+		poseWorkers = 2
+	}
+	return poseWorkers*max(c.Batch, 1) + len(c.Renderers) + 4
+}
+
 // Stats counts what a run did.
 type Stats struct {
 	// Frames is the number of frames written.
@@ -135,10 +149,7 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 	if wait <= 0 {
 		wait = DefaultBatchWait
 	}
-	inFlight := cfg.InFlight
-	if inFlight <= 0 {
-		inFlight = poseWorkers*batch + len(cfg.Renderers) + 4
-	}
+	inFlight := cfg.FramesInFlight()
 	parent := ctx
 	g, ctx := errgroup.WithContext(ctx)
 	rec := cfg.Recorder
@@ -289,8 +300,8 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 			defer poseWG.Done()
 			for b := range batchCh {
 				t0 := rec.now()
-				estimate(cfg.Pose, b, skip, fail)
-				rec.recordBatch(StagePose, t0, len(b))
+				n := estimate(cfg.Pose, b, skip, fail)
+				rec.recordBatch(StagePose, t0, n) // frames without people are not pose work
 				for _, j := range b {
 					if !send(renderCh, j) {
 						return nil

@@ -416,3 +416,19 @@ func TestReorder(t *testing.T) {
 		t.Fatalf("push 7 into window [4,8): %v, next %d", err, r.Next())
 	}
 }
+
+// FramesInFlight is the number Run sizes its buffers by, and what meshpipe's -stats_file reports.
+func TestFramesInFlight(t *testing.T) {
+	for _, c := range []struct {
+		cfg  Config
+		want int
+	}{
+		{Config{InFlight: 3}, 3},
+		{Config{Renderers: make([]Renderer, 4)}, 2*1 + 4 + 4},
+		{Config{PoseWorkers: 1, Batch: 16, Renderers: make([]Renderer, 2)}, 16 + 2 + 4},
+	} {
+		if got := c.cfg.FramesInFlight(); got != c.want {
+			t.Errorf("%+v: %d, want %d", c.cfg, got, c.want)
+		}
+	}
+}

@@ -20,6 +20,10 @@ type pipeline struct {
 	closers []func() error
 	body    *models.Body // the mannequin, or the -body file
 	overCap atomic.Int64 // frames on which more than -max-people were found
+
+	// For the log and -stats_file: the pose model's name, the device it runs on (cpu or
+	// cuda:N) and the GL renderer ("none" with -no-render).
+	modelName, device, renderer string
 }
 
 func (p *pipeline) close() {
@@ -60,6 +64,8 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 		p.cfg.Detector = models.NewBackgroundSubtractor()
 	case o.detector == "full":
 		p.cfg.Detector = models.FullFrame{}
+	case o.detector == "none":
+		p.cfg.Detector = nobody{}
 	case strings.HasSuffix(o.detector, ".onnx"):
 		ds, err := ort.Open(o.detector, opt)
 		if err != nil {
@@ -72,7 +78,7 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 		}
 		p.cfg.Detector = models.NewYOLOX(ds, size)
 	default:
-		return nil, fmt.Errorf("-detector %q: want bgsub, full or a YOLOX-style .onnx file", o.detector)
+		return nil, fmt.Errorf("-detector %q: want bgsub, full, none or a YOLOX-style .onnx file", o.detector)
 	}
 	p.cfg.Detector = &models.Capped{Detector: p.cfg.Detector, Max: o.maxPeople, Over: func(f *rawvideo.Frame, found int) {
 		if p.overCap.Add(1) == 1 {
@@ -82,20 +88,34 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 	}}
 	p.cfg.Tracker = models.NewTracker()
 
+	p.modelName, p.renderer = modelName, "none (-no-render)"
 	for i := 0; i < o.renderWorkers; i++ {
+		if o.noRender {
+			p.cfg.Renderers = append(p.cfg.Renderers, passThrough{})
+			continue
+		}
 		r, err := gl.NewRendererOptions(body.Faces, body.VertexCount(), gl.Options{Samples: o.samples})
 		if err != nil {
 			return nil, fmt.Errorf("render worker %d: %w", i, err)
 		}
 		p.closers = append(p.closers, r.Close)
-		if i == 0 {
-			log.Info("meshpipe", "onnxruntime", ort.Version(), "pose_model", modelName, "detector", o.detector,
-				"renderer", r.Name(), "pose_workers", o.poseWorkers, "render_workers", o.renderWorkers)
-		}
+		p.renderer = r.Name()
 		p.cfg.Renderers = append(p.cfg.Renderers, &meshRenderer{r: r, alpha: float32(o.alpha), trackColors: o.color == "track"})
 	}
+	log.Info("meshpipe", "onnxruntime", ort.Version(), "pose_model", modelName, "detector", o.detector,
+		"renderer", p.renderer, "pose_workers", o.poseWorkers, "render_workers", o.renderWorkers)
 	return p, nil
 }
+
+// nobody is -detector none: it finds no one, so frames pass through every stage untouched.
+type nobody struct{}
+
+func (nobody) Detect(*rawvideo.Frame) ([]models.Detection, error) { return nil, nil }
+
+// passThrough is a render worker under -no-render: it leaves the frame as it is.
+type passThrough struct{}
+
+func (passThrough) Render(*rawvideo.Frame, []models.Person) error { return nil }
 
 // meshRenderer adapts a gl.Renderer to stages.Renderer: it turns people into meshes under the
 // contract's camera for the frame's size.
@@ -135,6 +155,7 @@ func applyPoseFlags(o *options, log *logger, p *pipeline, opt *ort.Options) erro
 		log.Info("-device auto: using the CPU", "reason", why)
 	}
 	opt.Device = dev
+	p.device = dev.String()
 	p.body = models.Mannequin()
 	if o.body != "" {
 		if p.body, err = models.LoadBody(o.body); err != nil {

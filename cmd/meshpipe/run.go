@@ -65,10 +65,12 @@ type options struct {
 	renderWorkers int
 	inFlight      int
 	threads       int
+	noRender      bool
 
-	logLevel slog.Level
-	stats    int // statsAuto, statsOn or statsOff
-	version  bool
+	logLevel  slog.Level
+	stats     int    // statsAuto, statsOn or statsOff
+	statsFile string // -stats_file: the run's figures as JSON (statsfile.go)
+	version   bool
 }
 
 // streamOptions are ffmpeg's per-stream options; which stream they describe depends on
@@ -111,7 +113,7 @@ func (o *options) flags(d *flagSet) {
 	d.str(&o.poseModel, "pose-model", "M", poseModelUsage)
 	d.str(&o.model, "model", "PATH.onnx", "HMR2 pose model file that keeps the HMR2 contract (-pose-model hmr2)")
 	d.str(&o.modelDir, "model-dir", "DIR", modelDirUsage)
-	d.str(&o.detector, "detector", "D", "person detector: bgsub (background subtraction, for fixed cameras), full (the whole frame is one person), or a YOLOX-style PATH.onnx")
+	d.str(&o.detector, "detector", "D", "person detector: bgsub (background subtraction, for fixed cameras), full (the whole frame is one person), none (nobody: frames pass through untouched), or a YOLOX-style PATH.onnx")
 	d.float(&o.alpha, "alpha", "A", "mesh opacity over the frame, 0..1")
 	d.str(&o.color, "color", "C", "mesh colour: default (4D-Humans' light blue) or track (a stable colour per track id)")
 	d.num(&o.samples, "samples", "N", "anti-aliasing samples per pixel, 1 (off; about a third of the CPU time on a CPU renderer) to 16")
@@ -127,11 +129,13 @@ func (o *options) flags(d *flagSet) {
 	d.num(&o.threads, "threads", "N", "ONNX Runtime intra-op threads per session (0: one per core)")
 	d.num(&o.batch, "batch", "N", "most person crops per pose-model run, gathered from consecutive frames")
 	d.str(&o.device, "device", "DEV", "where ONNX Runtime runs: auto (CUDA if it starts, else the CPU), cpu, cuda or cuda:N")
+	d.boolean(&o.noRender, "no-render", "draw nothing and make no OpenGL context: people are still found and posed, frames pass through unchanged (to measure the rest)")
 
 	d.group("Logging and information")
 	d.fn("loglevel,v", "LEVEL", "quiet, error, warning, info, verbose or debug", "info", o.setLogLevel)
 	d.boolFn("stats", "show the progress line and the stage summary even when stderr is not a terminal", func() error { o.stats = statsOn; return nil })
 	d.boolFn("nostats", "show neither, even on a terminal", func() error { o.stats = statsOff; return nil })
+	d.str(&o.statsFile, "stats_file", "FILE.json", "at the end, write the run's figures to FILE: frames, fps, and each stage's busy share and p50/p95 (schema in README.md)")
 	d.boolean(&o.version, "version", "print the versions of meshpipe, ONNX Runtime and OpenGL found, and exit")
 	d.boolean(&o.listDevices, "list_devices", "list the live sources: the test pattern and the cameras found, with their sizes and rates, and exit")
 }
@@ -335,7 +339,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	rec := stages.NewRecorder()
 	p.cfg.Recorder = rec
 	prog := startProgress(o, log, stderr, rec, in.info.Rate.Float(), in.live)
+	cpu0 := processCPU()
 	stats, runErr := runGraph(context.WithoutCancel(ctx), p.cfg, src, sink, pv)
+	cpu := processCPU() - cpu0
 	close(stopWatch)
 	prog.stop()
 	if runErr == nil {
@@ -358,6 +364,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			"latency_p50", ms(ls.LatencyP50), "latency_p95", ms(ls.LatencyP95))
 	}
 	log.Info("done", done...)
+	var statsErr error
+	if o.statsFile != "" {
+		statsErr = writeStatsFile(o.statsFile, p.figures(o, rec, cpu, in.info.Width, in.info.Height, in.live))
+	}
 	switch {
 	case runErr != nil && errors.Is(runErr, syscall.EPIPE) && out.isStdout:
 		log.printf(slog.LevelDebug, "stdout closed by its reader after %d frames: stopping", stats.Frames)
@@ -377,6 +387,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case stopped:
 		log.printf(slog.LevelWarn, "stopped by %v after %d frames: every frame read was written", stopName(ctx), stats.Frames)
 		return stopStatus(ctx)
+	case statsErr != nil:
+		log.printf(slog.LevelError, "%v", statsErr)
+		return exitError
 	}
 	return exitOK
 }
