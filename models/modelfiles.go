@@ -56,10 +56,20 @@ func FindModel(name string, in ModelInputs) (found string, tried []string) {
 			return "", []string{p}
 		}
 	}
+	return SearchUp(filepath.Join(ProjectModelDir, name), exists, in.ExeDir, in.WorkDir)
+}
+
+// SearchUp looks for rel, a path relative to the project root (such as
+// ".deps/models/blazepose-full.onnx"), under each of dirs and each of their parents, in that
+// order, trying each path once. It returns the first path that exists ("" when none does) and
+// every path tried, for the error message. Empty dirs are skipped. meshpipe finds the files
+// that scripts/setup.sh installs this way, whether it runs from the project's bin/ folder or
+// from a test in a package folder.
+func SearchUp(rel string, exists func(path string) bool, dirs ...string) (found string, tried []string) {
 	seen := map[string]bool{}
-	for _, dir := range []string{in.ExeDir, in.WorkDir} {
+	for _, dir := range dirs {
 		for d := dir; d != ""; {
-			p := filepath.Join(d, ProjectModelDir, name)
+			p := filepath.Join(d, rel)
 			if !seen[p] {
 				seen[p] = true
 				tried = append(tried, p)

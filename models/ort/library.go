@@ -3,6 +3,8 @@ package ort
 import (
 	"os"
 	"path/filepath"
+
+	"github.com/meshpipe/meshpipe/models"
 )
 
 // LibraryName is the ONNX Runtime shared library's file name on Linux.
@@ -48,25 +50,8 @@ func FindLibrary(in LibraryInputs) (found string, tried []string) {
 			return "", tried
 		}
 	}
-	seen := map[string]bool{}
-	for _, dir := range []string{in.ExeDir, in.WorkDir} {
-		for d := dir; d != ""; {
-			p := filepath.Join(d, ProjectLibrary)
-			if !seen[p] {
-				seen[p] = true
-				tried = append(tried, p)
-				if exists(p) {
-					return p, tried
-				}
-			}
-			parent := filepath.Dir(d)
-			if parent == d {
-				break
-			}
-			d = parent
-		}
-	}
-	return "", tried
+	found, more := models.SearchUp(ProjectLibrary, exists, in.ExeDir, in.WorkDir)
+	return found, append(tried, more...)
 }
 
 // DefaultLibraryInputs fills LibraryInputs from the process: the flag value given, the
