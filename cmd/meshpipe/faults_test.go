@@ -265,7 +265,7 @@ func TestZeroPeopleUnchanged(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("rgb24: exit %d: %s", code, stderr)
 	}
-	checkDrawn(t, raw.Bytes(), out, w, h, boxes)
+	checkDrawn(t, raw.Bytes(), out, w, h, boxes, cropReach, 10)
 	n := w * h * 3
 	for k, b := range boxes {
 		if len(b) == 0 && !bytes.Equal(out[k*n:(k+1)*n], raw.Bytes()[k*n:(k+1)*n]) {
