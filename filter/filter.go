@@ -266,7 +266,8 @@ func OpenPose(model string, body *models.Body, opt ort.Options) (*models.PoseEst
 }
 
 // OpenDetector returns the detector spec names: "bgsub" or "" (a new background subtractor),
-// "full" (models.FullFrame) or a YOLOX-style .onnx file (opened as a session of its own,
+// "full" (models.FullFrame), "none" (models.Nobody: frames pass through untouched) or a
+// YOLOX-style .onnx file (opened as a session of its own,
 // returned with the function that closes it; nil for the others). ONNX Runtime must be loaded
 // for a .onnx detector.
 func OpenDetector(spec string, opt ort.Options) (models.Detector, func() error, error) {
@@ -275,6 +276,8 @@ func OpenDetector(spec string, opt ort.Options) (models.Detector, func() error, 
 		return models.NewBackgroundSubtractor(), nil, nil
 	case spec == "full":
 		return models.FullFrame{}, nil, nil
+	case spec == "none":
+		return models.Nobody{}, nil, nil
 	case strings.HasSuffix(spec, ".onnx"):
 		s, err := ort.Open(spec, opt)
 		if err != nil {
@@ -287,7 +290,7 @@ func OpenDetector(spec string, opt ort.Options) (models.Detector, func() error, 
 		}
 		return models.NewYOLOX(s, size), s.Close, nil
 	}
-	return nil, nil, fmt.Errorf("detector %q: want bgsub, full or a YOLOX-style .onnx file", spec)
+	return nil, nil, fmt.Errorf("detector %q: want bgsub, full, none or a YOLOX-style .onnx file", spec)
 }
 
 // Notes returns what Build chose to say once about its options (such as a body file that is

@@ -17,3 +17,10 @@ func (FullFrame) Detect(f *rawvideo.Frame) ([]Detection, error) {
 	}
 	return []Detection{{Box: Box{0, 0, float32(f.Width), float32(f.Height)}, Score: 1}}, nil
 }
+
+// Nobody is the Detector that finds no one: every frame passes through the later stages
+// untouched. meshpipe's -detector none uses it to measure the cost of reading and writing.
+type Nobody struct{}
+
+// Detect returns no detections and no error.
+func (Nobody) Detect(*rawvideo.Frame) ([]Detection, error) { return nil, nil }

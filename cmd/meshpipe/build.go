@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 
+	"github.com/meshpipe/meshpipe/filter"
 	"github.com/meshpipe/meshpipe/gl"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/models/ort"
@@ -59,27 +59,14 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 	p.cfg.PoseWorkers = o.poseWorkers
 	p.cfg.InFlight = o.inFlight
 
-	switch {
-	case o.detector == "bgsub":
-		p.cfg.Detector = models.NewBackgroundSubtractor()
-	case o.detector == "full":
-		p.cfg.Detector = models.FullFrame{}
-	case o.detector == "none":
-		p.cfg.Detector = nobody{}
-	case strings.HasSuffix(o.detector, ".onnx"):
-		ds, err := ort.Open(o.detector, opt)
-		if err != nil {
-			return nil, fmt.Errorf("-detector: %w", err)
-		}
-		p.closers = append(p.closers, ds.Close)
-		size, err := models.CheckYOLOXContract(o.detector, ds.Input(), ds.Outputs())
-		if err != nil {
-			return nil, fmt.Errorf("-detector: %w", err)
-		}
-		p.cfg.Detector = models.NewYOLOX(ds, size)
-	default:
-		return nil, fmt.Errorf("-detector %q: want bgsub, full, none or a YOLOX-style .onnx file", o.detector)
+	det, closeDet, err := filter.OpenDetector(o.detector, opt)
+	if err != nil {
+		return nil, fmt.Errorf("-%w", err) // "-detector ...": the flag at fault
 	}
+	if closeDet != nil {
+		p.closers = append(p.closers, closeDet)
+	}
+	p.cfg.Detector = det
 	p.cfg.Detector = &models.Capped{Detector: p.cfg.Detector, Max: o.maxPeople, Over: func(f *rawvideo.Frame, found int) {
 		if p.overCap.Add(1) == 1 {
 			log.printf(slog.LevelWarn, "frame %d: %d people found, more than -max-people %d: drawing the %d largest "+
@@ -106,11 +93,6 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 		"renderer", p.renderer, "pose_workers", o.poseWorkers, "render_workers", o.renderWorkers)
 	return p, nil
 }
-
-// nobody is -detector none: it finds no one, so frames pass through every stage untouched.
-type nobody struct{}
-
-func (nobody) Detect(*rawvideo.Frame) ([]models.Detection, error) { return nil, nil }
 
 // passThrough is a render worker under -no-render: it leaves the frame as it is.
 type passThrough struct{}
