@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/meshpipe/meshpipe/internal/drawtest"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/rawvideo"
@@ -225,8 +226,7 @@ func TestZeroPeopleUnchanged(t *testing.T) {
 		bg[i] = byte(90 + (i*37)%23)
 	}
 	var raw bytes.Buffer
-	var boxes [][]models.Box
-	det := models.NewBackgroundSubtractor()
+	found := drawtest.NewBoxes()
 	for k := 0; k < frames; k++ {
 		f := &rawvideo.Frame{Seq: int64(k), Width: w, Height: h, Stride: 3 * w, Pix: append([]byte(nil), bg...)}
 		if k >= 10 && k < 20 || k >= 32 && k < 42 {
@@ -237,17 +237,10 @@ func TestZeroPeopleUnchanged(t *testing.T) {
 				}
 			}
 		}
-		dets, err := det.Detect(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var bs []models.Box
-		for _, d := range dets {
-			bs = append(bs, d.Box)
-		}
-		boxes = append(boxes, bs)
+		found.Add(t, f)
 		raw.Write(f.Pix)
 	}
+	boxes := found.PerFrame
 	empty, full := 0, 0
 	for _, b := range boxes {
 		if len(b) == 0 {
@@ -265,7 +258,7 @@ func TestZeroPeopleUnchanged(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("rgb24: exit %d: %s", code, stderr)
 	}
-	checkDrawn(t, raw.Bytes(), out, w, h, boxes, cropReach, 10)
+	drawtest.Check(t, raw.Bytes(), out, w, h, boxes, drawtest.CropReach, 10)
 	n := w * h * 3
 	for k, b := range boxes {
 		if len(b) == 0 && !bytes.Equal(out[k*n:(k+1)*n], raw.Bytes()[k*n:(k+1)*n]) {

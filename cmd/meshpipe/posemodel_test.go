@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshpipe/meshpipe/internal/drawtest"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/rawvideo"
@@ -67,19 +68,10 @@ func TestRunBlazePoseDefault(t *testing.T) {
 	path := testenv.Sample(t, "vtest.avi")
 	w, h := testenv.VideoSize(t, path)
 	var in bytes.Buffer
-	var boxes [][]models.Box
-	bg := models.NewBackgroundSubtractor()
+	boxes := drawtest.NewBoxes()
 	testenv.VideoFrames(t, path, 24, func(f *rawvideo.Frame) {
 		in.Write(f.Pix)
-		dets, err := bg.Detect(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var bs []models.Box
-		for _, d := range dets {
-			bs = append(bs, d.Box)
-		}
-		boxes = append(boxes, bs)
+		boxes.Add(t, f)
 	})
 	code, out, stderr := run(t, in.Bytes(), "-s", "768x576", "-render-workers", "2")
 	if code != 0 {
@@ -95,7 +87,7 @@ func TestRunBlazePoseDefault(t *testing.T) {
 	roi := func(b models.Box) models.Window {
 		return models.Window{CX: (b.X1 + b.X2) / 2, CY: (b.Y1 + b.Y2) / 2, Side: 2 * max(b.Width(), b.Height())}
 	}
-	checkDrawn(t, in.Bytes(), out, w, h, boxes, roi, 20)
+	drawtest.Check(t, in.Bytes(), out, w, h, boxes.PerFrame, roi, 20)
 }
 
 // -model-dir names the folder; without the detector beside the landmark model, the person

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/meshpipe/meshpipe/gl"
+	"github.com/meshpipe/meshpipe/internal/drawtest"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/models/ort"
@@ -20,88 +21,22 @@ func run(t *testing.T, stdin []byte, args ...string) (code int, stdout []byte, s
 	return code, out.Bytes(), errb.String()
 }
 
-// checkDrawn compares output frames with input frames: every pixel outside the reach of the
-// frame's people (the square reach gives for each box) must be unchanged, and inside each
-// person's box at least 1/minDiv of the pixels must change.
-func checkDrawn(t *testing.T, in, out []byte, w, h int, boxes [][]models.Box, reach func(models.Box) models.Window, minDiv int) {
-	t.Helper()
-	n := w * h * 3
-	if len(out) != len(in) {
-		t.Fatalf("%d bytes out for %d bytes in (%d frames in)", len(out), len(in), len(in)/n)
-	}
-	drawnPeople := 0
-	for k := 0; k < len(in)/n; k++ {
-		fi, fo := in[k*n:(k+1)*n], out[k*n:(k+1)*n]
-		inside := make([]bool, w*h)
-		for _, b := range boxes[k] {
-			win := reach(b)
-			x0, x1 := int(win.CX-win.Side/2), int(win.CX+win.Side/2)
-			y0, y1 := int(win.CY-win.Side/2), int(win.CY+win.Side/2)
-			for y := max(y0, 0); y < min(y1, h); y++ {
-				for x := max(x0, 0); x < min(x1, w); x++ {
-					inside[y*w+x] = true
-				}
-			}
-		}
-		for i := 0; i < w*h; i++ {
-			if !inside[i] && !bytes.Equal(fi[3*i:3*i+3], fo[3*i:3*i+3]) {
-				t.Fatalf("frame %d: pixel (%d, %d) changed, away from every person", k, i%w, i/w)
-			}
-		}
-		for _, b := range boxes[k] {
-			changed, total := 0, 0
-			for y := int(b.Y1); y < int(b.Y2); y++ {
-				for x := int(b.X1); x < int(b.X2); x++ {
-					total++
-					if !bytes.Equal(fi[3*(y*w+x):3*(y*w+x)+3], fo[3*(y*w+x):3*(y*w+x)+3]) {
-						changed++
-					}
-				}
-			}
-			if changed < total/minDiv {
-				t.Errorf("frame %d: only %d of %d pixels drawn in the box %v", k, changed, total, b)
-			}
-			drawnPeople++
-		}
-	}
-	if drawnPeople == 0 {
-		t.Fatal("no person in any frame: the test shows nothing")
-	}
-	t.Logf("%d frames, %d people drawn", len(in)/n, drawnPeople)
-}
-
-// cropReach is where the stand-in draws: inside the person's crop window, give or take 2 px.
-func cropReach(b models.Box) models.Window {
-	w := models.WindowOf(b)
-	w.Side += 4
-	return w
-}
-
 // The default detector (background subtraction) on vtest.avi's walkers, end to end.
 func TestRunVtest(t *testing.T) {
 	path := testenv.Sample(t, "vtest.avi")
 	w, h := testenv.VideoSize(t, path)
 	var in bytes.Buffer
-	var boxes [][]models.Box
-	bg := models.NewBackgroundSubtractor()
+	boxes := drawtest.NewBoxes()
 	testenv.VideoFrames(t, path, 40, func(f *rawvideo.Frame) {
 		in.Write(f.Pix)
-		dets, err := bg.Detect(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var bs []models.Box
-		for _, d := range dets {
-			bs = append(bs, d.Box)
-		}
-		boxes = append(boxes, bs)
+		boxes.Add(t, f)
 	})
 	// The stand-in draws each body inside its crop window, which checkDrawn relies on.
 	code, out, stderr := run(t, in.Bytes(), "-s", "768x576", "-pose-model", "standin")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	checkDrawn(t, in.Bytes(), out, w, h, boxes, cropReach, 10)
+	drawtest.Check(t, in.Bytes(), out, w, h, boxes.PerFrame, drawtest.CropReach, 10)
 }
 
 // YOLOX (../shared/models/yolox_nano.onnx) on a photo of a man stretching.
@@ -129,7 +64,7 @@ func TestRunYOLOXStill(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	checkDrawn(t, in, out, f.Width, f.Height, [][]models.Box{bs, bs}, cropReach, 10)
+	drawtest.Check(t, in, out, f.Width, f.Height, [][]models.Box{bs, bs}, drawtest.CropReach, 10)
 }
 
 func TestRunTruncatedInput(t *testing.T) {

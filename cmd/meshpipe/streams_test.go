@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshpipe/meshpipe/internal/drawtest"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/rawvideo"
@@ -89,20 +90,12 @@ func TestY4MDrawnBlocksOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bg := models.NewBackgroundSubtractor()
-	var boxes [][]models.Box
+	found := drawtest.NewBoxes()
 	f := &rawvideo.Frame{}
 	for r.Read(f) == nil {
-		dets, err := bg.Detect(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var bs []models.Box
-		for _, d := range dets {
-			bs = append(bs, d.Box)
-		}
-		boxes = append(boxes, bs)
+		found.Add(t, f)
 	}
+	boxes := found.PerFrame
 	// The stand-in draws each body inside its crop window, which the check below relies on.
 	code, out, stderr := run(t, in, "-render-workers", "2", "-pose-model", "standin")
 	if code != 0 {

@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/meshpipe/meshpipe/filter"
+	"github.com/meshpipe/meshpipe/internal/drawtest"
 	"github.com/meshpipe/meshpipe/internal/testenv"
-	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
@@ -123,53 +123,13 @@ func TestFFmpegVtest(t *testing.T) {
 	if stderr != "" {
 		t.Errorf("ffmpeg said: %s", stderr)
 	}
-	bg := models.NewBackgroundSubtractor()
-	n := 3 * v.w * v.h
-	drawnPeople := 0
-	for k, f := range v.frames {
-		dets, err := bg.Detect(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fi, fo := v.pix[k*n:(k+1)*n], out[k*n:(k+1)*n]
-		inside := make([]bool, v.w*v.h)
-		for _, d := range dets {
-			win := models.WindowOf(d.Box)
-			x0, x1 := int(win.CX-win.Side/2)-2, int(win.CX+win.Side/2)+2
-			y0, y1 := int(win.CY-win.Side/2)-2, int(win.CY+win.Side/2)+2
-			for y := max(y0, 0); y < min(y1, v.h); y++ {
-				for x := max(x0, 0); x < min(x1, v.w); x++ {
-					inside[y*v.w+x] = true
-				}
-			}
-		}
-		for i := range inside {
-			if !inside[i] && !bytes.Equal(fi[3*i:3*i+3], fo[3*i:3*i+3]) {
-				t.Fatalf("frame %d: pixel (%d, %d) changed, away from every person", k, i%v.w, i/v.w)
-			}
-		}
-		for _, d := range dets {
-			b := d.Box
-			changed, total := 0, 0
-			for y := int(b.Y1); y < int(b.Y2); y++ {
-				for x := int(b.X1); x < int(b.X2); x++ {
-					total++
-					i := 3 * (y*v.w + x)
-					if !bytes.Equal(fi[i:i+3], fo[i:i+3]) {
-						changed++
-					}
-				}
-			}
-			if changed < total/10 {
-				t.Errorf("frame %d: only %d of %d pixels drawn in the box %v", k, changed, total, b)
-			}
-			drawnPeople++
-		}
+	found := drawtest.NewBoxes()
+	for _, f := range v.frames {
+		found.Add(t, f)
 	}
-	if drawnPeople < v.n {
-		t.Fatalf("%d people drawn in %d frames: too few for the test to show anything", drawnPeople, v.n)
+	if drawn := drawtest.Check(t, v.pix, out, v.w, v.h, found.PerFrame, drawtest.CropReach, 10); drawn < v.n {
+		t.Fatalf("%d people drawn in %d frames: too few for the test to show anything", drawn, v.n)
 	}
-	t.Logf("%d frames, %d people drawn", v.n, drawnPeople)
 }
 
 // Two filter instances in one graph keep their own parameters, sessions, background models and
