@@ -57,8 +57,10 @@ type Options struct {
 	// Model is the pose model file (.onnx) keeping the HMR2 contract; "" runs the built-in
 	// stand-in (models.StandIn: one fixed standing pose).
 	Model string
-	// Detector is "bgsub" (background subtraction, for fixed cameras; "" means bgsub), "full"
-	// (the whole frame is one person) or a YOLOX-style detector file ending in .onnx.
+	// Detector is "nanodet" (NanoDet-g, converted by scripts/setup.sh), "bgsub" (background
+	// subtraction, for fixed cameras), "full" (the whole frame is one person), "none" or a
+	// YOLOX- or NanoDet-style detector file ending in .onnx; "" means nanodet when its file is
+	// found, else bgsub (see OpenDetector).
 	Detector string
 	// Body is a body model file. SMPL files are not read yet: a body file that exists is noted
 	// (see Core.Notes) and the built-in mannequin is drawn; "" draws the mannequin quietly.
@@ -81,11 +83,12 @@ type Options struct {
 	PoseWorkers int
 }
 
-// DefaultOptions returns the defaults: stand-in pose model, bgsub detector, mannequin, alpha
-// 1, default colour, one ORT thread per session and two pose workers (DESIGN.md measured two
-// single-threaded users of one session as fastest on 2 cores).
+// DefaultOptions returns the defaults: stand-in pose model, the default detector (nanodet when
+// its file is found, else bgsub), mannequin, alpha 1, default colour, one ORT thread per
+// session and two pose workers (DESIGN.md measured two single-threaded users of one session as
+// fastest on 2 cores).
 func DefaultOptions() Options {
-	return Options{Detector: "bgsub", Alpha: 1, Threads: 1, PoseWorkers: 2}
+	return Options{Alpha: 1, Threads: 1, PoseWorkers: 2}
 }
 
 // Check returns an error naming the first option out of range.
@@ -100,10 +103,8 @@ func (o Options) Check() error {
 	case o.PoseWorkers < 0:
 		return fmt.Errorf("pose workers %d: must not be negative", o.PoseWorkers)
 	}
-	switch d := o.Detector; {
-	case d == "", d == "bgsub", d == "full", strings.HasSuffix(d, ".onnx"):
-	default:
-		return fmt.Errorf("detector %q: want bgsub, full or a YOLOX-style .onnx file", d)
+	if !knownDetector(o.Detector) {
+		return fmt.Errorf("detector %q: %s", o.Detector, detectorChoices)
 	}
 	return nil
 }
@@ -194,7 +195,11 @@ func Build(o Options) (_ *Core, err error) {
 	}
 	p.Closers = append(p.Closers, closePose)
 	p.Pose = pose
-	det, closeDet, err := OpenDetector(o.Detector, opt)
+	in := models.DefaultModelInputs("")
+	if o.ORTSearchDir != "" {
+		in.ExeDir = o.ORTSearchDir
+	}
+	det, closeDet, detName, err := OpenDetector(o.Detector, in, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -213,10 +218,6 @@ func Build(o Options) (_ *Core, err error) {
 
 	f := New(p)
 	f.Alpha, f.Color, f.notes = o.Alpha, o.Color, notes
-	detName := o.Detector
-	if detName == "" {
-		detName = "bgsub"
-	}
 	f.desc = fmt.Sprintf("onnxruntime %s, pose model %s, detector %s, renderer %s, %d pose workers",
 		ort.Version(), modelName, detName, r.Name(), f.p.PoseWorkers)
 	return f, nil
@@ -265,32 +266,68 @@ func OpenPose(model string, body *models.Body, opt ort.Options) (*models.PoseEst
 	return models.NewPoseEstimator(name, sess, body), sess.Close, name, nil
 }
 
-// OpenDetector returns the detector spec names: "bgsub" or "" (a new background subtractor),
-// "full" (models.FullFrame), "none" (models.Nobody: frames pass through untouched) or a
-// YOLOX-style .onnx file (opened as a session of its own,
-// returned with the function that closes it; nil for the others). ONNX Runtime must be loaded
-// for a .onnx detector.
-func OpenDetector(spec string, opt ort.Options) (models.Detector, func() error, error) {
-	switch {
-	case spec == "" || spec == "bgsub":
-		return models.NewBackgroundSubtractor(), nil, nil
-	case spec == "full":
-		return models.FullFrame{}, nil, nil
-	case spec == "none":
-		return models.Nobody{}, nil, nil
-	case strings.HasSuffix(spec, ".onnx"):
-		s, err := ort.Open(spec, opt)
-		if err != nil {
-			return nil, nil, fmt.Errorf("detector: %w", err)
-		}
-		size, err := models.CheckYOLOXContract(spec, s.Input(), s.Outputs())
-		if err != nil {
-			s.Close()
-			return nil, nil, err
-		}
-		return models.NewYOLOX(s, size), s.Close, nil
+// detectorChoices says what a detector spec may be, for errors.
+const detectorChoices = "want nanodet, bgsub, full, none or a YOLOX- or NanoDet-style .onnx file"
+
+// knownDetector reports whether spec is one OpenDetector takes ("" included).
+func knownDetector(spec string) bool {
+	switch spec {
+	case "", "nanodet", "bgsub", "full", "none":
+		return true
 	}
-	return nil, nil, fmt.Errorf("detector %q: want bgsub, full, none or a YOLOX-style .onnx file", spec)
+	return strings.HasSuffix(spec, ".onnx")
+}
+
+// OpenDetector returns the detector spec names, the function that closes its ONNX Runtime
+// session (nil for a detector without one) and a name for logs:
+//   - "nanodet": NanoDet-g, the file models.NanoDetFile that scripts/setup.sh converts, found
+//     by models.FindModel with in (the error lists where it looked);
+//   - "" (the default): nanodet when that file is found, else bgsub;
+//   - "bgsub": a new background subtractor (fixed cameras);
+//   - "full": models.FullFrame; "none": models.Nobody (frames pass through untouched);
+//   - a file ending in .onnx: a YOLOX- or NanoDet-style detector of any input size
+//     (models.DetectorForModel).
+//
+// A model is opened as a session of its own; ONNX Runtime must be loaded for one.
+func OpenDetector(spec string, in models.ModelInputs, opt ort.Options) (models.Detector, func() error, string, error) {
+	if spec == "" || spec == "nanodet" {
+		path, tried := models.FindModel(models.NanoDetFile, in)
+		switch {
+		case path != "":
+			det, closeDet, _, err := openDetectorModel(path, opt)
+			return det, closeDet, "nanodet (" + path + ")", err
+		case spec == "nanodet":
+			return nil, nil, "", fmt.Errorf("detector nanodet: %s not found; tried:\n  %s\nrun scripts/setup.sh, or name its folder with %s",
+				models.NanoDetFile, strings.Join(tried, "\n  "), models.ModelDirEnv)
+		}
+		spec = "bgsub"
+	}
+	switch {
+	case spec == "bgsub":
+		return models.NewBackgroundSubtractor(), nil, spec, nil
+	case spec == "full":
+		return models.FullFrame{}, nil, spec, nil
+	case spec == "none":
+		return models.Nobody{}, nil, spec, nil
+	case strings.HasSuffix(spec, ".onnx"):
+		det, closeDet, style, err := openDetectorModel(spec, opt)
+		return det, closeDet, spec + " (" + style + ")", err
+	}
+	return nil, nil, "", fmt.Errorf("detector %q: %s", spec, detectorChoices)
+}
+
+// openDetectorModel opens the detector model at path and tells its style.
+func openDetectorModel(path string, opt ort.Options) (models.Detector, func() error, string, error) {
+	s, err := ort.Open(path, opt)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("detector: %w", err)
+	}
+	det, style, err := models.DetectorForModel(path, s, s.Input(), s.Outputs())
+	if err != nil {
+		s.Close()
+		return nil, nil, "", err
+	}
+	return det, s.Close, style, nil
 }
 
 // Notes returns what Build chose to say once about its options (such as a body file that is

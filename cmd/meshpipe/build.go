@@ -22,8 +22,8 @@ type pipeline struct {
 	overCap atomic.Int64 // frames on which more than -max-people were found
 
 	// For the log and -stats_file: the pose model's name, the device it runs on (cpu or
-	// cuda:N) and the GL renderer ("none" with -no-render).
-	modelName, device, renderer string
+	// cuda:N), the GL renderer ("none" with -no-render) and the detector (its file for a model).
+	modelName, device, renderer, detector string
 }
 
 func (p *pipeline) close() {
@@ -59,7 +59,7 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 	p.cfg.PoseWorkers = o.poseWorkers
 	p.cfg.InFlight = o.inFlight
 
-	det, closeDet, err := filter.OpenDetector(o.detector, opt)
+	det, closeDet, detName, err := filter.OpenDetector(o.detector, models.DefaultModelInputs(o.modelDir), opt)
 	if err != nil {
 		return nil, fmt.Errorf("-%w", err) // "-detector ...": the flag at fault
 	}
@@ -75,7 +75,7 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 	}}
 	p.cfg.Tracker = models.NewTracker()
 
-	p.modelName, p.renderer = modelName, "none (-no-render)"
+	p.modelName, p.renderer, p.detector = modelName, "none (-no-render)", detName
 	for i := 0; i < o.renderWorkers; i++ {
 		if o.noRender {
 			p.cfg.Renderers = append(p.cfg.Renderers, passThrough{})
@@ -89,7 +89,7 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 		p.renderer = r.Name()
 		p.cfg.Renderers = append(p.cfg.Renderers, &meshRenderer{r: r, alpha: float32(o.alpha), trackColors: o.color == "track"})
 	}
-	log.Info("meshpipe", "onnxruntime", ort.Version(), "pose_model", modelName, "detector", o.detector,
+	log.Info("meshpipe", "onnxruntime", ort.Version(), "pose_model", modelName, "detector", detName,
 		"renderer", p.renderer, "pose_workers", o.poseWorkers, "render_workers", o.renderWorkers)
 	return p, nil
 }

@@ -16,7 +16,7 @@ const poseModelUsage = "pose model: hmr2 (the -model file, HMR2 contract), blaze
 	"Default: hmr2 with -model, else blazepose-full when its file is found, else standin"
 
 // modelDirUsage documents -model-dir.
-const modelDirUsage = "folder of the BlazePose model files (default: $" + models.ModelDirEnv + ", then the project's " + models.ProjectModelDir + ")"
+const modelDirUsage = "folder of the model files that scripts/setup.sh converts: BlazePose and NanoDet (default: $" + models.ModelDirEnv + ", then the project's " + models.ProjectModelDir + ")"
 
 // poseModel is the pose estimator build chose, and what to say about it.
 type poseModel struct {

@@ -89,7 +89,7 @@ const (
 )
 
 func defaultOptions() *options {
-	o := &options{detector: "bgsub", poseWorkers: 2, renderWorkers: 4, threads: 1, alpha: 1, logLevel: slog.LevelInfo}
+	o := &options{poseWorkers: 2, renderWorkers: 4, threads: 1, alpha: 1, logLevel: slog.LevelInfo}
 	o.batch, o.device, o.maxPeople = 4, "auto", models.DefaultMaxPeople
 	o.color, o.samples = "default", gl.DefaultSamples
 	o.cur = &o.in
@@ -113,7 +113,7 @@ func (o *options) flags(d *flagSet) {
 	d.str(&o.poseModel, "pose-model", "M", poseModelUsage)
 	d.str(&o.model, "model", "PATH.onnx", "HMR2 pose model file that keeps the HMR2 contract (-pose-model hmr2)")
 	d.str(&o.modelDir, "model-dir", "DIR", modelDirUsage)
-	d.str(&o.detector, "detector", "D", "person detector: bgsub (background subtraction, for fixed cameras), full (the whole frame is one person), none (nobody: frames pass through untouched), or a YOLOX-style PATH.onnx")
+	d.str(&o.detector, "detector", "D", detectorUsage)
 	d.float(&o.alpha, "alpha", "A", "mesh opacity over the frame, 0..1")
 	d.str(&o.color, "color", "C", "mesh colour: default (4D-Humans' light blue) or track (a stable colour per track id)")
 	d.num(&o.samples, "samples", "N", "anti-aliasing samples per pixel, 1 (off; about a third of the CPU time on a CPU renderer) to 16")

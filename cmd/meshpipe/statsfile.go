@@ -31,7 +31,8 @@ type runFigures struct {
 	Height int `json:"height"`
 	// ONNXRuntime is the ONNX Runtime version; Device where the pose model ran: cpu or
 	// cuda:N; PoseModel the model's file, or the built-in stand-in's name; Renderer the
-	// OpenGL renderer's name ("none (-no-render)" with -no-render); Detector the -detector.
+	// OpenGL renderer's name ("none (-no-render)" with -no-render); Detector the detector run
+	// (the -detector, resolved: "nanodet (PATH)" or "bgsub" for the default).
 	ONNXRuntime string `json:"onnxruntime"`
 	Device      string `json:"device"`
 	PoseModel   string `json:"pose_model"`
@@ -80,7 +81,7 @@ func (p *pipeline) figures(o *options, rec *stages.Recorder, cpu time.Duration, 
 	f := runFigures{
 		Frames: pr.Frames, People: pr.People, Seconds: secs, FPS: float64(pr.Frames) / max(secs, 1e-9), CPUSeconds: cpu.Seconds(),
 		Width: width, Height: height,
-		ONNXRuntime: ort.Version(), Device: p.device, PoseModel: p.modelName, Renderer: p.renderer, Detector: o.detector,
+		ONNXRuntime: ort.Version(), Device: p.device, PoseModel: p.modelName, Renderer: p.renderer, Detector: p.detector,
 		PoseWorkers: o.poseWorkers, RenderWorkers: o.renderWorkers, Batch: o.batch, InFlight: p.cfg.FramesInFlight(),
 	}
 	for _, s := range rec.Summary() {

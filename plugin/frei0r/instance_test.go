@@ -98,7 +98,7 @@ func update(p unsafe.Pointer, src []byte) []byte {
 func TestParamDefaultsAndRoundTrip(t *testing.T) {
 	errs := captureStderr(t)
 	p := construct(t, 64, 48)
-	for i, want := range map[int]string{paramModel: "", paramDetector: "bgsub", paramColor: "default", paramBody: "", paramORTLib: ""} {
+	for i, want := range map[int]string{paramModel: "", paramDetector: "", paramColor: "default", paramBody: "", paramORTLib: ""} {
 		if got := getString(p, i); got != want {
 			t.Errorf("default %s = %q, want %q", params[i].name, got, want)
 		}

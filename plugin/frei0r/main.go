@@ -73,7 +73,7 @@ var params = [paramCount]paramSpec{
 	paramModel: {"model", C.F0R_PARAM_STRING,
 		"pose model PATH.onnx keeping meshpipe's HMR2 contract; empty: the built-in stand-in (one fixed standing pose)"},
 	paramDetector: {"detector", C.F0R_PARAM_STRING,
-		"person detector: bgsub (background subtraction, fixed cameras; the default), full (the whole frame is one person) or a YOLOX-style PATH.onnx"},
+		"person detector: nanodet (NanoDet-g, set up by scripts/setup.sh), bgsub (background subtraction, fixed cameras), full (the whole frame is one person), none, or a YOLOX- or NanoDet-style PATH.onnx; empty: nanodet when its file is found, else bgsub"},
 	paramAlpha: {"alpha", C.F0R_PARAM_DOUBLE,
 		"mesh opacity over the frame, 0..1 (default 1)"},
 	paramColor: {"color", C.F0R_PARAM_STRING,
@@ -170,9 +170,8 @@ func mpConstruct(width, height uint32) unsafe.Pointer {
 		return nil
 	}
 	in := &instance{id: id, w: w, h: h, alpha: 1, reported: map[string]bool{}}
-	in.setString(paramDetector, "bgsub")
 	in.setString(paramColor, "default")
-	for _, i := range []int{paramModel, paramBody, paramORTLib} {
+	for _, i := range []int{paramModel, paramDetector, paramBody, paramORTLib} {
 		in.setString(i, "")
 	}
 	// The host holds a pointer to C memory that holds the handle: no Go pointer goes to C.
