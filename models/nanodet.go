@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
@@ -138,7 +139,7 @@ type NanoDet struct {
 	input          []float32
 	shape          []int64
 	xs, ys         []resizeTap
-	cands          []Detection
+	cands          []human.Detection
 	levels         []nanoDetLevel
 	names          []string // the output names of the last run, sorted
 }
@@ -236,7 +237,7 @@ func (d *NanoDet) InputSize() InputSize {
 // frame and TrackID 0. The returned slice belongs to the caller. Errors: a nil or malformed
 // frame, a bad size or nil runner given to NewNanoDet, a failed run, or outputs that do not
 // keep the contract for the input size run (the error names the tensor and what was expected).
-func (d *NanoDet) Detect(f *rawvideo.Frame) ([]Detection, error) {
+func (d *NanoDet) Detect(f *rawvideo.Frame) ([]human.Detection, error) {
 	if d.runner == nil {
 		return nil, errors.New("NanoDet: no model runner")
 	}
@@ -263,7 +264,7 @@ func (d *NanoDet) Detect(f *rawvideo.Frame) ([]Detection, error) {
 		d.cands = d.decodeLevel(d.cands, l, sx, sy)
 	}
 	kept := NMS(d.cands, d.NMSIoU)
-	res := make([]Detection, 0, len(kept))
+	res := make([]human.Detection, 0, len(kept))
 	for _, c := range kept {
 		c.Box = clipToFrame(c.Box, f.Width, f.Height)
 		if c.Box.Area() > 0 {
@@ -369,7 +370,7 @@ func (d *NanoDet) sortOutputs(outs map[string]Tensor) error {
 // decodeLevel appends to dst the cells of l whose person score is at least d.Threshold, with
 // boxes in frame pixels (input pixels divided by the stretch factors sx, sy), not clipped.
 // Cells whose score or box is not finite are left out.
-func (d *NanoDet) decodeLevel(dst []Detection, l nanoDetLevel, sx, sy float32) []Detection {
+func (d *NanoDet) decodeLevel(dst []human.Detection, l nanoDetLevel, sx, sy float32) []human.Detection {
 	st := float32(l.stride)
 	var dist [4]float32
 	for j := 0; j < l.rows; j++ {
@@ -384,11 +385,11 @@ func (d *NanoDet) decodeLevel(dst []Detection, l nanoDetLevel, sx, sy float32) [
 				dist[side] = expectedBin(row[side*l.bins:(side+1)*l.bins]) * st
 			}
 			cx, cy := (float32(i)+0.5)*st, (float32(j)+0.5)*st
-			b := Box{(cx - dist[0]) / sx, (cy - dist[1]) / sy, (cx + dist[2]) / sx, (cy + dist[3]) / sy}
+			b := human.Box{X1: (cx - dist[0]) / sx, Y1: (cy - dist[1]) / sy, X2: (cx + dist[2]) / sx, Y2: (cy + dist[3]) / sy}
 			if !finiteBox(b) {
 				continue
 			}
-			dst = append(dst, Detection{Box: b, Score: score})
+			dst = append(dst, human.Detection{Box: b, Score: score})
 		}
 	}
 	return dst

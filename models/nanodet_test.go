@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
@@ -99,9 +100,9 @@ func TestNanoDetDecode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []models.Detection{
-		{Box: models.Box{X1: 48, Y1: 32, X2: 144, Y2: 256}, Score: 0.9},
-		{Box: models.Box{X1: 184, Y1: 144, X2: 216, Y2: 208}, Score: 0.5},
+	want := []human.Detection{
+		{Box: human.Box{X1: 48, Y1: 32, X2: 144, Y2: 256}, Score: 0.9},
+		{Box: human.Box{X1: 184, Y1: 144, X2: 216, Y2: 208}, Score: 0.5},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d detections %v, want %v", len(got), got, want)
@@ -141,7 +142,7 @@ func TestNanoDetExpectedBin(t *testing.T) {
 	}
 	// Centre (8, 8), sides 2.75*16 = 44 px: (-36, -36)-(52, 52), clipped → (0, 0)-(520, 520) in
 	// the frame, clipped to 320 down.
-	if want := (models.Box{X1: 0, Y1: 0, X2: 520, Y2: 320}); len(got) != 1 || !approxBox(got[0].Box, want) {
+	if want := (human.Box{X1: 0, Y1: 0, X2: 520, Y2: 320}); len(got) != 1 || !approxBox(got[0].Box, want) {
 		t.Errorf("got %v, want one box %v", got, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/meshpipe/meshpipe/gl"
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/internal/drawtest"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 	"github.com/meshpipe/meshpipe/models"
@@ -60,12 +61,12 @@ func TestRunVtest(t *testing.T) {
 	// stand-in's body beyond the renderer's far plane (1000 m; the camera's depth is 2f/(b*s)
 	// for a crop of b px): it is not drawn, so it is not checked.
 	for k, bs := range boxes.PerFrame {
-		boxes.PerFrame[k] = slices.DeleteFunc(bs, func(b models.Box) bool { return b.Height() < 30 })
+		boxes.PerFrame[k] = slices.DeleteFunc(bs, func(b human.Box) bool { return b.Height() < 30 })
 	}
 	drawtest.Check(t, in.Bytes(), out, w, h, boxes.PerFrame, drawtest.CropReach, 10)
 	// Frame 0: a box around each walker's head (by eye: (268, 228), (515, 163), (658, 248)).
 	for _, head := range [][2]float32{{268, 228}, {515, 163}, {658, 248}} {
-		if !slices.ContainsFunc(boxes.PerFrame[0], func(b models.Box) bool {
+		if !slices.ContainsFunc(boxes.PerFrame[0], func(b human.Box) bool {
 			return head[0] >= b.X1 && head[0] <= b.X2 && head[1] >= b.Y1 && head[1] <= b.Y2
 		}) {
 			t.Errorf("frame 0: no person drawn at the walker whose head is at %v (boxes %v)", head, boxes.PerFrame[0])
@@ -107,7 +108,7 @@ func TestRunYOLOXStill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var bs []models.Box
+	var bs []human.Box
 	for _, d := range dets {
 		bs = append(bs, d.Box)
 	}
@@ -116,7 +117,7 @@ func TestRunYOLOXStill(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	drawtest.Check(t, in, out, f.Width, f.Height, [][]models.Box{bs, bs}, drawtest.CropReach, 10)
+	drawtest.Check(t, in, out, f.Width, f.Height, [][]human.Box{bs, bs}, drawtest.CropReach, 10)
 }
 
 func TestRunTruncatedInput(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/models/ort"
@@ -126,12 +127,12 @@ type head struct{ X, Y float32 }
 var peopleIn = []struct {
 	name    string
 	heads   []head
-	partial []models.Box
+	partial []human.Box
 }{
 	{"000000006471.jpg", []head{ // the batter, catcher and umpire; seven in the dugout
 		{318, 82}, {175, 200}, {108, 155},
 		{50, 105}, {57, 87}, {105, 80}, {195, 80}, {235, 78}, {287, 82}, {428, 65}},
-		[]models.Box{{X1: 0, Y1: 0, X2: 220, Y2: 20}, {X1: 0, Y1: 85, X2: 25, Y2: 150}}}, // the stand; the dugout's left edge
+		[]human.Box{{X1: 0, Y1: 0, X2: 220, Y2: 20}, {X1: 0, Y1: 85, X2: 25, Y2: 150}}}, // the stand; the dugout's left edge
 	{"000000005001.jpg", []head{ // a ribbon cutting: two children in helmets, sixteen adults
 		{125, 280}, {300, 290},
 		{50, 50}, {75, 75}, {100, 150}, {160, 120}, {195, 65}, {255, 95}, {280, 125}, {310, 75},
@@ -153,9 +154,9 @@ var peopleIn = []struct {
 // inside its box's upper half nearest to the point a fifth of the way down its middle. It
 // returns how many heads were found and how many detections found none (strays), leaving out
 // those centred in a partial region.
-func matchHeads(dets []models.Detection, heads []head, partial []models.Box) (found, strays int) {
+func matchHeads(dets []human.Detection, heads []head, partial []human.Box) (found, strays int) {
 	dets = slices.Clone(dets)
-	slices.SortStableFunc(dets, func(a, b models.Detection) int { return cmp.Compare(b.Score, a.Score) })
+	slices.SortStableFunc(dets, func(a, b human.Detection) int { return cmp.Compare(b.Score, a.Score) })
 	taken := make([]bool, len(heads))
 	for _, d := range dets {
 		b := d.Box
@@ -175,7 +176,7 @@ func matchHeads(dets []models.Detection, heads []head, partial []models.Box) (fo
 			continue
 		}
 		cx, cy := (b.X1+b.X2)/2, (b.Y1+b.Y2)/2
-		if !slices.ContainsFunc(partial, func(p models.Box) bool { return cx >= p.X1 && cx <= p.X2 && cy >= p.Y1 && cy <= p.Y2 }) {
+		if !slices.ContainsFunc(partial, func(p human.Box) bool { return cx >= p.X1 && cx <= p.X2 && cy >= p.Y1 && cy <= p.Y2 }) {
 			strays++
 		}
 	}
