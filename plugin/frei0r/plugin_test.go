@@ -14,6 +14,7 @@ import (
 	"github.com/meshpipe/meshpipe/filter"
 	"github.com/meshpipe/meshpipe/internal/drawtest"
 	"github.com/meshpipe/meshpipe/internal/testenv"
+	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
@@ -132,6 +133,54 @@ func TestFFmpegVtest(t *testing.T) {
 	}
 }
 
+// Without parameters the filter runs the default detector, NanoDet-g once scripts/setup.sh has
+// converted it: ffmpeg's output is exactly that of a default core in this process, and the
+// three walkers of vtest.avi's first frame are drawn over.
+func TestFFmpegDefaultDetector(t *testing.T) {
+	testenv.Deps(t, "models/"+models.NanoDetFile)
+	v := loadVtest(t, 3)
+	out, stderr := ffmpeg(t, v, "frei0r=filter_name=meshpipe")
+	if stderr != "" {
+		t.Errorf("ffmpeg said: %s", stderr)
+	}
+	o := filter.DefaultOptions()
+	o.ORTLib = testenv.ORTLibrary(t)
+	c, err := filter.Build(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if !strings.Contains(c.String(), "detector nanodet (") {
+		t.Errorf("the default core runs %q; want NanoDet", c)
+	}
+	n := 3 * v.w * v.h
+	for k, f := range v.frames {
+		want := &rawvideo.Frame{}
+		want.CopyFrom(f)
+		if _, err := c.Apply(want); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out[k*n:(k+1)*n], want.Pix) {
+			t.Fatalf("frame %d: ffmpeg's default instance differs from a default core", k)
+		}
+	}
+	// Frame 0: pixels drawn around each walker's head (by eye), within 20 px.
+	for _, head := range [][2]int{{268, 228}, {515, 163}, {658, 248}} {
+		changed := 0
+		for y := head[1] - 20; y < head[1]+20; y++ {
+			for x := head[0] - 20; x < head[0]+20; x++ {
+				i := 3 * (y*v.w + x)
+				if !bytes.Equal(out[i:i+3], v.pix[i:i+3]) {
+					changed++
+				}
+			}
+		}
+		if changed < 40 {
+			t.Errorf("frame 0: %d pixels drawn around the walker whose head is at %v; want a body", changed, head)
+		}
+	}
+}
+
 // Two filter instances in one graph keep their own parameters, sessions, background models and
 // trackers: ffmpeg's output is exactly that of two cores, one after the other, in this process.
 func TestFFmpegTwoInstances(t *testing.T) {
@@ -147,6 +196,7 @@ func TestFFmpegTwoInstances(t *testing.T) {
 	} {
 		o := filter.DefaultOptions()
 		o.ORTLib = testenv.ORTLibrary(t)
+		o.Detector = "bgsub" // as the ffmpeg instances' parameters say
 		mod(&o)
 		c, err := filter.Build(o)
 		if err != nil {
