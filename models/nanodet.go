@@ -19,9 +19,9 @@ const (
 	NanoDetClasses = 80
 	// NanoDetPersonClass is the index of COCO's "person" among the class scores.
 	NanoDetPersonClass = 0
-	// DefaultNanoDetThreshold is the default minimum person score. NanoDet's own demo keeps
-	// scores from 0.35 up; on vtest.avi and ../shared/images 0.35 finds the people YOLOX-Nano
-	// finds at its 0.3 (nanodet_test.go).
+	// DefaultNanoDetThreshold is the default minimum person score: NanoDet's own demo draws
+	// scores from 0.35 up. With it NanoDet-g finds more of the people of ../shared/images than
+	// YOLOX-Nano at its 0.3, with few detections of no one (models/ort/nanodet_test.go).
 	DefaultNanoDetThreshold = 0.35
 )
 
@@ -46,6 +46,7 @@ type InputSize struct {
 // Free reports whether the size is left to the frame (the zero InputSize).
 func (s InputSize) Free() bool { return s == InputSize{} }
 
+// String returns the size as WxH, such as "416x320".
 func (s InputSize) String() string { return fmt.Sprintf("%dx%d", s.Width, s.Height) }
 
 // check reports a size that is not a positive multiple of 32 on each side.
@@ -113,8 +114,8 @@ func inputSizeOf(in TensorSpec) (InputSize, error) {
 // stretched to W x H (bilinear, half-pixel centres, no padding). H and W are fixed by the model
 // or, when it leaves them free (-1), chosen per frame size by InputSizeFor.
 //
-// Outputs: per level of stride s (8, 16 and 32 for NanoDet-g; 64 too for NanoDet-Plus), two
-// tensors told apart by shape, whatever their names: class scores [1,N,80], already
+// Outputs: per level of stride s (8, 16 and 32 for NanoDet-g; a level of stride 64 is taken
+// too), two tensors told apart by shape, whatever their names: class scores [1,N,80], already
 // probabilities (person is class 0), and box distributions [1,N,4*B] (B bins per side, 11 for
 // NanoDet-g), with N = ceil(W/s)*ceil(H/s) cells, row-major. For the cell (i, j) (column,
 // row), centre ((i+0.5)*s, (j+0.5)*s), the distances to the box's left, top, right and bottom
@@ -152,9 +153,9 @@ type nanoDetLevel struct {
 }
 
 // NewNanoDet returns a NanoDet detector that runs r, whose input size is size (the zero
-// InputSize for a model that leaves it free; NanoDetInputSize reads it from the model). r must
-// not be nil and a fixed size must be a positive multiple of 32 on each side; Detect reports a
-// bad value.
+// InputSize for a model that leaves it free; CheckNanoDetContract reads it from the model).
+// r must not be nil and a fixed size must be a positive multiple of 32 on each side; Detect
+// reports a bad value.
 func NewNanoDet(r Runner, size InputSize) *NanoDet {
 	return &NanoDet{Threshold: DefaultNanoDetThreshold, NMSIoU: DefaultNMSIoU, runner: r, fixed: size}
 }
@@ -208,10 +209,6 @@ func CheckNanoDetContract(model string, input TensorSpec, outputs []TensorSpec) 
 	}
 	return size, nil
 }
-
-// NanoDetInputSize returns the input size of a NanoDet-style model from its input spec:
-// [1,3,H,W] with H and W positive multiples of 32, or the zero InputSize when both are free.
-func NanoDetInputSize(in TensorSpec) (InputSize, error) { return inputSizeOf(in) }
 
 // strideOf returns the stride among detectorStrides whose grid over size has n cells; 0 when
 // none has.
