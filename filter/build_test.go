@@ -11,6 +11,7 @@ import (
 	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 	"github.com/meshpipe/meshpipe/models"
+	"github.com/meshpipe/meshpipe/models/ort"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
@@ -170,5 +171,57 @@ func BenchmarkApply(b *testing.B) {
 			b.ReportMetric(float64(people)/float64(k), "people/frame")
 			b.ReportMetric(float64(k)/b.Elapsed().Seconds(), "frames/s")
 		})
+	}
+}
+
+// OpenDetector's names: the default is nanodet when its file is in the model folder, else
+// bgsub; nanodet asked for by name and missing is an error that says where it looked; a model
+// file is told YOLOX- or NanoDet-style by its outputs.
+func TestOpenDetector(t *testing.T) {
+	if err := ort.Init(testenv.ORTLibrary(t)); err != nil {
+		t.Fatal(err)
+	}
+	nanoDet := testenv.Deps(t, "models/"+models.NanoDetFile)
+	yolox := testenv.Shared(t, "models/yolox_nano.onnx")
+	empty := t.TempDir()
+	set := models.ModelInputs{Dir: filepath.Dir(nanoDet)}
+	unset := models.ModelInputs{Dir: empty}
+	opt := ort.Options{IntraOpThreads: 1}
+	for _, tc := range []struct {
+		spec     string
+		in       models.ModelInputs
+		wantType string
+		wantName string
+	}{
+		{"", set, "*models.NanoDet", "nanodet (" + nanoDet + ")"},
+		{"nanodet", set, "*models.NanoDet", "nanodet (" + nanoDet + ")"},
+		{"", unset, "*models.BackgroundSubtractor", "bgsub"},
+		{"bgsub", set, "*models.BackgroundSubtractor", "bgsub"},
+		{"full", set, "models.FullFrame", "full"},
+		{"none", set, "models.Nobody", "none"},
+		{yolox, unset, "*models.YOLOX", yolox + " (YOLOX-style)"},
+		{nanoDet, unset, "*models.NanoDet", nanoDet + " (NanoDet-style)"},
+	} {
+		det, closeDet, name, err := OpenDetector(tc.spec, tc.in, opt)
+		if err != nil {
+			t.Errorf("%q in %s: %v", tc.spec, tc.in.Dir, err)
+			continue
+		}
+		if got := fmt.Sprintf("%T", det); got != tc.wantType || name != tc.wantName {
+			t.Errorf("%q in %s: %s named %q, want %s named %q", tc.spec, tc.in.Dir, got, name, tc.wantType, tc.wantName)
+		}
+		if (closeDet != nil) != strings.HasSuffix(tc.wantName, ")") {
+			t.Errorf("%q: a closer %v for %q", tc.spec, closeDet != nil, name)
+		}
+		if closeDet != nil {
+			closeDet()
+		}
+	}
+	_, _, _, err := OpenDetector("nanodet", unset, opt)
+	if want := filepath.Join(empty, models.NanoDetFile); err == nil || !strings.Contains(err.Error(), "nanodet.onnx not found") || !strings.Contains(err.Error(), want) {
+		t.Errorf("nanodet missing: %v; want an error naming %s", err, want)
+	}
+	if _, _, _, err := OpenDetector("hog", set, opt); err == nil || !strings.Contains(err.Error(), `detector "hog": want nanodet, bgsub`) {
+		t.Errorf("hog: %v", err)
 	}
 }

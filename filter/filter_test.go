@@ -211,6 +211,13 @@ func TestOptionsCheck(t *testing.T) {
 	if err := ok.Check(); err != nil {
 		t.Fatal(err)
 	}
+	for _, d := range []string{"", "nanodet", "bgsub", "full", "none", "/models/det.onnx"} {
+		o := DefaultOptions()
+		o.Detector = d
+		if err := o.Check(); err != nil {
+			t.Errorf("detector %q: %v", d, err)
+		}
+	}
 	for _, tc := range []struct {
 		mod  func(*Options)
 		want string
