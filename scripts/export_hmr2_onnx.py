@@ -40,8 +40,8 @@ for tests' references).
 
 Needs Debian's python3-torch (1.13) and python3-onnx. Run it with /usr/bin/python3.
 """
-import inspect
 import argparse
+import inspect
 import math
 import os
 import sys
