@@ -126,9 +126,9 @@ type Splitter struct {
 	left      int          // bytes of the current frame not yet read
 	frames    int64        // frames begun
 	scale     time.Duration
-	cluster   uint64 // the current cluster's time, in scale units
-	first     bool   // the first frame's time is known
-	done      error  // io.EOF after a clean end, or the error that stopped reading
+	cluster   uint64  // the current cluster's time, in scale units
+	first     bool    // the first frame's time is known
+	done      error   // io.EOF after a clean end, or the error that stopped reading
 	entries   []Track // the track entries read, the last one being read
 	videos    int     // video tracks seen
 }

@@ -117,7 +117,10 @@ func probeFile(file string) (*fileProbe, error) {
 
 // quarterTurn reports whether the display matrix turns the picture by 90 or 270 degrees, so
 // that the decoded frames are h x w.
-func (p *fileProbe) quarterTurn() bool { r := ((p.rotation%360)+360)%360; return r == 90 || r == 270 }
+func (p *fileProbe) quarterTurn() bool {
+	r := ((p.rotation % 360) + 360) % 360
+	return r == 90 || r == 270
+}
 
 // pipeFormat is the pix_fmt the decoder hands frames over in: the file's own 4:2:0 (limited or
 // full range) when it is 8-bit 4:2:0 at an even size, so that what no mesh touches goes to the
