@@ -136,7 +136,8 @@ func applyPoseFlags(o *options, log *logger, p *pipeline, opt *ort.Options) erro
 		return err
 	}
 	if why != "" {
-		log.Info("-device auto: using the CPU", "reason", why)
+		log.printf(slog.LevelInfo, "-device auto: CUDA is not available, running on the CPU (-loglevel verbose says why)")
+		log.printf(levelVerbose, "-device auto: %s", why)
 	}
 	opt.Device = dev
 	p.device = dev.String()

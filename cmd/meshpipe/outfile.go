@@ -261,12 +261,12 @@ func (out *output) settle(written int64, failed bool, encErr error) (note string
 	}
 	tmp := out.plan.tmp
 	switch {
-	case encErr != nil:
-		os.Remove(tmp)
-		return fmt.Sprintf("; %s was not written", out.file), nil
 	case failed && written == 0:
 		os.Remove(tmp)
 		return fmt.Sprintf("; %s was not written: no frame", out.file), nil
+	case encErr != nil:
+		os.Remove(tmp)
+		return fmt.Sprintf("; %s was not written", out.file), nil
 	}
 	if err := out.place(); err != nil {
 		if failed {
