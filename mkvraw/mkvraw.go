@@ -79,27 +79,43 @@ type Track struct {
 // safe for one goroutine reading and another writing.
 type Gaps struct {
 	mu      sync.Mutex
-	queue   [][]byte
+	queue   []gap
 	trailer []byte // what came after the last frame, once the stream ended cleanly
 	ended   bool
 }
 
-func (g *Gaps) push(b []byte) {
+// gap is what lies before a frame, and the frame's time.
+type gap struct {
+	bytes []byte
+	time  time.Duration
+}
+
+func (g *Gaps) push(b gap) {
 	g.mu.Lock()
 	g.queue = append(g.queue, b)
 	g.mu.Unlock()
 }
 
-func (g *Gaps) pop() ([]byte, bool) {
+func (g *Gaps) pop() (gap, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if len(g.queue) == 0 {
-		return nil, false
+		return gap{}, false
 	}
 	b := g.queue[0]
-	g.queue[0] = nil
+	g.queue[0] = gap{}
 	g.queue = g.queue[1:]
 	return b, true
+}
+
+// next returns the time of the first frame not yet joined, if the Splitter has read it.
+func (g *Gaps) next() (time.Duration, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.queue) == 0 {
+		return 0, false
+	}
+	return g.queue[0].time, true
 }
 
 func (g *Gaps) end(trailer []byte) {
@@ -329,12 +345,13 @@ func (s *Splitter) block(size uint64) error {
 	if pix <= 0 {
 		return fmt.Errorf("matroska stream: frame %d: an empty block", s.frames)
 	}
+	rel := int64(int16(binary.BigEndian.Uint16(tf[:2])))
+	at := time.Duration(int64(s.cluster)+rel) * s.scale
 	if !s.first {
-		rel := int64(int16(binary.BigEndian.Uint16(tf[:2])))
-		s.track.FirstTime = time.Duration(int64(s.cluster)+rel) * s.scale
+		s.track.FirstTime = at
 		s.first = true
 	}
-	s.gaps.push(bytes.Clone(s.pending.Bytes()))
+	s.gaps.push(gap{bytes.Clone(s.pending.Bytes()), at})
 	s.pending.Reset()
 	s.left = int(pix)
 	s.frames++
@@ -435,11 +452,13 @@ type Joiner struct {
 	size   int
 	buf    []byte // a frame being gathered from several Writes
 	frames int64
+	last   time.Duration // the last frame's time
+	step   time.Duration // the track's DefaultDuration
 }
 
 // NewJoiner returns a Joiner writing to w the stream s reads, with frames of frameSize bytes.
 func NewJoiner(w io.Writer, s *Splitter, frameSize int) *Joiner {
-	return &Joiner{w: w, gaps: s.gaps, size: frameSize}
+	return &Joiner{w: w, gaps: s.gaps, size: frameSize, step: s.track.DefaultDuration}
 }
 
 // Write takes frame bytes: each time a whole frame has come, it writes the bytes that came
@@ -473,14 +492,28 @@ func (j *Joiner) frame(pix []byte) error {
 	if !ok {
 		return fmt.Errorf("matroska stream: frame %d written before it was read", j.frames)
 	}
-	if _, err := j.w.Write(gap); err != nil {
+	if _, err := j.w.Write(gap.bytes); err != nil {
 		return err
 	}
+	j.last = gap.time
 	if _, err := j.w.Write(pix); err != nil {
 		return err
 	}
 	j.frames++
 	return nil
+}
+
+// End returns the time at which the frames written end, in the stream's time (that of its
+// blocks, in TimestampScale units): the next frame's time when the Splitter has read it, else
+// the last frame's time plus the track's DefaultDuration. It is 0 before the first frame.
+func (j *Joiner) End() time.Duration {
+	if j.frames == 0 {
+		return 0
+	}
+	if t, ok := j.gaps.next(); ok {
+		return t
+	}
+	return j.last + j.step
 }
 
 // Close writes what followed the last frame in the stream read (cues, tags) when the

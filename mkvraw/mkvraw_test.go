@@ -140,6 +140,13 @@ func TestJoinStoppedEarly(t *testing.T) {
 	if got := ffprobe(t, joined.Bytes(), "-count_frames", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"); got != "5" {
 		t.Errorf("ffprobe counts %q frames, want 5", got)
 	}
+	if end := j.End(); end != 200*time.Millisecond {
+		t.Errorf("the 5 frames end at %v, want 200ms (frame 5's time)", end)
+	}
+	j.Write(frames[5*size:])
+	if end := j.End(); end != 680*time.Millisecond {
+		t.Errorf("all 12 frames end at %v, want 680ms (the last one's 640ms and 40ms a frame)", end)
+	}
 	// Writing beyond what was read is refused.
 	s2, _ := NewSplitter(bytes.NewReader(stream))
 	j2 := NewJoiner(io.Discard, s2, size)

@@ -7,9 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
@@ -155,7 +157,11 @@ func planOutput(o *options, in *input, pipe rawvideo.StreamInfo) (*outPlan, erro
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("-o %s: ffmpeg cannot write it (stream #0 is the video; -pix_fmt after -i chooses its format, -c:a CODEC the audio's, -an leaves audio out): %w", o.output, err)
+		hint := ""
+		if strings.Contains(err.Error(), "stream #") {
+			hint = " (stream #0 is the video, the others IN's audio: -pix_fmt after -i chooses the video's format, -c:a CODEC the audio's, -an leaves the audio out)"
+		}
+		return nil, fmt.Errorf("-o %s: ffmpeg cannot write it: %w%s", o.output, err, hint)
 	}
 	for k, a := range pl.audio {
 		if !a.copy {
@@ -190,12 +196,17 @@ func (t trial) run(args []string) error {
 	if err == nil {
 		return nil
 	}
-	msg := strings.TrimSpace(strings.ReplaceAll(string(b), t.file, t.out))
+	msg := strings.ReplaceAll(string(b), t.file, t.out)
+	msg = ffmpegContext.ReplaceAllString(msg, "")
+	msg = strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(msg), "\n", " | ")), " ")
 	if msg == "" {
 		return err
 	}
 	return errors.New(msg)
 }
+
+// ffmpegContext matches the "[mp4 @ 0x55d0c2a0] " that starts ffmpeg's messages.
+var ffmpegContext = regexp.MustCompile(`\[[^\]\n]* @ 0x[0-9a-f]+\] `)
 
 // codec is the codec of the last trial's stream spec (a:0, the first audio stream).
 func (t trial) codec(spec string) string {
@@ -252,10 +263,10 @@ func encoderArgs(o *options, pl plan, in *input, out *output) []string {
 
 // settle puts OUT in place once the encoder has ended: the file written is renamed to OUT
 // when the run went well, or when it failed or was stopped after frames were written (OUT
-// then holds those frames: a playable file, the encoder having finished it); it is removed
-// when the encoder failed (OUT is not written) or no frame was written. note is what the
-// error says of OUT; err a failure to rename.
-func (out *output) settle(written int64, failed bool, encErr error) (note string, err error) {
+// then holds those frames: a playable file, the encoder having finished it, with IN's audio
+// cut where they end); it is removed when the encoder failed (OUT is not written) or no frame
+// was written. note is what the error says of OUT; err a failure to rename.
+func (out *output) settle(written int64, failed, stopped bool, encErr error) (note string, err error) {
 	if out.plan == nil {
 		return "", nil
 	}
@@ -268,6 +279,11 @@ func (out *output) settle(written int64, failed bool, encErr error) (note string
 		os.Remove(tmp)
 		return fmt.Sprintf("; %s was not written", out.file), nil
 	}
+	if (failed || stopped) && out.joiner != nil && len(out.plan.audio) > 0 {
+		if err := out.trim(out.joiner.End()); err != nil {
+			note = fmt.Sprintf(" (its audio runs on to the end of %s: cutting it failed: %v)", filepath.Base(out.plan.out), err)
+		}
+	}
 	if err := out.place(); err != nil {
 		if failed {
 			return "; " + err.Error(), nil
@@ -275,9 +291,25 @@ func (out *output) settle(written int64, failed bool, encErr error) (note string
 		return "", err
 	}
 	if failed {
-		return fmt.Sprintf("; %s holds the %d frames before it (0..%d)", out.file, written, written-1), nil
+		return fmt.Sprintf("; %s holds the %d frames before it (0..%d)%s", out.file, written, written-1, note), nil
 	}
-	return "", nil
+	return note, nil
+}
+
+// trim cuts the file written at end (in the decoder's time, which the file keeps): after a
+// run that ended early, the encoder has taken IN's audio on to its end. It copies the
+// streams up to end into a new file, which then takes the written file's name.
+func (out *output) trim(end time.Duration) error {
+	tmp := out.plan.tmp
+	ext := filepath.Ext(tmp)
+	cut := strings.TrimSuffix(tmp, ext) + "-cut" + ext
+	b, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", tmp, "-map", "0", "-c", "copy",
+		"-t", ffmpegDuration(end), "-y", cut).CombinedOutput()
+	if err != nil {
+		os.Remove(cut)
+		return fmt.Errorf("%v: %s", err, strings.TrimSpace(string(b)))
+	}
+	return os.Rename(cut, tmp)
 }
 
 // place renames the file written to OUT: over an existing OUT with -y, else only if no OUT

@@ -326,7 +326,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	inErr := in.finish(stopped || runErr != nil)
 	outErr := out.finish()
 	// What the error says of -o OUT, which holds the frames written unless the encoder failed.
-	outNote, placeErr := out.settle(stats.Frames, runErr != nil || outErr != nil || inErr != nil && !stopped, outErr)
+	outNote, placeErr := out.settle(stats.Frames, runErr != nil || outErr != nil || inErr != nil && !stopped, stopped, outErr)
 	prog.summary()
 
 	secs := rec.Progress().Elapsed.Seconds()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -19,8 +20,9 @@ const exitEmpty = 3
 //     that fails is said without waiting for stdin (which may stay silent);
 //   - a live source opens once the models are up (it starts capturing when it opens).
 //
-// -o OUT is planned (planOutput) while the models load. startUp logs a failure and returns
-// its exit status with a nil pipeline: exitEmpty for an input without a frame, exitUsage for
+// -o OUT is planned (planOutput) while the models load. What the models' loading logs is held
+// back until the input and OUT have passed (and dropped if they fail), so that a bad input or
+// OUT is said alone. startUp logs a failure and returns its exit status with a nil pipeline: exitEmpty for an input without a frame, exitUsage for
 // a flag that the input shows wrong, the stop status when ctx was cancelled, else exitError.
 func startUp(ctx context.Context, o *options, pl plan, stdin io.Reader, log *logger) (*pipeline, *input, *outPlan, int) {
 	fail := func(err error) int {
@@ -76,7 +78,7 @@ func startUp(ctx context.Context, o *options, pl plan, stdin io.Reader, log *log
 		op  *outPlan
 		err error
 	}
-	// The models load with a log that goes quiet once startUp has given up on them.
+	// The models load with a log held back until the input and OUT have passed.
 	blog := &gatedWriter{w: log.w}
 	bc := make(chan built, 1)
 	go func() {
@@ -124,6 +126,7 @@ func startUp(ctx context.Context, o *options, pl plan, stdin io.Reader, log *log
 		case x := <-bc:
 			b = &x
 			if x.err != nil && ctx.Err() == nil {
+				blog.release()
 				if r == nil {
 					dropOpen()
 				} else if r.in != nil {
@@ -133,6 +136,9 @@ func startUp(ctx context.Context, o *options, pl plan, stdin io.Reader, log *log
 			}
 		case x := <-oc:
 			r = &x
+			if x.err == nil {
+				blog.release()
+			}
 			if x.err != nil && ctx.Err() == nil {
 				if b == nil {
 					dropBuild()
@@ -152,6 +158,7 @@ func startUp(ctx context.Context, o *options, pl plan, stdin io.Reader, log *log
 		}
 	}
 	if ctx.Err() != nil {
+		blog.close()
 		if b.p != nil {
 			b.p.close()
 		}
@@ -175,24 +182,41 @@ func planFor(o *options, pl plan, in *input) (*outPlan, error) {
 	return planOutput(o, in, info)
 }
 
-// gatedWriter passes writes on to w until close, and drops them after.
+// gatedWriter holds what is written to it until release, which writes it to w and lets later
+// writes through, or close, which drops it and later writes.
 type gatedWriter struct {
-	mu     sync.Mutex
-	w      io.Writer
-	closed bool
+	mu       sync.Mutex
+	w        io.Writer
+	held     bytes.Buffer
+	released bool
+	closed   bool
 }
 
 func (g *gatedWriter) Write(p []byte) (int, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.closed {
+	switch {
+	case g.closed:
 		return len(p), nil
+	case g.released:
+		return g.w.Write(p)
 	}
-	return g.w.Write(p)
+	return g.held.Write(p)
+}
+
+func (g *gatedWriter) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.released && !g.closed {
+		g.released = true
+		g.w.Write(g.held.Bytes())
+		g.held.Reset()
+	}
 }
 
 func (g *gatedWriter) close() {
 	g.mu.Lock()
 	g.closed = true
+	g.held.Reset()
 	g.mu.Unlock()
 }
