@@ -93,9 +93,9 @@ func videoArgs(o *options, pipe rawvideo.StreamInfo) []string {
 
 // planOutput settles -o OUT: the audio of each stream of IN (-an: none; -c:a: that encoder;
 // else a copy where OUT's container takes the codec, else the container's usual encoder, as
-// ffmpeg picks by default) and the video options, and tries them on ffmpeg: one frame of
-// black and a tenth of a second of IN's audio written to a file of OUT's name in a
-// temporary folder (once more per audio stream when the first try fails, to find the
+// ffmpeg picks by default) and the video options, and tries them on ffmpeg: black frames
+// (one, without audio) and a tenth of a second of IN's audio written to a file of OUT's name
+// in a temporary folder (once more per audio stream when the first try fails, to find the
 // streams to re-encode). It also checks that OUT's folder is writable. pipe describes the
 // frames the encoder will read.
 func planOutput(o *options, in *input, pipe rawvideo.StreamInfo) (*outPlan, error) {
@@ -139,6 +139,10 @@ func planOutput(o *options, in *input, pipe rawvideo.StreamInfo) (*outPlan, erro
 		}
 		args = append(args, audioArgs(audio)...)
 		args = append(args, pl.video...)
+		if len(audio) == 0 {
+			// One frame, which an image file (OUT.png of a still) takes too.
+			return t.run(append(args, "-frames:v", "1"))
+		}
 		return t.run(append(args, "-t", "0.1")) // not -frames:v, which would end the audio at once
 	}
 	err = try(pl.audio)
