@@ -103,7 +103,7 @@ func (o *options) flags(d *flagSet) {
 	d.str(&o.output, "o", "OUT", "output file, encoded by ffmpeg with IN's audio (none or -: frames on stdout)")
 	d.fn("f", "FMT", "rawvideo or yuv4mpegpipe (input: found from stdin's first bytes; output: the input's)", "", o.stream(func(s *streamOptions) *string { return &s.format }))
 	d.fn("s,video_size", "WxH", "frame size of rawvideo input, or asked of a live source (y4m and files carry their own)", "", o.stream(func(s *streamOptions) *string { return &s.size }))
-	d.fn("pix_fmt", "FMT", "pixel format: "+pixFmtNames()+" (input: rgb24; output: the input's)", "", o.stream(func(s *streamOptions) *string { return &s.pixFmt }))
+	d.fn("pix_fmt", "FMT", "pixel format: "+pixFmtNames()+" (input: rgb24; output: the input's); after -i with -o OUT: OUT's, any its encoder takes (default: yuv420p where the size allows)", "", o.stream(func(s *streamOptions) *string { return &s.pixFmt }))
 	d.fn("r", "RATE", "frame rate, e.g. 25, 30000/1001, 29.97 or ntsc (input: for speed and the y4m header, or asked of a live source; output: the y4m header or encoder)", "", o.stream(func(s *streamOptions) *string { return &s.rate }))
 	d.fn("t", "DURATION", "stop after DURATION of input: the frames whose time is below it (a camera: capture time); 5, 2.5, 500ms, 1:30", "", o.setDuration)
 	d.boolean(&o.overwrite, "y", "overwrite OUT if it exists")
@@ -152,8 +152,8 @@ IN by ffmpeg), the same frames, same size and order, out on stdout (or encoded i
   meshpipe -i webcam -f yuv4mpegpipe - | ffplay -
 
 Exit status: 0 every frame written; 1 failure (the message names the stage and frame);
-2 bad flags; 3 the input holds no frame; 130/143 stopped by SIGINT/SIGTERM after writing every frame read (a second
-signal exits at once); 141 the reader of stdout went away.
+2 bad flags; 3 the input holds no frame; 130/143 stopped by SIGINT/SIGTERM after writing
+every frame read (a second signal exits at once); 141 the reader of stdout went away.
 `
 
 func pixFmtNames() string {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 )
 
 // exitEmpty is the exit status for an input without a single frame (see usageHead).
@@ -22,7 +23,8 @@ const exitEmpty = 3
 //
 // -o OUT is planned (planOutput) while the models load. What the models' loading logs is held
 // back until the input and OUT have passed (and dropped if they fail), so that a bad input or
-// OUT is said alone. startUp logs a failure and returns its exit status with a nil pipeline: exitEmpty for an input without a frame, exitUsage for
+// OUT, such as the empty stdin of a command before | that failed, is said alone; a second at
+// most, so that a stdin that stays silent still shows meshpipe ready. startUp logs a failure and returns its exit status with a nil pipeline: exitEmpty for an input without a frame, exitUsage for
 // a flag that the input shows wrong, the stop status when ctx was cancelled, else exitError.
 func startUp(ctx context.Context, o *options, pl plan, stdin io.Reader, log *logger) (*pipeline, *input, *outPlan, int) {
 	fail := func(err error) int {
@@ -80,6 +82,7 @@ func startUp(ctx context.Context, o *options, pl plan, stdin io.Reader, log *log
 	}
 	// The models load with a log held back until the input and OUT have passed.
 	blog := &gatedWriter{w: log.w}
+	defer time.AfterFunc(holdLog, blog.release).Stop()
 	bc := make(chan built, 1)
 	go func() {
 		p, err := build(o, newLogger(blog, log.level))
@@ -181,6 +184,9 @@ func planFor(o *options, pl plan, in *input) (*outPlan, error) {
 	}
 	return planOutput(o, in, info)
 }
+
+// holdLog is the longest startUp holds back the models' log.
+const holdLog = time.Second
 
 // gatedWriter holds what is written to it until release, which writes it to w and lets later
 // writes through, or close, which drops it and later writes.
