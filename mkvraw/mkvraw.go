@@ -263,12 +263,12 @@ func (s *Splitter) next() (err error) {
 		if size > maxElement {
 			return fmt.Errorf("matroska stream: element %#x of %d bytes", id, size)
 		}
-		body := make([]byte, size)
-		if _, err := io.ReadFull(s.r, body); err != nil {
+		// Copied as it comes, so that a size the stream does not hold allocates nothing.
+		at := s.pending.Len()
+		if _, err := io.CopyN(&s.pending, s.r, int64(size)); err != nil {
 			return s.broken(err)
 		}
-		s.pending.Write(body)
-		s.element(id, body)
+		s.element(id, s.pending.Bytes()[at:])
 	}
 }
 
