@@ -408,9 +408,12 @@ func TestEmptyInput(t *testing.T) {
 }
 
 // Flags of file mode that cannot work are refused before anything runs; a container that
-// takes neither the audio nor what -c:a asks, before any model loads.
+// takes neither the audio nor what -c:a asks, or an IN ffprobe cannot read, before the first
+// frame; nothing is left in OUT's folder.
 func TestFileModeFlagErrors(t *testing.T) {
 	clip := makeClip(t) // H.264 and AAC
+	garbage := filepath.Join(t.TempDir(), "garbage.mp4")
+	os.WriteFile(garbage, []byte("not a video\n"), 0o644)
 	dir := t.TempDir()
 	for _, c := range []struct {
 		args []string
@@ -424,6 +427,7 @@ func TestFileModeFlagErrors(t *testing.T) {
 		{[]string{"-i", clip, "-o", filepath.Join(dir, "a.wav2")}, exitError, "ffmpeg cannot write it"},
 		{[]string{"-i", clip, "-o", filepath.Join(dir, "a.webm"), "-c:a", "copy"}, exitError, "Only VP8 or VP9 or AV1 video and Vorbis or Opus audio"},
 		{[]string{"-i", clip, "-o", filepath.Join(dir, "nodir", "a.mp4")}, exitError, "no such file or directory"},
+		{[]string{"-i", garbage, "-o", filepath.Join(dir, "a.mp4")}, exitError, "-i " + garbage + ": ffprobe cannot read it: moov atom not found"},
 	} {
 		code, _, stderr := run(t, nil, append(c.args, "-pose-model", "standin", "-render-workers", "1")...)
 		if code != c.code || !strings.Contains(stderr, c.want) {

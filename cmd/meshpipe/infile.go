@@ -50,7 +50,7 @@ func probeFile(file string) (*fileProbe, error) {
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return nil, fmt.Errorf("-i %s: ffprobe: %s", file, strings.TrimSpace(string(ee.Stderr)))
+			return nil, fmt.Errorf("-i %s: ffprobe cannot read it: %s", file, ffmpegMessage(string(ee.Stderr)))
 		}
 		return nil, fmt.Errorf("-i %s: ffprobe (from PATH): %w", file, err)
 	}
@@ -187,15 +187,15 @@ func openFile(o *options, pl plan) (*input, error) {
 	in.raw = in.dec.stdout
 	split, err := mkvraw.NewSplitter(in.dec.stdout)
 	if err != nil {
-		in.finish(false)
-		derr := in.dec.wait()
-		switch {
-		case derr != nil:
-			return nil, fmt.Errorf("-i %s: ffmpeg decoding: %v%s", in.file, derr, in.dec.stderrTail())
-		case errors.Is(err, mkvraw.ErrNoFrame):
-			return nil, emptyInputError{fmt.Sprintf("-i %s: ffmpeg decodes no video frame from the file", in.file)}
+		if !errors.Is(err, mkvraw.ErrNoFrame) {
+			in.finish(true)
+			return nil, fmt.Errorf("-i %s: ffmpeg's stream: %w", in.file, err)
 		}
-		return nil, fmt.Errorf("-i %s: ffmpeg's stream: %w", in.file, err)
+		in.finish(false) // the decoder has ended: did it fail?
+		if derr := in.dec.wait(); derr != nil {
+			return nil, fmt.Errorf("-i %s: ffmpeg decoding: %v%s", in.file, derr, in.dec.stderrTail())
+		}
+		return nil, emptyInputError{fmt.Sprintf("-i %s: ffmpeg decodes no video frame from the file", in.file)}
 	}
 	tr := split.Track()
 	info := rawvideo.StreamInfo{Width: tr.Width, Height: tr.Height, PixFmt: pf, Rate: pr.rate, FullRange: full,

@@ -200,16 +200,20 @@ func (t trial) run(args []string) error {
 	if err == nil {
 		return nil
 	}
-	msg := strings.ReplaceAll(string(b), t.file, t.out)
-	msg = ffmpegContext.ReplaceAllString(msg, "")
-	msg = strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(msg), "\n", " | ")), " ")
+	msg := ffmpegMessage(strings.ReplaceAll(string(b), t.file, t.out))
 	if msg == "" {
 		return err
 	}
 	return errors.New(msg)
 }
 
-// ffmpegContext matches the "[mp4 @ 0x55d0c2a0] " that starts ffmpeg's messages.
+// ffmpegMessage puts what ffmpeg or ffprobe printed on one line, its lines joined by " | ",
+// without the "[mp4 @ 0x55d0c2a0] " that starts some of them.
+func ffmpegMessage(s string) string {
+	s = ffmpegContext.ReplaceAllString(s, "")
+	return strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(s), "\n", " | ")), " ")
+}
+
 var ffmpegContext = regexp.MustCompile(`\[[^\]\n]* @ 0x[0-9a-f]+\] `)
 
 // codec is the codec of the last trial's stream spec (a:0, the first audio stream).
