@@ -316,7 +316,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 
 	// A stop (signal) ends reading; the graph itself runs on to write what was read.
-	var src stages.Source = &stopSource{src: in.source(), done: ctx.Done()}
+	src := stages.Until(in.source(), ctx.Done())
 	var sink stages.Sink = out.writer
 	if in.live != nil {
 		sink = in.live.Sink(out.writer) // capture-to-output latency
@@ -324,7 +324,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			p.cfg.InFlight = liveInFlight(o)
 		}
 	} else if o.duration > 0 {
-		src = newLimitSource(src, o.duration, in.info.Rate)
+		src = limitDuration(src, o.duration, in.info.Rate)
 	}
 	stopWatch := make(chan struct{})
 	go func() {
@@ -440,30 +440,6 @@ func stopStatus(ctx context.Context) int {
 		return exitSignal + int(s.sig)
 	}
 	return exitError
-}
-
-// stopSource ends the stream (io.EOF) once done is closed: before the next read, or when a
-// read in progress fails because the stop interrupted it.
-type stopSource struct {
-	src  stages.Source
-	done <-chan struct{}
-}
-
-func (s *stopSource) Read(f *rawvideo.Frame) error {
-	select {
-	case <-s.done:
-		return io.EOF
-	default:
-	}
-	err := s.src.Read(f)
-	if err != nil {
-		select {
-		case <-s.done:
-			return io.EOF
-		default:
-		}
-	}
-	return err
 }
 
 // plan is what check made of the stream flags.
