@@ -40,7 +40,7 @@ func openLive(o *options, pl plan) (*input, error) {
 // worker, one frame per render worker, one being read and one being detected or written.
 // Fewer frames wait inside the graph than with a stream's default (the same + 4), so latency
 // is lower; the camera never waits either way.
-func liveInFlight(o *options) int { return o.poseWorkers*max(o.batch, 1) + o.renderWorkers + 2 }
+func liveInFlight(c stages.Config) int { return c.PoseWorkers*max(c.Batch, 1) + len(c.Renderers) + 2 }
 
 // printDevices writes the live sources to w: the test pattern, then each camera with the
 // modes it offers (format, sizes and, for each size, its rates), or a clear line saying no

@@ -6,20 +6,21 @@ import (
 	"time"
 
 	"github.com/meshpipe/meshpipe/models/ort"
+	"github.com/meshpipe/meshpipe/pipeline"
 	"github.com/meshpipe/meshpipe/stages"
 	"github.com/meshpipe/meshpipe/statsfile"
 )
 
-// figures gathers the run's figures from the pipeline, the recorder and the stream.
+// figures gathers the run's figures from the options, the parts, the recorder and the stream.
 // cpu is the process's CPU time during the graph's run.
-func (p *pipeline) figures(o *options, rec *stages.Recorder, cpu time.Duration, width, height int, live *stages.Live) *statsfile.Figures {
+func figures(o *options, p *pipeline.Parts, rec *stages.Recorder, cpu time.Duration, width, height int, live *stages.Live) *statsfile.Figures {
 	pr := rec.Progress()
 	secs := pr.Elapsed.Seconds()
 	f := &statsfile.Figures{
 		Frames: pr.Frames, People: pr.People, Seconds: secs, FPS: float64(pr.Frames) / max(secs, 1e-9), CPUSeconds: cpu.Seconds(),
 		Width: width, Height: height,
-		ONNXRuntime: ort.Version(), Device: p.device, PoseModel: p.modelName, Renderer: p.renderer, Detector: o.detector,
-		PoseWorkers: o.poseWorkers, RenderWorkers: o.renderWorkers, Batch: o.batch, InFlight: p.cfg.FramesInFlight(),
+		ONNXRuntime: ort.Version(), Device: p.Device, PoseModel: p.PoseModel, Renderer: p.Renderer, Detector: o.Detector,
+		PoseWorkers: o.PoseWorkers, RenderWorkers: len(p.Config.Renderers), Batch: o.Batch, InFlight: p.Config.FramesInFlight(),
 	}
 	for _, s := range rec.Summary() {
 		f.Stages = append(f.Stages, statsfile.StageFigures{Stage: s.Stage, Workers: s.Workers, Frames: s.Frames,
