@@ -46,6 +46,18 @@ func CropReach(b human.Box) models.Window {
 	return w
 }
 
+// BodyReach is where a pose model that follows the person (BlazePose, HMR2) may draw them: a
+// body stays within BlazePose's region of interest, 1.25 times the box's longer side around the
+// box's centre; twice that side leaves room for the fit of the camera translation.
+func BodyReach(b human.Box) models.Window {
+	return models.Window{CX: (b.X1 + b.X2) / 2, CY: (b.Y1 + b.Y2) / 2, Side: 2 * max(b.Width(), b.Height())}
+}
+
+// BodyShare is the share of a person's box that a posed body surely covers, as the divisor
+// Check takes: a body covers less of its box than the stand-in does, and background
+// subtraction sometimes gives two people walking together one box, of whom one is drawn.
+const BodyShare = 20
+
 // Check compares rgb24 output frames with the input frames (w x h, packed, one after another):
 // every pixel outside the square reach gives for each of the frame's boxes must be unchanged,
 // and inside each box at least 1/minDiv of the pixels must have changed. It fails the test on
