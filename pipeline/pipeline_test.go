@@ -18,7 +18,7 @@ func TestDefaultRenderWorkers(t *testing.T) {
 		"llvmpipe (LLVM 15.0.6, 256 bits) (EGL device platform, device 0 (software), EGL 1.5)": 1,
 		"softpipe": 1, "Mesa swrast": 1,
 		"NVIDIA H200/PCIe/SSE2 (EGL device platform, device 0, EGL 1.5)": 4,
-		"AMD Radeon RX 7900 (radeonsi, navi31)":                           4,
+		"AMD Radeon RX 7900 (radeonsi, navi31)":                          4,
 	} {
 		if got := DefaultRenderWorkers(name); got != want {
 			t.Errorf("DefaultRenderWorkers(%q) = %d, want %d", name, got, want)
