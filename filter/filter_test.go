@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/meshpipe/meshpipe/internal/drawtest"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 	"github.com/meshpipe/meshpipe/pipeline"
 	"github.com/meshpipe/meshpipe/rawvideo"
@@ -161,15 +162,6 @@ func newFilter(t testing.TB, w, h int, log *lines, set map[string]string) *Filte
 	return f
 }
 
-// rgbaFrame is a w x h RGBA image with varied colours and alpha.
-func rgbaFrame(w, h int) []byte {
-	b := make([]byte, 4*w*h)
-	for i := range b {
-		b[i] = byte(i*31 + i/7)
-	}
-	return b
-}
-
 func update(f *Filter, src []byte) []byte {
 	dst := make([]byte, len(src))
 	f.Update(src, dst)
@@ -180,7 +172,7 @@ func update(f *Filter, src []byte) []byte {
 // untouched while it stands, and drawing comes back once it is put right.
 func TestBadParameterPassesThrough(t *testing.T) {
 	const w, h = 64, 48
-	src := rgbaFrame(w, h)
+	src := drawtest.RGBAPattern(w, h)
 	for _, c := range []struct {
 		name, bad, good string
 		want            string
@@ -244,7 +236,7 @@ func TestCannotStart(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			log := &lines{}
 			f := newFilter(t, 64, 48, log, c.set)
-			src := rgbaFrame(64, 48)
+			src := drawtest.RGBAPattern(64, 48)
 			for k := 0; k < 3; k++ {
 				if dst := update(f, src); !bytes.Equal(dst, src) {
 					t.Fatal("a frame changed though the filter cannot start")
@@ -263,20 +255,9 @@ func TestUpdate(t *testing.T) {
 	const w, h = 64, 48
 	log := &lines{}
 	f := newFilter(t, w, h, log, nil)
-	src := rgbaFrame(w, h)
+	src := drawtest.RGBAPattern(w, h)
 	dst := update(f, src)
-	changed := 0
-	for i := 0; i < w*h; i++ {
-		if dst[4*i+3] != src[4*i+3] {
-			t.Fatalf("pixel %d: alpha %d, want the input's %d", i, dst[4*i+3], src[4*i+3])
-		}
-		if !bytes.Equal(dst[4*i:4*i+3], src[4*i:4*i+3]) {
-			changed++
-		}
-	}
-	if changed < w*h/20 {
-		t.Errorf("%d of %d pixels drawn on; the whole-frame person should show", changed, w*h)
-	}
+	drawtest.CheckRGBA(t, src, dst, w, h, 20)
 	parts := f.parts
 	inPlace := append([]byte(nil), src...)
 	f.Update(inPlace, inPlace)

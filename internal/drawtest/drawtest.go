@@ -115,3 +115,32 @@ func Check(t testing.TB, in, out []byte, w, h int, boxes [][]human.Box, reach fu
 	t.Logf("%d frames, %d people drawn", len(in)/n, drawnPeople)
 	return drawnPeople
 }
+
+// RGBAPattern is a w x h RGBA8888 image with varied colours and alpha bytes, for the frei0r
+// filter's tests.
+func RGBAPattern(w, h int) []byte {
+	b := make([]byte, 4*w*h)
+	for i := range b {
+		b[i] = byte(i*31 + i/7)
+	}
+	return b
+}
+
+// CheckRGBA checks dst, the w x h RGBA8888 image src with a whole-frame person drawn over it:
+// every pixel keeps src's alpha byte, and at least 1/minDiv of the pixels changed colour. It
+// fails the test otherwise.
+func CheckRGBA(t testing.TB, src, dst []byte, w, h, minDiv int) {
+	t.Helper()
+	changed := 0
+	for i := 0; i < w*h; i++ {
+		if dst[4*i+3] != src[4*i+3] {
+			t.Fatalf("pixel %d: alpha %d, want the input's %d", i, dst[4*i+3], src[4*i+3])
+		}
+		if !bytes.Equal(dst[4*i:4*i+3], src[4*i:4*i+3]) {
+			changed++
+		}
+	}
+	if changed < w*h/minDiv {
+		t.Errorf("%d of %d pixels drawn on, want at least 1/%d: the whole-frame person should show", changed, w*h, minDiv)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/meshpipe/meshpipe/internal/drawtest"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 )
 
@@ -105,15 +106,6 @@ func TestParamIndices(t *testing.T) {
 	}
 }
 
-// rgbaFrame is a w x h RGBA image with varied colours and alpha.
-func rgbaFrame(w, h int) []byte {
-	b := make([]byte, 4*w*h)
-	for i := range b {
-		b[i] = byte(i*31 + i/7)
-	}
-	return b
-}
-
 func update(p unsafe.Pointer, src []byte) []byte {
 	dst := make([]byte, len(src))
 	mpUpdate(p, unsafe.Pointer(&src[0]), unsafe.Pointer(&dst[0]))
@@ -175,7 +167,7 @@ func TestUpdatePassThroughThenDraw(t *testing.T) {
 	setString(p, paramPoseModel, "standin")
 	setString(p, paramDetector, "full")
 	setString(p, paramMaxPeople, "none")
-	src := rgbaFrame(w, h)
+	src := drawtest.RGBAPattern(w, h)
 	for k := 0; k < 3; k++ {
 		if dst := update(p, src); !bytes.Equal(dst, src) {
 			t.Fatalf("frame %d changed though max-people is bad", k)
@@ -187,18 +179,7 @@ func TestUpdatePassThroughThenDraw(t *testing.T) {
 	}
 	setString(p, paramMaxPeople, "2")
 	dst := update(p, src)
-	changed := 0
-	for i := 0; i < w*h; i++ {
-		if dst[4*i+3] != src[4*i+3] {
-			t.Fatalf("pixel %d: alpha %d, want the input's %d", i, dst[4*i+3], src[4*i+3])
-		}
-		if !bytes.Equal(dst[4*i:4*i+3], src[4*i:4*i+3]) {
-			changed++
-		}
-	}
-	if changed < w*h/20 {
-		t.Errorf("%d of %d pixels drawn on; the whole-frame person should show", changed, w*h)
-	}
+	drawtest.CheckRGBA(t, src, dst, w, h, 20)
 	inPlace := append([]byte(nil), src...)
 	mpUpdate(p, unsafe.Pointer(&inPlace[0]), unsafe.Pointer(&inPlace[0]))
 	if !bytes.Equal(inPlace, dst) {
