@@ -42,7 +42,7 @@ func (o *OneFrame) Run(f *rawvideo.Frame) (int, error) {
 	j := &o.j
 	j.frame, j.dets, j.people, j.err = f, j.dets[:0], j.people[:0], nil
 	o.g.detectJob(o.cfg.Detector, o.cfg.Tracker, j)
-	o.g.poseBatch(o.cfg.Pose, o.b[:])
+	estimate(o.cfg.Pose, o.b[:], o.g.skip, o.g.fail) // the pose stage's batch of one
 	o.g.renderJob(o.cfg.Renderers[0], j)
 	if j.err != nil {
 		return 0, j.err

@@ -45,7 +45,9 @@ func (g *graph) batch(in <-chan *job, out chan<- []*job, limit int, wait time.Du
 // or the graph is cancelled.
 func (g *graph) pose(est PoseEstimator, in <-chan []*job, out chan<- *job) error {
 	for b := range in {
-		g.poseBatch(est, b)
+		t0 := g.rec.now()
+		n := estimate(est, b, g.skip, g.fail)
+		g.rec.recordBatch(StagePose, t0, n) // frames without people are not pose work
 		for _, j := range b {
 			if !g.send(out, j) {
 				return nil
@@ -53,13 +55,6 @@ func (g *graph) pose(est PoseEstimator, in <-chan []*job, out chan<- *job) error
 		}
 	}
 	return nil
-}
-
-// poseBatch runs the batch b through est (estimate) and times it.
-func (g *graph) poseBatch(est PoseEstimator, b []*job) {
-	t0 := g.rec.now()
-	n := estimate(est, b, g.skip, g.fail)
-	g.rec.recordBatch(StagePose, t0, n) // frames without people are not pose work
 }
 
 // batchFrames reads jobs from in, in order, and sends them to out in batches of consecutive
