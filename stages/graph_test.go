@@ -115,9 +115,9 @@ type fakePose struct {
 	crops      []int     // the people of each call
 }
 
-// EstimateBatch fails the whole batch (or panics) when it holds frame fail (panicAt), as a
+// EstimateInto fails the whole batch (or panics) when it holds frame fail (panicAt), as a
 // failing model run would.
-func (p *fakePose) EstimateBatch(frames []*rawvideo.Frame, dets [][]human.Detection) ([][]human.Person, error) {
+func (p *fakePose) EstimateInto(frames []*rawvideo.Frame, dets [][]human.Detection, people [][]human.Person) error {
 	c := p.concurrent.Add(1)
 	defer p.concurrent.Add(-1)
 	if c > p.maxConc.Load() {
@@ -135,21 +135,20 @@ func (p *fakePose) EstimateBatch(frames []*rawvideo.Frame, dets [][]human.Detect
 	jitter(p.r, p.mu)
 	for _, f := range frames {
 		if f.Seq == p.fail {
-			return nil, errors.New("pose broke")
+			return errors.New("pose broke")
 		}
 		if f.Seq == p.panicAt {
 			var m map[string]int
 			m["boom"]++
 		}
 	}
-	out := make([][]human.Person, len(frames))
 	for i := range frames {
-		out[i] = make([]human.Person, len(dets[i]))
+		people[i] = human.Reuse(people[i], len(dets[i]))
 		for k := range dets[i] {
-			out[i][k].Detection = dets[i][k]
+			people[i][k].Detection = dets[i][k]
 		}
 	}
-	return out, nil
+	return nil
 }
 
 type fakeRenderer struct {

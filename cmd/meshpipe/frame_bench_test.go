@@ -136,13 +136,14 @@ func BenchmarkFramePoseRender(b *testing.B) {
 	}
 
 	b.Run("pose", func(b *testing.B) {
-		frames, batch := []*rawvideo.Frame{scene}, [][]human.Detection{dets}
-		if _, err := bp.EstimateBatch(frames, batch); err != nil { // warm up
+		frames, batch, people := []*rawvideo.Frame{scene}, [][]human.Detection{dets}, make([][]human.Person, 1)
+		if err := bp.EstimateInto(frames, batch, people); err != nil { // warm up
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := bp.EstimateBatch(frames, batch); err != nil {
+			people[0] = people[0][:0]
+			if err := bp.EstimateInto(frames, batch, people); err != nil {
 				b.Fatal(err)
 			}
 		}
