@@ -1,6 +1,5 @@
-// Package ort runs ONNX models with ONNX Runtime through github.com/yalue/onnxruntime_go. It is
-// the only cgo part of models: every type it exports is pure Go (models.Tensor), so no ONNX
-// Runtime type crosses the package edge.
+//go:build cgo
+
 package ort
 
 import (
@@ -8,12 +7,14 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/meshpipe/meshpipe/models"
 	onnx "github.com/yalue/onnxruntime_go"
 )
+
+// haveCgo is whether this build has cgo, and so ONNX Runtime (stub.go is the build without).
+const haveCgo = true
 
 var (
 	envOnce sync.Once
@@ -43,39 +44,8 @@ func Init(path string) error {
 	return envErr
 }
 
-// InitFound finds the library with Locate (flag first, then MESHPIPE_ORT_LIB, then the
-// project's .deps folder) and calls Init.
-func InitFound(flag string) error {
-	path, err := Locate(DefaultLibraryInputs(flag))
-	if err != nil {
-		return err
-	}
-	return Init(path)
-}
-
-// Locate returns the library FindLibrary finds for in, or an error that lists every path tried
-// and how to install the library.
-func Locate(in LibraryInputs) (string, error) {
-	path, tried := FindLibrary(in)
-	if path == "" {
-		return "", fmt.Errorf("ONNX Runtime library not found; tried:\n  %s\nrun scripts/setup.sh, or name the library with -ort-lib or %s",
-			strings.Join(tried, "\n  "), LibraryEnv)
-	}
-	return path, nil
-}
-
 // Version returns the loaded ONNX Runtime's version, such as "1.29.0".
 func Version() string { return onnx.GetVersion() }
-
-// Options configures a Session.
-type Options struct {
-	// IntraOpThreads is ONNX Runtime's intra-op thread count; 0 leaves its default (one per
-	// core). DESIGN.md measured one thread per session user as best on 2 cores.
-	IntraOpThreads int
-	// Device is where the model runs: CPU, or CUDA on one GPU. Auto is taken as CPU here;
-	// Resolve turns it into CPU or CUDA first.
-	Device Device
-}
 
 // Session is one loaded one-input float32 model. Run and RunInto are safe for concurrent use
 // (they wrap a DynamicAdvancedSession, whose runs may come from several goroutines; each
