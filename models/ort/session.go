@@ -247,9 +247,10 @@ func fixedByBatch(in models.TensorSpec, outs []models.TensorSpec) bool {
 // suffices (models.RunnerInto). The session keeps ONNX Runtime's tensors for the input shapes
 // it has seen (a few of them, bound to the model with an IoBinding) and reuses them, so once
 // out has room for a batch's outputs, RunInto allocates nothing on the Go heap: a steady
-// stream of batches costs one copy of the input in and of the outputs out. Models whose output
-// sizes the input does not fix (see Outputs) go through Run. It is safe for concurrent use,
-// each caller with its own out.
+// stream of batches costs one copy of the input in and of the outputs out (on CUDA, the input
+// is bound anew for each run, as ONNX Runtime copies it to the GPU then, which may allocate a
+// little). Models whose output sizes the input does not fix (see Outputs) go through Run. It
+// is safe for concurrent use, each caller with its own out.
 func (s *Session) RunInto(input models.Tensor, out map[string]models.Tensor) error {
 	if input.Len() != len(input.Data) {
 		return fmt.Errorf("model %s: input %s has shape %v but %d values", s.name, s.input.Name, input.Shape, len(input.Data))
@@ -262,6 +263,15 @@ func (s *Session) RunInto(input models.Tensor, out map[string]models.Tensor) err
 		return s.runCopy(input, out)
 	}
 	copy(b.in.GetData(), input.Data)
+	if s.device.Kind == CUDA {
+		// ONNX Runtime copies a bound input to the device when it is bound (IOBinding::BindInput,
+		// CopyOneInputAcrossDevices), so on a GPU the new values must be bound again; on the
+		// CPU the binding refers to the tensor's memory itself.
+		if err := b.io.BindInput(s.input.Name, b.in); err != nil {
+			s.destroy(b)
+			return fmt.Errorf("model %s: binding input %s: %w", s.name, s.input.Name, err)
+		}
+	}
 	if err := s.s.RunWithBinding(b.io); err != nil {
 		s.destroy(b)
 		// A model whose declared output shapes are not what it gives fails with bound
