@@ -347,12 +347,12 @@ const torsoResiduals = 9
 // leastSquares minimises the sum of squares of t's residuals over x, from x, by
 // Levenberg-Marquardt (Nocedal and Wright, Numerical Optimization, 2nd ed., section 10.3):
 // each step solves (J^T J + lambda I) d = -J^T r, with the Jacobian J by central differences
-// (step 1e-6, about the cube root of the float64 epsilon, as gonum's diff/fd takes it), and is
+// (step 6e-6, about the cube root of float64's epsilon: gonum's diff/fd Central default), and is
 // taken when it lowers the sum (lambda then shrinks tenfold) or retried with lambda ten times
 // larger. It stops after 100 steps, when the gradient J^T r or a taken step falls below 1e-12,
 // or when no lambda up to 1e10 lowers the sum. It allocates nothing.
 func leastSquares(t *torsoFit, x *[torsoParams]float64) {
-	const n, m, h = torsoParams, torsoResiduals, 1e-6
+	const n, m, h = torsoParams, torsoResiduals, 6e-6
 	var r, rp, rm [m]float64
 	sum := func(r *[m]float64) float64 {
 		var s float64
