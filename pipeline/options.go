@@ -67,7 +67,7 @@ type Options struct {
 	// at least 1.
 	PoseWorkers int
 	// RenderWorkers is the number of render workers, each with its own OpenGL context; 0
-	// picks DefaultRenderWorkers for the renderer found (1 under NoRender).
+	// picks gl.DefaultWorkers for the renderer found (1 under NoRender).
 	RenderWorkers int
 	// InFlight caps the frames between read and write in the graph; 0 lets stages size it.
 	InFlight int

@@ -7,24 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshpipe/meshpipe/gl"
 	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
-
-func TestDefaultRenderWorkers(t *testing.T) {
-	for name, want := range map[string]int{
-		"llvmpipe (LLVM 15.0.6, 256 bits) (EGL device platform, device 0 (software), EGL 1.5)": 1,
-		"softpipe": 1, "Mesa swrast": 1,
-		"NVIDIA H200/PCIe/SSE2 (EGL device platform, device 0, EGL 1.5)": 4,
-		"AMD Radeon RX 7900 (radeonsi, navi31)":                          4,
-	} {
-		if got := DefaultRenderWorkers(name); got != want {
-			t.Errorf("DefaultRenderWorkers(%q) = %d, want %d", name, got, want)
-		}
-	}
-}
 
 // Check names the first option out of range, spelled as the face spells it.
 func TestCheck(t *testing.T) {
@@ -138,7 +126,7 @@ func TestOpen(t *testing.T) {
 	if c.Detector == nil || c.Tracker == nil || c.Pose == nil || c.Poses != nil || c.Batch != 4 || c.PoseWorkers != 2 {
 		t.Errorf("config %+v", c)
 	}
-	if want := DefaultRenderWorkers(p.Renderer); len(c.Renderers) != want {
+	if want := gl.DefaultWorkers(p.Renderer); len(c.Renderers) != want {
 		t.Errorf("%d render workers on %s, want %d", len(c.Renderers), p.Renderer, want)
 	}
 	if p.Device != "cpu" || p.DeviceNote != "" || p.Body != "mannequin" || p.Vertices != models.Mannequin().VertexCount() ||
@@ -197,8 +185,9 @@ func frameWithPerson(t *testing.T, p *Parts, w, h int) (*rawvideo.Frame, []human
 	if err != nil {
 		t.Fatal(err)
 	}
-	people, err := p.Config.Pose.EstimateBatch([]*rawvideo.Frame{f}, [][]human.Detection{dets})
-	if err != nil || len(people) != 1 || len(people[0]) != 1 {
+	people := make([][]human.Person, 1)
+	err = p.Config.Pose.EstimateInto([]*rawvideo.Frame{f}, [][]human.Detection{dets}, people)
+	if err != nil || len(people[0]) != 1 {
 		t.Fatalf("pose: %v", err)
 	}
 	return f, people[0]

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/meshpipe/meshpipe/gl"
 	"github.com/meshpipe/meshpipe/human"
@@ -11,23 +10,7 @@ import (
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
-// DefaultRenderWorkers is the number of render workers Open makes when the RenderWorkers option
-// is 0, for the OpenGL renderer called renderer (gl.Renderer.Name): 1 on a software renderer
-// (Mesa's llvmpipe, softpipe or swrast), which already rasterises on a thread per core, so that
-// more contexts only compete for the same cores (measured under load here: 4 workers ran at
-// 0.65x the speed of 1 at 1280x720, issue 15); 4 on a GPU, where the workers overlap the GPU's
-// drawing with the CPU's compositing.
-func DefaultRenderWorkers(renderer string) int {
-	r := strings.ToLower(renderer)
-	for _, soft := range []string{"llvmpipe", "softpipe", "swrast"} {
-		if strings.Contains(r, soft) {
-			return 1
-		}
-	}
-	return 4
-}
-
-// openRenderers makes the render workers: RenderWorkers of them (0: DefaultRenderWorkers for
+// openRenderers makes the render workers: RenderWorkers of them (0: gl.DefaultWorkers for
 // the renderer the first one gets), each a meshRenderer with its own OpenGL context, or under
 // NoRender pass-throughs (one when RenderWorkers is 0).
 func (p *Parts) openRenderers(o *Options, body *models.Body) error {
@@ -47,7 +30,7 @@ func (p *Parts) openRenderers(o *Options, body *models.Body) error {
 		p.closers = append(p.closers, r.Close)
 		p.Renderer = r.Name()
 		if n == 0 {
-			n = DefaultRenderWorkers(r.Name())
+			n = gl.DefaultWorkers(r.Name())
 		}
 		m := &meshRenderer{r: r, alpha: float32(o.Alpha), trackColors: o.Color == "track"}
 		p.meshes = append(p.meshes, m)

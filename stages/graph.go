@@ -194,8 +194,9 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 		readErr = g.read(src, free, detectCh)
 	}()
 	eg.Go(func() error { return g.detect(cfg.Detector, cfg.Tracker, detectCh, poseCh) })
-	eg.Go(func() error { return g.batch(poseCh, batchCh, max(cfg.Batch, 1), wait) })
-	pool(eg, cfg.poseWorkers(), renderCh, func(int) error { return g.pose(cfg.Pose, batchCh, renderCh) })
+	batches := make(batchPool, cfg.poseWorkers()+2)
+	eg.Go(func() error { return g.batch(poseCh, batchCh, batches, max(cfg.Batch, 1), wait) })
+	pool(eg, cfg.poseWorkers(), renderCh, func(int) error { return g.pose(cfg.Pose, batchCh, renderCh, batches) })
 	pool(eg, len(cfg.Renderers), doneCh, func(i int) error { return g.render(cfg.Renderers[i], renderCh, doneCh) })
 	var stats Stats
 	w := &writer{g: g, dst: dst, poses: cfg.Poses, free: free, stats: &stats}

@@ -18,6 +18,7 @@ type OneFrame struct {
 	g   graph
 	j   job
 	b   [1]*job // the batch of one that goes to the pose stage
+	sc  poseScratch
 }
 
 // NewOneFrame returns a OneFrame over cfg's parts; it fails, as Run does, when cfg lacks a
@@ -42,7 +43,7 @@ func (o *OneFrame) Run(f *rawvideo.Frame) (int, error) {
 	j := &o.j
 	j.frame, j.dets, j.people, j.err = f, j.dets[:0], j.people[:0], nil
 	o.g.detectJob(o.cfg.Detector, o.cfg.Tracker, j)
-	estimate(o.cfg.Pose, o.b[:], o.g.skip, o.g.fail) // the pose stage's batch of one
+	estimate(o.cfg.Pose, o.b[:], o.g.skip, o.g.fail, &o.sc) // the pose stage's batch of one
 	o.g.renderJob(o.cfg.Renderers[0], j)
 	if j.err != nil {
 		return 0, j.err

@@ -42,7 +42,7 @@ func TestBatchFramesGrouping(t *testing.T) {
 		out := make(chan []*job)
 		go func() {
 			defer close(out)
-			batchFrames(context.Background(), in, out, c.limit, time.Millisecond, func(j *job) int { return len(j.dets) })
+			batchFrames(context.Background(), in, out, nil, c.limit, time.Millisecond, func(j *job) int { return len(j.dets) })
 		}()
 		time.Sleep(20 * time.Millisecond) // the wait is over long before anyone takes a batch
 		var got [][]int64

@@ -104,8 +104,9 @@ type Pose struct {
 // NewPose returns a Pose that never fails; jitter may be nil.
 func NewPose(jitter *Jitter) *Pose { return &Pose{Fail: Never, Panic: Never, Jitter: jitter} }
 
-// EstimateBatch poses the detections of each frame, as Pose says.
-func (p *Pose) EstimateBatch(frames []*rawvideo.Frame, dets [][]human.Detection) ([][]human.Person, error) {
+// EstimateInto poses the detections of each frame into people[i] (reusing its buffers, as
+// stages.PoseEstimator asks), as Pose says: each person's vertices are (x1, y1, 1) of its box.
+func (p *Pose) EstimateInto(frames []*rawvideo.Frame, dets [][]human.Detection, people [][]human.Person) error {
 	c := p.concurrent.Add(1)
 	defer p.concurrent.Add(-1)
 	for m := p.most.Load(); c > m && !p.most.CompareAndSwap(m, c); m = p.most.Load() {
@@ -122,21 +123,21 @@ func (p *Pose) EstimateBatch(frames []*rawvideo.Frame, dets [][]human.Detection)
 	p.Jitter.Sleep()
 	for _, f := range frames {
 		if f.Seq == p.Fail {
-			return nil, errors.New("pose broke")
+			return errors.New("pose broke")
 		}
 		if f.Seq == p.Panic {
 			var m map[string]int
 			m["boom"]++
 		}
 	}
-	out := make([][]human.Person, len(frames))
 	for i := range frames {
-		out[i] = make([]human.Person, len(dets[i]))
+		people[i] = human.Reuse(people[i], len(dets[i]))
 		for k, d := range dets[i] {
-			out[i][k] = human.Person{Detection: d, Vertices: []float32{d.Box.X1, d.Box.Y1, 1}}
+			people[i][k].Detection = d
+			people[i][k].Vertices = append(people[i][k].Vertices, d.Box.X1, d.Box.Y1, 1)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // Batches returns the frames of each call, in call order, and the people of each call.
