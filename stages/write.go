@@ -41,11 +41,21 @@ func (w *writer) write(j *job) error {
 	w.g.rec.wrote(j.readAt, len(j.people))
 	w.stats.Frames++
 	w.stats.People += int64(len(j.people))
-	if w.poses != nil {
-		if err := w.poses.WritePoses(j.frame, j.people); err != nil {
-			return &StageError{Stage: "poses", Frame: j.frame.Seq, Err: err}
-		}
+	if err := writePoses(w.poses, j); err != nil {
+		return err
 	}
 	w.free <- j
+	return nil
+}
+
+// writePoses records j's people with p, when p is not nil; its failure comes back as a
+// *StageError of the stage "poses".
+func writePoses(p PoseWriter, j *job) error {
+	if p == nil {
+		return nil
+	}
+	if err := p.WritePoses(j.frame, j.people); err != nil {
+		return &StageError{Stage: "poses", Frame: j.frame.Seq, Err: err}
+	}
 	return nil
 }

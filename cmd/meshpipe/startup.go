@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/meshpipe/meshpipe/pipeline"
 )
 
 // exitEmpty is the exit status for an input without a single frame (see usageHead).
 const exitEmpty = 3
 
-// startUp loads the models (build) and opens the input and plans -o OUT, in the order that
+// startUp loads the models (openParts), opens the input and plans -o OUT, in the order that
 // lets each failure show first and at once:
 //   - -i IN is probed and decoded up to its first frame before any model is loaded, so that
 //     a file that is empty, has no video or does not decode fails at once;
@@ -24,9 +26,12 @@ const exitEmpty = 3
 // -o OUT is planned (planOutput) while the models load. What the models' loading logs is held
 // back until the input and OUT have passed (and dropped if they fail), so that a bad input or
 // OUT, such as the empty stdin of a command before | that failed, is said alone; a second at
-// most, so that a stdin that stays silent still shows meshpipe ready. startUp logs a failure and returns its exit status with a nil pipeline: exitEmpty for an input without a frame, exitUsage for
-// a flag that the input shows wrong, the stop status when ctx was cancelled, else exitError.
-func startUp(ctx context.Context, o *options, pl plan, stdin io.Reader, log *logger) (*pipeline, *input, *outPlan, int) {
+// most, so that a stdin that stays silent still shows meshpipe ready.
+//
+// startUp logs a failure and returns its exit status with nil parts: exitEmpty for an input
+// without a frame, exitUsage for a flag that the input shows wrong, the stop status when ctx
+// was cancelled, else exitError.
+func startUp(ctx context.Context, o *options, pl plan, stdin io.Reader, log *logger) (*pipeline.Parts, *input, *outPlan, int) {
 	fail := func(err error) int {
 		log.printf(slog.LevelError, "%v", err)
 		var empty emptyInputError
@@ -44,12 +49,12 @@ func startUp(ctx context.Context, o *options, pl plan, stdin io.Reader, log *log
 	}
 
 	if pl.live {
-		p, err := build(o, log)
+		p, err := openParts(o, log)
 		if err != nil {
 			return nil, nil, nil, fail(err)
 		}
 		if ctx.Err() != nil {
-			p.close()
+			p.Close()
 			return nil, nil, nil, stopped()
 		}
 		in, err := openInput(o, pl, stdin)
@@ -60,7 +65,7 @@ func startUp(ctx context.Context, o *options, pl plan, stdin io.Reader, log *log
 			}
 			in.finish(true)
 		}
-		p.close()
+		p.Close()
 		return nil, nil, nil, fail(err)
 	}
 
@@ -72,7 +77,7 @@ func startUp(ctx context.Context, o *options, pl plan, stdin io.Reader, log *log
 		}
 	}
 	type built struct {
-		p   *pipeline
+		p   *pipeline.Parts
 		err error
 	}
 	type opened struct {
@@ -85,7 +90,7 @@ func startUp(ctx context.Context, o *options, pl plan, stdin io.Reader, log *log
 	defer time.AfterFunc(holdLog, blog.release).Stop()
 	bc := make(chan built, 1)
 	go func() {
-		p, err := build(o, newLogger(blog, log.level))
+		p, err := openParts(o, newLogger(blog, log.level))
 		bc <- built{p, err}
 	}()
 	oc := make(chan opened, 1)
@@ -110,7 +115,7 @@ func startUp(ctx context.Context, o *options, pl plan, stdin io.Reader, log *log
 		blog.close()
 		go func() {
 			if b := <-bc; b.p != nil {
-				b.p.close()
+				b.p.Close()
 			}
 		}()
 	}
@@ -146,7 +151,7 @@ func startUp(ctx context.Context, o *options, pl plan, stdin io.Reader, log *log
 				if b == nil {
 					dropBuild()
 				} else if b.p != nil {
-					b.p.close()
+					b.p.Close()
 				}
 				return nil, nil, nil, fail(x.err)
 			}
@@ -163,7 +168,7 @@ func startUp(ctx context.Context, o *options, pl plan, stdin io.Reader, log *log
 	if ctx.Err() != nil {
 		blog.close()
 		if b.p != nil {
-			b.p.close()
+			b.p.Close()
 		}
 		if r.in != nil {
 			r.in.finish(true)
