@@ -206,7 +206,7 @@ func TestRestJointsAreThePosesRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := Pose{GlobalOrient: identity, BodyPose: *restPose()}
+	p := human.Pose{GlobalOrient: identity, BodyPose: *restPose()}
 	for k := range p.Betas {
 		p.Betas[k] = float32(k) - 4.5
 	}

@@ -14,7 +14,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/models"
+	"github.com/meshpipe/meshpipe/poses"
+	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
 // rodrigues returns the rotation by angle (radians) about unit axis (the test's own maths).
@@ -71,11 +74,11 @@ func (s *synth) camT(f float64) [3]float32 {
 	return [3]float32{float32(s.start[0] + 0.4*math.Sin(0.1*f)), float32(s.start[1]), float32(s.start[2] + 0.05*f)}
 }
 
-// pose returns the models.Pose with each joint turned by angles[j] (the root: then turned from
+// pose returns the human.Pose with each joint turned by angles[j] (the root: then turned from
 // the output frame back into the camera frame, so that its output-frame rotation is the plain
 // axis rotation).
-func (s *synth) pose(angles [models.JointCount]float64) models.Pose {
-	p := models.Pose{Betas: s.betas}
+func (s *synth) pose(angles [models.JointCount]float64) human.Pose {
+	p := human.Pose{Betas: s.betas}
 	for j := range angles {
 		m := rodrigues(s.axis[j], angles[j])
 		if j == 0 {
@@ -96,9 +99,9 @@ func (s *synth) pose(angles [models.JointCount]float64) models.Pose {
 	return p
 }
 
-// posed returns what meshpipe computes for a pose and translation (models.Pose's steps): the
+// posed returns what meshpipe computes for a pose and translation (human.Pose's steps): the
 // joints and vertices in the camera frame, CamT added.
-func (s *synth) posed(p *models.Pose, t [3]float32) (joints [models.JointCount][3]float32, verts []float32) {
+func (s *synth) posed(p *human.Pose, t [3]float32) (joints [models.JointCount][3]float32, verts []float32) {
 	verts = make([]float32, len(s.body.Template))
 	joints = s.body.Pose(p, verts)
 	for i := range verts {
@@ -571,7 +574,7 @@ func TestGLBMatchesMeshpipe(t *testing.T) {
 		for j := range models.JointCount {
 			worstJ = max(worstJ, dist(pos[1+j], output32(smp.Joints3D[j])))
 		}
-		p := models.Pose{Betas: smp.Betas}
+		p := human.Pose{Betas: smp.Betas}
 		for r := range 3 {
 			copy(p.GlobalOrient[3*r:], smp.GlobalOrient[r][:])
 		}
@@ -773,33 +776,15 @@ func TestWriteErrors(t *testing.T) {
 	}
 }
 
-// poseFileLine writes frame f's people as a -poses line (README.md "Pose output", with the
-// fields motion does not read and pose_status when st is not "").
+// poseFileLine writes frame f's people as a -poses line (package poses' Record, with
+// pose_status from status).
 func poseFileLine(w *bufio.Writer, f int64, people []Sample, status []string) {
-	type person struct {
-		TrackID      int                `json:"track_id"`
-		PoseStatus   string             `json:"pose_status,omitempty"`
-		BBox         [4]float32         `json:"bbox"`
-		Score        float32            `json:"score"`
-		PredCam      [3]float32         `json:"pred_cam"`
-		CamT         [3]float32         `json:"cam_t"`
-		GlobalOrient [3][3]float32      `json:"global_orient"`
-		BodyPose     [23][3][3]float32  `json:"body_pose"`
-		Betas        [10]float32        `json:"betas"`
-		Joints3D     [24][3]float32     `json:"joints_3d"`
-		Joints2D     [24][2]float32     `json:"joints_2d"`
-		Camera       map[string]float32 `json:"camera,omitempty"`
-	}
-	line := struct {
-		Frame  int64          `json:"frame"`
-		Camera map[string]any `json:"camera"`
-		People []person       `json:"people"`
-	}{Frame: f, Camera: map[string]any{"focal_length": 1000, "principal_point": []float32{320, 240}}, People: []person{}}
+	rec := poses.Record{Frame: f, Camera: poses.Camera{FocalLength: 1000, PrincipalPoint: [2]float32{320, 240}}, People: []poses.Person{}}
 	for i, p := range people {
-		line.People = append(line.People, person{TrackID: p.TrackID, PoseStatus: status[i], BBox: [4]float32{1, 2, 3, 4}, Score: 0.9,
+		rec.People = append(rec.People, poses.Person{TrackID: p.TrackID, PoseStatus: status[i], BBox: [4]float32{1, 2, 3, 4}, Score: 0.9,
 			CamT: p.CamT, GlobalOrient: p.GlobalOrient, BodyPose: p.BodyPose, Betas: p.Betas, Joints3D: p.Joints3D})
 	}
-	js, _ := json.Marshal(line)
+	js, _ := json.Marshal(rec)
 	w.Write(append(js, '\n'))
 }
 
@@ -873,10 +858,9 @@ func TestReadPoseFileErrors(t *testing.T) {
 	for _, c := range []struct {
 		name, text, want string
 	}{
-		{"truncated", good.String() + good.String()[:100], "p.jsonl: line 2: unexpected end of JSON input"},
-		{"no frame", `{"people": []}` + "\n", `p.jsonl: line 1: no "frame"`},
+		{"truncated", good.String() + good.String()[:100], "pose file p.jsonl: line 2: unexpected EOF"},
 		{"status", strings.Replace(good.String(), `"track_id":1,`, `"track_id":1,"pose_status":"lost",`, 1), `line 1: frame 0: person 0 (track 1): pose_status "lost": want found, held or missing`},
-		{"order", good.String() + "\n" + good.String(), "line 3: frame 0 comes after frame 0"},
+		{"order", good.String() + good.String(), "pose file p.jsonl: line 2: frame 0 comes after frame 0"},
 		{"not json", "frame 0\n", "line 1: invalid character"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -888,5 +872,66 @@ func TestReadPoseFileErrors(t *testing.T) {
 	}
 	if _, err := ReadPoseFile("/nonexistent/p.jsonl"); err == nil || !strings.Contains(err.Error(), "/nonexistent/p.jsonl") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// What a run records (FromPerson on each frame's people) and what ReadPoseFile makes of the
+// run's -poses file (package poses' Writer) give byte-identical motion files: the float32
+// values survive the JSON round trip exactly.
+func TestRunAndPoseFileAgree(t *testing.T) {
+	body := models.Mannequin()
+	synths := []*synth{newSynth(1, body, 41), newSynth(2, body, 42)}
+	path := filepath.Join(t.TempDir(), "poses.jsonl")
+	pw, err := poses.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := NewRecorder()
+	for f := int64(0); f < 12; f++ {
+		var people []human.Person
+		for _, s := range synths {
+			smp := s.sample(f, Found)
+			var p human.Person
+			p.TrackID, p.CamT, p.Joints = s.id, smp.CamT, smp.Joints3D
+			p.Pose.Betas = smp.Betas
+			for r := range 3 {
+				copy(p.Pose.GlobalOrient[3*r:], smp.GlobalOrient[r][:])
+			}
+			for j := range smp.BodyPose {
+				for r := range 3 {
+					copy(p.Pose.BodyPose[9*j+3*r:], smp.BodyPose[j][r][:])
+				}
+			}
+			people = append(people, p)
+		}
+		if err := pw.WritePoses(&rawvideo.Frame{Seq: f, Width: 640, Height: 480}, people); err != nil {
+			t.Fatal(err)
+		}
+		samples := make([]Sample, len(people))
+		for i := range people {
+			samples[i] = FromPerson(&people[i])
+		}
+		if err := live.AddFrame(f, samples); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pw.Close()
+	read, err := ReadPoseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1, d2 := t.TempDir(), t.TempDir()
+	if _, err := live.Write(d1, body, Options{FrameRate: 15}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := read.Write(d2, body, Options{FrameRate: 15}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"track_1.bvh", "track_1.glb", "track_2.bvh", "track_2.glb", "tracks.json"} {
+		x, _ := os.ReadFile(filepath.Join(d1, name))
+		y, _ := os.ReadFile(filepath.Join(d2, name))
+		if len(x) == 0 || !bytes.Equal(x, y) {
+			t.Errorf("%s: %d bytes from the run, %d from its pose file, not the same", name, len(x), len(y))
+		}
 	}
 }

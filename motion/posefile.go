@@ -1,37 +1,45 @@
 package motion
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/meshpipe/meshpipe/human"
+	"github.com/meshpipe/meshpipe/poses"
 )
 
-// poseLine is one line of the -poses JSONL file (README.md "Pose output"), the fields motion
-// reads. pose_status is optional: a file without it has every pose found.
-//
-// This small reader stands in for package poses' Reader until that lands on main.
-type poseLine struct {
-	Frame  *int64       `json:"frame"`
-	People []posePerson `json:"people"`
+// FromPerson returns the Sample of a person of a running stream (what the -poses Writer writes
+// for it, so that a run's motion files and those made later from its -poses file are the same):
+// every person a run draws has its pose found.
+func FromPerson(p *human.Person) Sample {
+	s := Sample{TrackID: p.TrackID, Status: Found, CamT: p.CamT, Betas: p.Pose.Betas, Joints3D: p.Joints}
+	for r := range 3 {
+		copy(s.GlobalOrient[r][:], p.Pose.GlobalOrient[3*r:3*r+3])
+	}
+	for j := range s.BodyPose {
+		for r := range 3 {
+			copy(s.BodyPose[j][r][:], p.Pose.BodyPose[9*j+3*r:9*j+3*r+3])
+		}
+	}
+	return s
 }
 
-type posePerson struct {
-	TrackID      int               `json:"track_id"`
-	PoseStatus   string            `json:"pose_status"`
-	CamT         [3]float32        `json:"cam_t"`
-	GlobalOrient [3][3]float32     `json:"global_orient"`
-	BodyPose     [23][3][3]float32 `json:"body_pose"`
-	Betas        [10]float32       `json:"betas"`
-	Joints3D     [24][3]float32    `json:"joints_3d"`
+// FromRecord returns the Sample of a person of the -poses file; its pose_status must be
+// "found", "held", "missing" or empty (found).
+func FromRecord(p *poses.Person) (Sample, error) {
+	st, err := ParseStatus(p.PoseStatus)
+	if err != nil {
+		return Sample{}, err
+	}
+	return Sample{TrackID: p.TrackID, Status: st, CamT: p.CamT, GlobalOrient: p.GlobalOrient, BodyPose: p.BodyPose,
+		Betas: p.Betas, Joints3D: p.Joints3D}, nil
 }
 
-// ReadPoseFile reads a -poses JSONL file into a new Recorder. Errors name the file and the
-// line (from 1): a line that is not a JSON object of the schema, one without "frame", a bad
-// pose_status, and everything Recorder.AddFrame refuses. Blank lines are skipped.
+// ReadPoseFile reads a -poses JSONL file (package poses) into a new Recorder. Errors name the
+// file and the line (from 1): a line that is not a record, a bad pose_status, and everything
+// Recorder.AddFrame refuses.
 func ReadPoseFile(path string) (*Recorder, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -45,42 +53,26 @@ func ReadPoseFile(path string) (*Recorder, error) {
 // path) is used in errors.
 func ReadPoses(r io.Reader, name string) (*Recorder, error) {
 	rec := NewRecorder()
-	br := bufio.NewReaderSize(r, 1<<20)
+	pr := poses.NewReader(r, name)
 	var people []Sample
-	for n := 1; ; n++ {
-		line, err := br.ReadBytes('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("pose file %s: line %d: %w", name, n, err)
-		}
-		if len(bytes.TrimSpace(line)) > 0 {
-			if perr := addLine(rec, line, &people); perr != nil {
-				return nil, fmt.Errorf("pose file %s: line %d: %w", name, n, perr)
-			}
-		}
-		if err != nil { // io.EOF
+	for line := 1; ; line++ {
+		l, err := pr.Next()
+		if errors.Is(err, io.EOF) {
 			return rec, nil
 		}
-	}
-}
-
-// addLine decodes one line and adds its frame to rec; people is scratch space.
-func addLine(rec *Recorder, line []byte, people *[]Sample) error {
-	var l poseLine
-	if err := json.Unmarshal(line, &l); err != nil {
-		return err
-	}
-	if l.Frame == nil {
-		return errors.New(`no "frame"`)
-	}
-	*people = (*people)[:0]
-	for i := range l.People {
-		p := &l.People[i]
-		st, err := ParseStatus(p.PoseStatus)
 		if err != nil {
-			return fmt.Errorf("frame %d: person %d (track %d): %w", *l.Frame, i, p.TrackID, err)
+			return nil, err // it names the file and the line
 		}
-		*people = append(*people, Sample{TrackID: p.TrackID, Status: st, CamT: p.CamT, GlobalOrient: p.GlobalOrient,
-			BodyPose: p.BodyPose, Betas: p.Betas, Joints3D: p.Joints3D})
+		people = people[:0]
+		for i := range l.People {
+			s, err := FromRecord(&l.People[i])
+			if err != nil {
+				return nil, fmt.Errorf("pose file %s: line %d: frame %d: person %d (track %d): %w", name, line, l.Frame, i, l.People[i].TrackID, err)
+			}
+			people = append(people, s)
+		}
+		if err := rec.AddFrame(l.Frame, people); err != nil {
+			return nil, fmt.Errorf("pose file %s: line %d: %w", name, line, err)
+		}
 	}
-	return rec.AddFrame(*l.Frame, *people)
 }
