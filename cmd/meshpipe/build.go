@@ -20,8 +20,9 @@ import (
 type pipeline struct {
 	cfg     stages.Config
 	closers []func() error
-	body    *models.Body // the mannequin, or the -body file
-	overCap atomic.Int64 // frames on which more than -max-people were found
+	body    *models.Body    // the mannequin, or the -body file
+	overCap atomic.Int64    // frames on which more than -max-people were found
+	motion  *motionRecorder // -motion (motion.go); nil without
 
 	// For the log and -stats_file: the pose model's name, the device it runs on (cpu or
 	// cuda:N) and the GL renderer ("none" with -no-render).
@@ -48,6 +49,9 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 	}
 	opt := ort.Options{IntraOpThreads: o.threads}
 	if err := applyPoseFlags(o, log, p, &opt); err != nil {
+		return nil, err
+	}
+	if err := openMotion(o, p); err != nil {
 		return nil, err
 	}
 	body := p.body
