@@ -33,26 +33,17 @@ func smplBody(t *testing.T) *models.Body {
 	return smpl
 }
 
-// blenderFrame returns the Blender frame of stream frame f in a file of the given kind: the
-// BVH imported with Start Frame = first found frame + 1 (Blender counts frames from 1), the
-// glb imported with the scene's frame rate the stream's (time f / rate lands on frame f).
-func blenderFrame(kind string, f int64) int {
-	if kind == "bvh" {
-		return int(f) + 1
-	}
-	return int(f)
-}
-
 // toBlender turns a camera-frame point into Blender's world frame, as the package comment
 // says: (x, y, z) -> (x, z, -y).
 func toBlender(p [3]float32) [3]float64 {
 	return [3]float64{float64(p[0]), float64(p[2]), -float64(p[1])}
 }
 
-// Blender imports each BVH and glb (the mannequin and an SMPL-layout body with betas and 8
-// joints a vertex; a track with left-out frames), and at found frames the joint positions it
-// reports are meshpipe's joints_3d within 1 mm, after the documented change of axes; bones and
-// objects are named as documented.
+// Blender, through scripts/blender_import.py, imports each BVH and glb (the mannequin and an
+// SMPL-layout body with betas and 8 joints a vertex; a track with left-out frames, at 12.5 fps)
+// and at found frames (stream frame n on Blender frame n) the joint positions it reports are
+// meshpipe's joints_3d within 1 mm, after the documented change of axes; the glb's body is
+// scaled to 0 before and after its track.
 func TestBlenderOpensMotionFiles(t *testing.T) {
 	type file struct {
 		kind, path string
@@ -79,19 +70,19 @@ func TestBlenderOpensMotionFiles(t *testing.T) {
 			return int(Found)
 		})
 		dir := filepath.Join(t.TempDir(), name)
-		rep, err := rec.Write(dir, body, Options{FrameRate: 10})
+		rep, err := rec.Write(dir, body, Options{FrameRate: 12.5}) // not whole: the glb's keys are moved
 		if err != nil {
 			t.Fatal(err)
+		}
+		if rep.Tracks[0].FirstFrame != 2 {
+			t.Fatalf("report %+v", rep.Tracks)
 		}
 		found := []int64{2, 5, 8, 13}
 		for _, kind := range []string{"bvh", "glb"} {
 			f := file{kind: kind, path: filepath.Join(dir, "track_7."+kind), s: s, found: found}
-			job := motiontest.BlenderJob{File: f.path, FPS: 10, FrameStart: int(rep.Tracks[0].FirstFrame) + 1}
-			for _, fr := range found {
-				job.Frames = append(job.Frames, blenderFrame(kind, fr))
-			}
+			job := motiontest.BlenderJob{File: f.path, Frames: found}
 			if kind == "glb" { // before the track and after it: hidden
-				job.Frames = append(job.Frames, blenderFrame(kind, 1), blenderFrame(kind, 14))
+				job.Frames = append(job.Frames, 1, 14)
 			}
 			files, jobs = append(files, f), append(jobs, job)
 		}
@@ -104,14 +95,14 @@ func TestBlenderOpensMotionFiles(t *testing.T) {
 			t.Errorf("%s: Blender failed:\n%s", f.path, r.Error)
 			continue
 		}
-		if len(r.Bones) != models.JointCount {
-			t.Errorf("%s: %d bones (%v), want 24", f.path, len(r.Bones), r.Bones)
+		if len(r.Bones) != models.JointCount || math.Abs(r.FPS-12.5) > 1e-5 {
+			t.Errorf("%s: %d bones (%v), scene at %v fps; want 24 bones at 12.5 fps", f.path, len(r.Bones), r.Bones, r.FPS)
 		}
 		fileWorst := 0.0
 		for _, fr := range f.found {
 			want := f.s.sample(fr, Found).Joints3D
 			for j, name := range models.JointNames {
-				got, ok := r.At(blenderFrame(f.kind, fr), name)
+				got, ok := r.At(fr, name)
 				if !ok {
 					t.Fatalf("%s: no bone %s at frame %d (bones %v)", f.path, name, fr, r.Bones)
 				}
@@ -120,9 +111,9 @@ func TestBlenderOpensMotionFiles(t *testing.T) {
 		}
 		if f.kind == "glb" {
 			for _, fr := range []int64{1, 14} {
-				root, _ := r.At(blenderFrame(f.kind, fr), "pelvis")
+				root, _ := r.At(fr, "pelvis")
 				for _, name := range models.JointNames {
-					if p, _ := r.At(blenderFrame(f.kind, fr), name); dist(p, root) > 1e-6 {
+					if p, _ := r.At(fr, name); dist(p, root) > 1e-6 {
 						t.Errorf("%s: frame %d, outside the track: %s is %.3g m from the pelvis; the body should be scaled to 0", f.path, fr, name, dist(p, root))
 						break
 					}

@@ -118,8 +118,7 @@ func TestMotionFromRun(t *testing.T) {
 	}
 	sameFiles(t, runDir, subDir)
 
-	// Blender: the BVH imported with Start Frame = first frame + 1, the glb with the scene at
-	// 10 fps (stream frame n is Blender frame n).
+	// Blender, through scripts/blender_import.py: stream frame n on Blender frame n.
 	recs := readPoseRecords(t, posesPath)
 	type check struct {
 		track  int
@@ -132,10 +131,7 @@ func TestMotionFromRun(t *testing.T) {
 	for _, tr := range written {
 		fr := []int64{tr.FirstFrame, (tr.FirstFrame + tr.LastFrame) / 2, tr.LastFrame}
 		for _, kind := range []string{"bvh", "glb"} {
-			job := motiontest.BlenderJob{File: filepath.Join(runDir, "track_"+strconv.Itoa(tr.TrackID)+"."+kind), FPS: 10, FrameStart: int(tr.FirstFrame) + 1}
-			for _, f := range fr {
-				job.Frames = append(job.Frames, blenderFrameOf(kind, f))
-			}
+			job := motiontest.BlenderJob{File: filepath.Join(runDir, "track_"+strconv.Itoa(tr.TrackID)+"."+kind), Frames: fr}
 			jobs, checks = append(jobs, job), append(checks, check{tr.TrackID, fr, kind})
 			if kind == "glb" {
 				glbs = append(glbs, job.File)
@@ -161,7 +157,7 @@ func TestMotionFromRun(t *testing.T) {
 				t.Fatalf("track %d is not on frame %d of the pose file", c.track, f)
 			}
 			for j, name := range models.JointNames {
-				got, ok := res[i].At(blenderFrameOf(c.kind, f), name)
+				got, ok := res[i].At(f, name)
 				if !ok {
 					t.Fatalf("%s: no bone %s (bones %v)", jobs[i].File, name, res[i].Bones)
 				}
@@ -189,14 +185,6 @@ func TestMotionFromRun(t *testing.T) {
 			t.Logf("track %d: %d frames: %s %d bytes", tr.TrackID, tr.LastFrame-tr.FirstFrame+1, ext, st.Size())
 		}
 	}
-}
-
-// blenderFrameOf returns the Blender frame of stream frame f (see TestMotionFromRun).
-func blenderFrameOf(kind string, f int64) int {
-	if kind == "bvh" {
-		return int(f) + 1
-	}
-	return int(f)
 }
 
 // Without a known frame rate (rawvideo without -r) -motion times the files at 25 fps and

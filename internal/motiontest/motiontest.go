@@ -21,18 +21,14 @@ import (
 //go:embed blender_joints.py
 var blenderScript []byte
 
-// BlenderJob is one file for Blender to import and the frames to report.
+// BlenderJob is one file for Blender to import, with scripts/blender_import.py (which reads
+// the tracks.json beside the file and puts stream frame n on Blender frame n), and the frames
+// at which to report the joints.
 type BlenderJob struct {
 	// File is the .bvh or .glb file.
 	File string `json:"file"`
-	// FPS is the scene's frame rate, set before importing: Blender's glTF importer puts a key
-	// at time t on frame t x FPS.
-	FPS float64 `json:"fps"`
-	// FrameStart is the BVH importer's Start Frame: the Blender frame of the file's first line
-	// (at least 1). Not used for glb files.
-	FrameStart int `json:"frame_start"`
-	// Frames are the Blender frames at which to report the joints.
-	Frames []int `json:"frames"`
+	// Frames are the stream frames (= Blender frames) at which to report the joints.
+	Frames []int64 `json:"frames"`
 }
 
 // BlenderResult is what Blender reports for one job.
@@ -41,6 +37,8 @@ type BlenderResult struct {
 	// Objects are the names of the objects the import made; Bones the armature's bones.
 	Objects []string `json:"objects"`
 	Bones   []string `json:"bones"`
+	// FPS is the scene's frame rate after the import.
+	FPS float64 `json:"fps"`
 	// Frames maps a Blender frame to each bone's head in world space (Blender's frame: z up,
 	// metres) at that frame.
 	Frames map[string]map[string][3]float64 `json:"frames"`
@@ -48,14 +46,15 @@ type BlenderResult struct {
 	Error string `json:"error"`
 }
 
-// At returns bone's world head at Blender frame f, and whether it was reported.
-func (r BlenderResult) At(f int, bone string) ([3]float64, bool) {
-	p, ok := r.Frames[strconv.Itoa(f)][bone]
+// At returns bone's world head at frame f, and whether it was reported.
+func (r BlenderResult) At(f int64, bone string) ([3]float64, bool) {
+	p, ok := r.Frames[strconv.FormatInt(f, 10)][bone]
 	return p, ok
 }
 
-// Blender imports every job's file into an empty scene of Blender (one headless process for
-// all jobs) and returns what it reports, in job order. It fails the test when Blender is
+// Blender imports every job's file into an empty scene of Blender with the project's
+// scripts/blender_import.py (one headless process for all jobs) and returns what it reports,
+// in job order. It fails the test when Blender is
 // missing or does not run; an import that fails is reported in the result's Error.
 func Blender(t testing.TB, jobs []BlenderJob) []BlenderResult {
 	t.Helper()
@@ -72,7 +71,8 @@ func Blender(t testing.TB, jobs []BlenderJob) []BlenderResult {
 	if err := os.WriteFile(in, js, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, "-b", "--factory-startup", "-noaudio", "--python-exit-code", "1", "--python", script, "--", in, out)
+	cmd := exec.Command(exe, "-b", "--factory-startup", "-noaudio", "--python-exit-code", "1", "--python", script, "--",
+		filepath.Join(testenv.Root(t), "scripts"), in, out)
 	cmd.Env = append(os.Environ(), "HOME="+dir) // Blender writes its user folders under HOME
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
