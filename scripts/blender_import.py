@@ -5,9 +5,15 @@ alike, and the scene's frame rate is the stream's.
     blender --python scripts/blender_import.py -- out/vtest_motion          # every track's .glb
     blender --python scripts/blender_import.py -- out/vtest_motion --bvh    # every track's .bvh
     blender --python scripts/blender_import.py -- out/vtest_motion/track_3.bvh out/vtest_motion/track_5.glb
+    blender --python scripts/blender_import.py -- out/vtest_motion --camera   # and the video's camera
 
 A folder is read through its tracks.json (frame rate, each track's first frame and files);
 a file through the tracks.json beside it. Add -b before --python to run without a window.
+
+--camera adds the camera the poses were recovered with (the HMR2 contract's: at the origin,
+looking along +y, z up, focal length 5000/256 x the frame's longer side in pixels, which is a
+703.125 mm lens on a 36 mm sensor fitted to the longer side); set the render resolution to the
+video's size and the bodies land on the people of the video.
 
 What it does that Blender's importers do not do on their own:
   - the scene's frame rate is set before importing: the glTF importer turns seconds into frames
@@ -23,6 +29,7 @@ What it does that Blender's importers do not do on their own:
 """
 import builtins
 import json
+import math
 import os
 import sys
 
@@ -113,9 +120,24 @@ def import_folder(folder, kind="glb"):
     return made
 
 
+def add_camera():
+    """Adds the contract's camera (see the top of this file) as the scene's camera."""
+    data = bpy.data.cameras.new("meshpipe camera")
+    data.sensor_fit, data.sensor_width = "AUTO", 36.0
+    data.lens = 5000 / 256 * 36.0
+    data.clip_end = 10000.0  # people stand hundreds of metres deep for this long lens
+    cam = bpy.data.objects.new("meshpipe camera", data)
+    cam.rotation_euler = (math.pi / 2, 0.0, 0.0)  # from looking along -z to looking along +y
+    bpy.context.scene.collection.objects.link(cam)
+    bpy.context.scene.camera = cam
+    return cam
+
+
 def main(argv):
     kind = "bvh" if "--bvh" in argv else "glb"
-    for arg in (a for a in argv if a != "--bvh"):
+    if "--camera" in argv:
+        add_camera()
+    for arg in (a for a in argv if a not in ("--bvh", "--camera")):
         if os.path.isdir(arg):
             import_folder(arg, kind)
         else:
