@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -138,7 +139,19 @@ func TestMotionFromRun(t *testing.T) {
 			}
 		}
 	}
+	jobs = append(jobs, motiontest.BlenderJob{File: runDir}) // the folder, as README.md opens it
 	res := motiontest.Blender(t, jobs)
+	whole := res[len(res)-1]
+	wantObjects := []string{"meshpipe camera"}
+	last := int64(0)
+	for _, tr := range written {
+		wantObjects = append(wantObjects, "track_"+strconv.Itoa(tr.TrackID), "track_"+strconv.Itoa(tr.TrackID)+"_skeleton")
+		last = max(last, tr.LastFrame)
+	}
+	slices.Sort(wantObjects)
+	if whole.Error != "" || !slices.Equal(whole.Objects, wantObjects) || math.Abs(whole.FPS-10) > 1e-5 || !slices.Equal(whole.FrameRange, []int{0, int(last)}) {
+		t.Errorf("blender_import.py on %s: objects %v (want %v), %v fps, frames %v (want 0..%d)\n%s", runDir, whole.Objects, wantObjects, whole.FPS, whole.FrameRange, last, whole.Error)
+	}
 	worst := 0.0
 	for i, c := range checks {
 		fileWorst := 0.0

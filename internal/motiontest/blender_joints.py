@@ -4,7 +4,8 @@ where their joints are: run headless as
     blender -b --factory-startup --python blender_joints.py -- SCRIPTS_DIR JOBS.json OUT.json
 
 JOBS.json: [{"file": PATH (.bvh or .glb, with tracks.json beside it), "frames": [frames to
-report]}, ...]. blender_import.py sets the scene's frame rate and puts stream frame n on
+report]}, ...]; a PATH that is a folder is opened whole (glb files and the camera, --camera),
+and only its objects, frame rate and frame range are reported. blender_import.py sets the scene's frame rate and puts stream frame n on
 Blender frame n.
 
 OUT.json: [{"file": PATH, "objects": [names of the objects imported], "bones": [the
@@ -23,6 +24,12 @@ import bpy
 def run(job, blender_import):
     bpy.ops.wm.read_factory_settings(use_empty=True)
     path = job["file"]
+    if os.path.isdir(path):  # the whole folder, as a user opens it, with the camera
+        blender_import.main([path, "--camera"])
+        scene = bpy.context.scene
+        return {"file": path, "objects": sorted(o.name for o in bpy.data.objects),
+                "fps": scene.render.fps / scene.render.fps_base, "frames": {},
+                "frame_range": [scene.frame_start, scene.frame_end]}
     tracks = blender_import.read_tracks(os.path.dirname(os.path.abspath(path)))
     blender_import.set_frame_rate(tracks["frame_rate"])
     new = blender_import.import_file(path)

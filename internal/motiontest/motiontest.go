@@ -25,7 +25,9 @@ var blenderScript []byte
 // the tracks.json beside the file and puts stream frame n on Blender frame n), and the frames
 // at which to report the joints.
 type BlenderJob struct {
-	// File is the .bvh or .glb file.
+	// File is the .bvh or .glb file; or a motion folder, opened whole with the camera
+	// (blender_import.py -- DIR --camera), of which only Objects, FPS and FrameRange are
+	// reported.
 	File string `json:"file"`
 	// Frames are the stream frames (= Blender frames) at which to report the joints.
 	Frames []int64 `json:"frames"`
@@ -39,6 +41,8 @@ type BlenderResult struct {
 	Bones   []string `json:"bones"`
 	// FPS is the scene's frame rate after the import.
 	FPS float64 `json:"fps"`
+	// FrameRange is the scene's first and last frame after a folder's import.
+	FrameRange []int `json:"frame_range"`
 	// Frames maps a Blender frame to each bone's head in world space (Blender's frame: z up,
 	// metres) at that frame.
 	Frames map[string]map[string][3]float64 `json:"frames"`
