@@ -44,6 +44,7 @@ const (
 	Missing
 )
 
+// String returns the pose_status name: "found", "held" or "missing".
 func (s Status) String() string {
 	switch s {
 	case Found:
@@ -146,12 +147,14 @@ type TrackReport struct {
 	MaxJointError float64 `json:"max_joint_error_m"`
 }
 
-// Recorder gathers the found poses of each track, frame by frame, for Write. It keeps about
-// 1.2 KB per found person-frame. It is not safe for concurrent use.
+// Recorder gathers the found poses of each track, frame by frame (AddFrame, or WritePoses in a
+// running stage graph), for Write. It keeps about 1.2 KB per found person-frame. It is not safe
+// for concurrent use.
 type Recorder struct {
 	tracks  map[int]*trackData
 	last    int64 // last frame added
 	started bool
+	scratch []Sample // WritePoses' samples, reused between frames
 }
 
 type trackData struct {

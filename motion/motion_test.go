@@ -875,7 +875,7 @@ func TestReadPoseFileErrors(t *testing.T) {
 	}
 }
 
-// What a run records (FromPerson on each frame's people) and what ReadPoseFile makes of the
+// What a run records (Recorder.WritePoses: FromPerson on each frame's people) and what ReadPoseFile makes of the
 // run's -poses file (package poses' Writer) give byte-identical motion files: the float32
 // values survive the JSON round trip exactly.
 func TestRunAndPoseFileAgree(t *testing.T) {
@@ -907,11 +907,7 @@ func TestRunAndPoseFileAgree(t *testing.T) {
 		if err := pw.WritePoses(&rawvideo.Frame{Seq: f, Width: 640, Height: 480}, people); err != nil {
 			t.Fatal(err)
 		}
-		samples := make([]Sample, len(people))
-		for i := range people {
-			samples[i] = FromPerson(&people[i])
-		}
-		if err := live.AddFrame(f, samples); err != nil {
+		if err := live.WritePoses(&rawvideo.Frame{Seq: f}, people); err != nil {
 			t.Fatal(err)
 		}
 	}

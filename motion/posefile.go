@@ -8,6 +8,7 @@ import (
 
 	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/poses"
+	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
 // FromPerson returns the Sample of a person of a running stream (what the -poses Writer writes
@@ -24,6 +25,19 @@ func FromPerson(p *human.Person) Sample {
 		}
 	}
 	return s
+}
+
+// WritePoses records frame f's people (FromPerson each; f.Seq is the frame index): the
+// Recorder is a stages.PoseWriter, called by the stage graph in frame order, once a frame.
+func (r *Recorder) WritePoses(f *rawvideo.Frame, people []human.Person) error {
+	r.scratch = r.scratch[:0]
+	for i := range people {
+		r.scratch = append(r.scratch, FromPerson(&people[i]))
+	}
+	if err := r.AddFrame(f.Seq, r.scratch); err != nil {
+		return fmt.Errorf("motion: %w", err)
+	}
+	return nil
 }
 
 // FromRecord returns the Sample of a person of the -poses file; its pose_status must be

@@ -11,6 +11,7 @@ import (
 	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/models/ort"
+	"github.com/meshpipe/meshpipe/motion"
 	"github.com/meshpipe/meshpipe/poses"
 	"github.com/meshpipe/meshpipe/rawvideo"
 	"github.com/meshpipe/meshpipe/stages"
@@ -18,11 +19,12 @@ import (
 
 // pipeline holds what build made, for Run to use and close.
 type pipeline struct {
-	cfg     stages.Config
-	closers []func() error
-	body    *models.Body    // the mannequin, or the -body file
-	overCap atomic.Int64    // frames on which more than -max-people were found
-	motion  *motionRecorder // -motion (motion.go); nil without
+	cfg       stages.Config
+	closers   []func() error
+	body      *models.Body     // the mannequin, or the -body file
+	overCap   atomic.Int64     // frames on which more than -max-people were found
+	motion    *motion.Recorder // -motion (motion.go); nil without
+	motionDir string
 
 	// For the log and -stats_file: the pose model's name, the device it runs on (cpu or
 	// cuda:N) and the GL renderer ("none" with -no-render).

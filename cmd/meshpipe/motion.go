@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/motion"
 	"github.com/meshpipe/meshpipe/rawvideo"
@@ -24,33 +23,8 @@ const motionUsage = "at the end, write each track's motion into DIR: track_ID.bv
 // known (rawvideo on stdin without -r): ffmpeg's default for rawvideo.
 const defaultMotionRate = 25
 
-// motionRecorder is the graph's PoseWriter under -motion: it records each frame's people for
-// the motion files, after passing them on to the -poses writer (next; nil without -poses).
-type motionRecorder struct {
-	next    stages.PoseWriter
-	rec     *motion.Recorder
-	dir     string
-	samples []motion.Sample // reused between frames; one goroutine calls WritePoses
-}
-
-func (m *motionRecorder) WritePoses(f *rawvideo.Frame, people []human.Person) error {
-	if m.next != nil {
-		if err := m.next.WritePoses(f, people); err != nil {
-			return err
-		}
-	}
-	m.samples = m.samples[:0]
-	for i := range people {
-		m.samples = append(m.samples, motion.FromPerson(&people[i]))
-	}
-	if err := m.rec.AddFrame(f.Seq, m.samples); err != nil {
-		return fmt.Errorf("-motion: %w", err)
-	}
-	return nil
-}
-
 // openMotion applies -motion: it makes DIR (so that a path that cannot be one fails before the
-// first frame) and puts a motionRecorder in front of the -poses writer.
+// first frame) and records every frame's people after the -poses writer has written them.
 func openMotion(o *options, p *pipeline) error {
 	if o.motion == "" {
 		return nil
@@ -58,8 +32,8 @@ func openMotion(o *options, p *pipeline) error {
 	if err := os.MkdirAll(o.motion, 0o755); err != nil {
 		return fmt.Errorf("-motion: %w", err)
 	}
-	p.motion = &motionRecorder{next: p.cfg.Poses, rec: motion.NewRecorder(), dir: o.motion}
-	p.cfg.Poses = p.motion
+	p.motion, p.motionDir = motion.NewRecorder(), o.motion
+	p.cfg.Poses = stages.TeePoses(p.cfg.Poses, p.motion)
 	return nil
 }
 
@@ -74,11 +48,11 @@ func (p *pipeline) writeMotion(rate rawvideo.Ratio, log *logger) error {
 		fps = defaultMotionRate
 		log.printf(slog.LevelWarn, "-motion: the input's frame rate is not known (give -r): timing the motion files at %d fps", defaultMotionRate)
 	}
-	rep, err := p.motion.rec.Write(p.motion.dir, p.body, motion.Options{FrameRate: fps})
+	rep, err := p.motion.Write(p.motionDir, p.body, motion.Options{FrameRate: fps})
 	if err != nil {
 		return fmt.Errorf("-motion: %w", err)
 	}
-	logMotion(log, p.motion.dir, rep)
+	logMotion(log, p.motionDir, rep)
 	return nil
 }
 
