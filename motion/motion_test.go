@@ -830,7 +830,7 @@ func TestReadPoseFileGivesTheSameFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	d1, d2 := t.TempDir(), t.TempDir()
-	r1, err1 := direct.Write(d1, body, Options{FrameRate: 25})
+	_, err1 := direct.Write(d1, body, Options{FrameRate: 25})
 	r2, err2 := read.Write(d2, body, Options{FrameRate: 25})
 	if err1 != nil || err2 != nil {
 		t.Fatal(err1, err2)
@@ -845,7 +845,6 @@ func TestReadPoseFileGivesTheSameFiles(t *testing.T) {
 			t.Errorf("%s: %d bytes recorded directly, %d from the file, not the same", name, len(x), len(y))
 		}
 	}
-	_ = r1
 }
 
 // A broken pose file gets an error naming the file and the line.
