@@ -58,11 +58,15 @@ bench-plugin: setup build plugin
 	@bash scripts/bench_plugin.sh
 
 # Every test (the long run of 50,000 frames included: it is skipped only with -short), the
-# graph and the readers again under the race detector, then each fuzz target briefly.
+# graph and the readers again under the race detector, the whole module built without cgo
+# (ONNX Runtime and OpenGL then fail with a clear error, which models/ort's NoCgo test checks),
+# then each fuzz target briefly.
 test: setup
 	$(GO) vet ./...
 	$(GO) test ./... -count=1 -timeout 20m
 	$(GO) test -race ./stages/... ./rawvideo/... -count=1 -timeout 20m
+	CGO_ENABLED=0 $(GO) build ./...
+	CGO_ENABLED=0 $(GO) test ./models/ort -count=1 -run NoCgo
 	@$(MAKE) --no-print-directory fuzz-short
 
 test-race: setup

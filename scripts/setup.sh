@@ -9,7 +9,10 @@
 #          headers GLFW builds against, python3-onnx, python3-numpy, python3-opencv and
 #          python3-torch (for /usr/bin/python3: the tests' references and
 #          scripts/export_hmr2_onnx.py; torch is a 116 MB download, about 30 s to install),
-#          frei0r-plugins-dev (frei0r.h, which the frei0r plugin is built against),
+#          frei0r-plugins-dev (frei0r.h, which the frei0r plugin is built against), the other
+#          hosts the plugin is tested in: melt (MLT) and gstreamer1.0-tools with
+#          gstreamer1.0-plugins-base and -bad (gst-launch-1.0, videoconvert, rawvideoparse and
+#          the frei0r wrapper),
 #          linux-libc-dev (linux/videodev2.h, which pion/mediadevices' V4L2 camera driver
 #          includes through cgo), and blender (run headless by the tests that import the motion
 #          files, -motion; an 81 MB download, 352 MB installed).
@@ -47,6 +50,7 @@ apt_packages=(
 	libx11-dev libxrandr-dev libxinerama-dev libxcursor-dev libxi-dev libxxf86vm-dev
 	python3-onnx python3-numpy python3-opencv python3-torch
 	frei0r-plugins-dev
+	melt gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-bad
 	linux-libc-dev
 	blender
 )
@@ -347,6 +351,8 @@ summary() {
 		go "$(where go) ($(go env GOVERSION 2>/dev/null || echo missing))" \
 		"go modules" "$(go env GOMODCACHE 2>/dev/null || echo missing)" \
 		ffmpeg "$(where ffmpeg) ($(pkgver ffmpeg), frei0r filter: $(frei0r_filter))" \
+		melt "$(where melt) ($(pkgver melt))" \
+		gst-launch "$(where gst-launch-1.0) ($(pkgver gstreamer1.0-plugins-bad), frei0r wrapper)" \
 		frei0r.h "$(if [[ -f /usr/include/frei0r.h ]]; then echo "/usr/include/frei0r.h ($(pkgver frei0r-plugins-dev))"; else echo missing; fi)" \
 		videodev2.h "$(if [[ -f /usr/include/linux/videodev2.h ]]; then echo "/usr/include/linux/videodev2.h ($(pkgver linux-libc-dev))"; else echo missing; fi)" \
 		Xvfb "$(where Xvfb) (xvfb-run: $(where xvfb-run))" \

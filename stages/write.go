@@ -32,10 +32,8 @@ func (w *writer) write(j *job) error {
 	if j.err != nil {
 		return j.err
 	}
-	if w.poses != nil {
-		if err := w.poses.WritePoses(j.frame, j.people); err != nil {
-			return &StageError{Stage: "poses", Frame: j.frame.Seq, Err: err}
-		}
+	if err := writePoses(w.poses, j); err != nil {
+		return err
 	}
 	t0 := w.g.rec.now()
 	if err := w.dst.Write(j.frame); err != nil {
@@ -46,5 +44,17 @@ func (w *writer) write(j *job) error {
 	w.stats.Frames++
 	w.stats.People += int64(len(j.people))
 	w.free <- j
+	return nil
+}
+
+// writePoses records j's people with p, when p is not nil; its failure comes back as a
+// *StageError of the stage "poses".
+func writePoses(p PoseWriter, j *job) error {
+	if p == nil {
+		return nil
+	}
+	if err := p.WritePoses(j.frame, j.people); err != nil {
+		return &StageError{Stage: "poses", Frame: j.frame.Seq, Err: err}
+	}
 	return nil
 }

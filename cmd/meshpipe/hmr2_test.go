@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/meshpipe/meshpipe/internal/testenv"
@@ -21,49 +20,10 @@ import (
 // files); TestMain removes it.
 var testDir string
 
-// tinyArch is the CI-sized HMR2: the real architecture (ViT backbone on the 256x192 window,
-// transformer-decoder SMPL head) with few, narrow layers.
-var tinyArch = []string{"--depth", "2", "--width", "64", "--heads", "4",
-	"--head-depth", "2", "--head-width", "64", "--head-heads", "2", "--head-dim", "32", "--head-mlp", "128"}
-
-var (
-	madeMu sync.Mutex
-	made   = map[string]string{}
-)
-
 // once runs make to create the file called name in testDir, once per test binary.
 func once(t *testing.T, name string, make func(path string)) string {
 	t.Helper()
-	madeMu.Lock()
-	defer madeMu.Unlock()
-	if p, ok := made[name]; ok {
-		return p
-	}
-	p := filepath.Join(testDir, name)
-	make(p)
-	made[name] = p
-	return p
-}
-
-// tinyHMR2 exports a random-weight tiny HMR2 with scripts/export_hmr2_onnx.py (seed 7) and
-// returns the model and its saved torch weights. opts are extra export options.
-func tinyHMR2(t *testing.T, opts ...string) (model, state string) {
-	t.Helper()
-	name := "hmr2" + strings.ReplaceAll(strings.Join(opts, ""), "-", "_")
-	model = once(t, name+".onnx", func(p string) {
-		args := append([]string{filepath.Join(testenv.Root(t), "scripts", "export_hmr2_onnx.py"), p, "--random", "--seed", "7",
-			"--save-state", filepath.Join(testDir, name+".pt")}, tinyArch...)
-		testenv.Python(t, append(args, opts...)...)
-	})
-	return model, filepath.Join(testDir, name+".pt")
-}
-
-// randomBody writes a random SMPL-layout body file (6890 vertices) with the models package's
-// reference script.
-func randomBody(t *testing.T) string {
-	return once(t, "body.npz", func(p string) {
-		testenv.Python(t, filepath.Join(testenv.Root(t), "models", "testdata", "smpl_ref.py"), "make", p, "6890", "3", "f64")
-	})
+	return testenv.Made(t, testDir, name, make)
 }
 
 type refPerson struct {
@@ -131,8 +91,8 @@ func flat2(m [][]float64) []float64 {
 // (small windows, up-scaled); and a photo as one whole-frame person (a 1365-pixel window:
 // blurred, and partly outside the frame).
 func TestPosesMatchReference(t *testing.T) {
-	model, state := tinyHMR2(t)
-	body := randomBody(t)
+	model, state := testenv.TinyHMR2(t, testDir)
+	body := testenv.RandomBody(t, testDir)
 	yolox := testenv.Shared(t, "models/yolox_nano.onnx")
 
 	var vtest bytes.Buffer
@@ -270,10 +230,10 @@ func TestDeviceFlag(t *testing.T) {
 // data beside the model. meshpipe loads that model and gives the float32 model's poses to
 // float16 precision.
 func TestExportCheckpointFP16ExternalData(t *testing.T) {
-	model, state := tinyHMR2(t)
+	model, state := testenv.TinyHMR2(t, testDir)
 	half := filepath.Join(t.TempDir(), "hmr2_fp16.onnx")
 	testenv.Python(t, append([]string{filepath.Join(testenv.Root(t), "scripts", "export_hmr2_onnx.py"), half,
-		"--checkpoint", state, "--fp16", "--external-data"}, tinyArch...)...)
+		"--checkpoint", state, "--fp16", "--external-data"}, testenv.TinyHMR2Arch...)...)
 	if _, err := os.Stat(half + ".data"); err != nil {
 		t.Fatalf("no external data beside the model: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/motion"
+	"github.com/meshpipe/meshpipe/pipeline"
 	"github.com/meshpipe/meshpipe/rawvideo"
 	"github.com/meshpipe/meshpipe/stages"
 )
@@ -23,24 +24,32 @@ const motionUsage = "at the end, write each track's motion into DIR: track_ID.bv
 // known (rawvideo on stdin without -r): ffmpeg's default for rawvideo.
 const defaultMotionRate = 25
 
-// openMotion applies -motion: it makes DIR (so that a path that cannot be one fails before the
-// first frame) and records every frame's people after the -poses writer has written them.
-func openMotion(o *options, p *pipeline) error {
-	if o.motion == "" {
-		return nil
-	}
-	if err := os.MkdirAll(o.motion, 0o755); err != nil {
-		return fmt.Errorf("-motion: %w", err)
-	}
-	p.motion, p.motionDir = motion.NewRecorder(), o.motion
-	p.cfg.Poses = stages.TeePoses(p.cfg.Poses, p.motion)
-	return nil
+// motionOut is -motion's recorder, folder and body; nil without -motion.
+type motionOut struct {
+	rec  *motion.Recorder
+	dir  string
+	body *models.Body
 }
 
-// writeMotion writes the motion files of what the run recorded (every frame written, also when
-// the run stopped early), timed at rate (defaultMotionRate, said once, when it is unknown).
-func (p *pipeline) writeMotion(rate rawvideo.Ratio, log *logger) error {
-	if p.motion == nil {
+// openMotion applies -motion: it makes DIR (so that a path that cannot be one fails before the
+// first frame) and has the graph give every frame's people to a motion.Recorder, after the
+// -poses writer.
+func openMotion(o *options, p *pipeline.Parts) (*motionOut, error) {
+	if o.motion == "" {
+		return nil, nil
+	}
+	if err := os.MkdirAll(o.motion, 0o755); err != nil {
+		return nil, fmt.Errorf("-motion: %w", err)
+	}
+	m := &motionOut{rec: motion.NewRecorder(), dir: o.motion, body: p.BodyModel}
+	p.Config.Poses = stages.TeePoses(p.Config.Poses, m.rec)
+	return m, nil
+}
+
+// write writes the motion files of what the run recorded (every frame written, also when the
+// run stopped early), timed at rate (defaultMotionRate, said once, when it is unknown).
+func (m *motionOut) write(rate rawvideo.Ratio, log *logger) error {
+	if m == nil {
 		return nil
 	}
 	fps := rate.Float()
@@ -48,11 +57,11 @@ func (p *pipeline) writeMotion(rate rawvideo.Ratio, log *logger) error {
 		fps = defaultMotionRate
 		log.printf(slog.LevelWarn, "-motion: the input's frame rate is not known (give -r): timing the motion files at %d fps", defaultMotionRate)
 	}
-	rep, err := p.motion.Write(p.motionDir, p.body, motion.Options{FrameRate: fps})
+	rep, err := m.rec.Write(m.dir, m.body, motion.Options{FrameRate: fps})
 	if err != nil {
 		return fmt.Errorf("-motion: %w", err)
 	}
-	logMotion(log, p.motionDir, rep)
+	logMotion(log, m.dir, rep)
 	return nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/internal/drawtest"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 	"github.com/meshpipe/meshpipe/models"
@@ -81,14 +80,7 @@ func TestRunBlazePoseDefault(t *testing.T) {
 	if !strings.Contains(stderr, `pose_model="blazepose-full (`) || !strings.Contains(stderr, "regions from") {
 		t.Errorf("the log does not say BlazePose runs: %s", stderr)
 	}
-	// A body stays within its region of interest, 1.25 times the box's longer side; twice that
-	// side leaves room for the fit. A body covers less of its box than the stand-in does, and
-	// background subtraction sometimes gives two people walking together one box, of whom
-	// BlazePose draws one: 1/20 of the box must be drawn.
-	roi := func(b human.Box) models.Window {
-		return models.Window{CX: (b.X1 + b.X2) / 2, CY: (b.Y1 + b.Y2) / 2, Side: 2 * max(b.Width(), b.Height())}
-	}
-	drawtest.Check(t, in.Bytes(), out, w, h, boxes.PerFrame, roi, 20)
+	drawtest.Check(t, in.Bytes(), out, w, h, boxes.PerFrame, drawtest.BodyReach, drawtest.BodyShare)
 }
 
 // -model-dir names the folder; without the detector beside the landmark model, the person

@@ -100,7 +100,7 @@ var badFlagCases = []struct {
 	{[]string{"-s", "64x48", "-alpha", "2"}, exitUsage, "-alpha 2"},
 	{[]string{"-s", "64x48", "-color", "pink"}, exitUsage, `-color "pink"`},
 	{[]string{"-s", "64x48", "-samples", "0"}, exitUsage, "-samples 0"},
-	{[]string{"-s", "64x48", "-render-workers", "0"}, exitUsage, "-render-workers 0"},
+	{[]string{"-s", "64x48", "-render-workers", "-1"}, exitUsage, "-render-workers -1: must not be negative"},
 	{[]string{"-s", "64x48", "-nosuchflag"}, exitUsage, "nosuchflag"},
 	{[]string{"-s", "64x48", "extra"}, exitUsage, `unexpected argument "extra"`},
 	{[]string{"-s", "64x48", "-model", "/nonexistent/hmr2.onnx"}, exitError, "/nonexistent/hmr2.onnx"},
