@@ -604,16 +604,7 @@ func FitTranslation(cam Camera, joints [][3]float32, targets [][2]float32, weigh
 		X, Y, Z := float64(joints[j][0]), float64(joints[j][1]), float64(joints[j][2])
 		du := float64(targets[j][0] - cam.CX)
 		dv := float64(targets[j][1] - cam.CY)
-		rows := [2][3]float64{{1, 0, -du / f}, {0, 1, -dv / f}}
-		rhs := [2]float64{du*Z/f - X, dv*Z/f - Y}
-		for k := range rows {
-			for p := 0; p < 3; p++ {
-				T[p] += w * rows[k][p] * rhs[k]
-				for q := 0; q < 3; q++ {
-					ata[p][q] += w * rows[k][p] * rows[k][q]
-				}
-			}
-		}
+		addNormal(&ata, &T, w, [2][3]float64{{1, 0, -du / f}, {0, 1, -dv / f}}, [2]float64{du*Z/f - X, dv*Z/f - Y})
 	}
 	if !solveSPD(&ata, &T, 3) {
 		return t, false
@@ -634,16 +625,7 @@ func FitTranslation(cam Camera, joints [][3]float32, targets [][2]float32, weigh
 			}
 			ru := f*X/Z + float64(cam.CX) - float64(targets[j][0])
 			rv := f*Y/Z + float64(cam.CY) - float64(targets[j][1])
-			rows := [2][3]float64{{f / Z, 0, -f * X / (Z * Z)}, {0, f / Z, -f * Y / (Z * Z)}}
-			res := [2]float64{ru, rv}
-			for k := 0; k < 2; k++ {
-				for p := 0; p < 3; p++ {
-					step[p] += w * rows[k][p] * res[k]
-					for q := 0; q < 3; q++ {
-						jtj[p][q] += w * rows[k][p] * rows[k][q]
-					}
-				}
-			}
+			addNormal(&jtj, &step, w, [2][3]float64{{f / Z, 0, -f * X / (Z * Z)}, {0, f / Z, -f * Y / (Z * Z)}}, [2]float64{ru, rv})
 		}
 		if !solveSPD(&jtj, &step, 3) {
 			break
@@ -667,6 +649,19 @@ func FitTranslation(cam Camera, joints [][3]float32, targets [][2]float32, weigh
 		t[p] = float32(T[p])
 	}
 	return t, true
+}
+
+// addNormal adds two weighted rows of a 3-unknown least-squares problem to its normal
+// equations: ata += w rows^T rows and atb += w rows^T rhs.
+func addNormal(ata *[maxSolve][maxSolve]float64, atb *[maxSolve]float64, w float64, rows [2][3]float64, rhs [2]float64) {
+	for k := range rows {
+		for p := 0; p < 3; p++ {
+			atb[p] += w * rows[k][p] * rhs[k]
+			for q := 0; q < 3; q++ {
+				ata[p][q] += w * rows[k][p] * rows[k][q]
+			}
+		}
+	}
 }
 
 // boxTranslation places posed vertices (camera orientation, before translation) so that their

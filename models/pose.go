@@ -9,7 +9,7 @@ import (
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
-// The pose-model contract (DESIGN.md): the names and shapes of HMR2's ONNX input and outputs.
+// The pose-model contract (docs/design.md): the names and shapes of HMR2's ONNX input and outputs.
 // -1 stands for the dynamic batch B.
 var (
 	PoseInput   = TensorSpec{"img", []int64{-1, 3, CropSize, CropSize}}

@@ -93,7 +93,7 @@ type Options struct {
 // DefaultOptions returns the defaults both faces share: the pose model picked, the
 // background subtractor, the mannequin, at most models.DefaultMaxPeople people, alpha 1, the
 // default colour, gl.DefaultSamples, one ONNX Runtime thread per session and device auto;
-// for the graph, batches of 4 crops, 2 pose workers (DESIGN.md measured two single-threaded
+// for the graph, batches of 4 crops, 2 pose workers (docs/design.md measured two single-threaded
 // users of one session as fastest on 2 cores) and the render workers picked.
 func DefaultOptions() Options {
 	return Options{

@@ -31,6 +31,9 @@ type Parts struct {
 	// Body names the body model drawn: "mannequin" or its file; Vertices is its vertex count.
 	Body     string
 	Vertices int
+	// BodyModel is that body model itself, for what else is made of the poses (the -motion
+	// files); it must not be changed.
+	BodyModel *models.Body
 
 	prefix  string // Options.Prefix, for SetLook's errors
 	closers []func() error
@@ -72,7 +75,7 @@ func Open(o Options) (_ *Parts, err error) {
 		}
 		p.Body = o.Body
 	}
-	p.Vertices = body.VertexCount()
+	p.Vertices, p.BodyModel = body.VertexCount(), body
 	if o.Poses != "" {
 		w, err := poses.Create(o.Poses)
 		if err != nil {

@@ -46,6 +46,7 @@ type options struct {
 	duration      time.Duration // -t; 0 for the whole input
 	listDevices   bool
 	preview       bool
+	motion        string // -motion DIR (motion.go)
 
 	logLevel  slog.Level
 	stats     int    // statsAuto, statsOn or statsOff
@@ -93,6 +94,7 @@ func (o *options) flags(d *flagSet) {
 	d.group("People and meshes (the frei0r plugin has each of these as a parameter of the same name)")
 	o.shared(d, "pose-model", "model", "model-dir", "detector", "alpha", "color", "samples", "max-people", "body")
 	d.str(&o.Poses, "poses", "FILE.jsonl", "also write each frame's people to FILE (schema in README.md)")
+	d.str(&o.motion, "motion", "DIR", motionUsage)
 
 	d.group("Performance")
 	o.shared(d, "ort-lib")
@@ -137,6 +139,7 @@ IN by ffmpeg), the same frames, same size and order, out on stdout (or encoded i
   ffmpeg -i in.mp4 -f rawvideo -pix_fmt rgb24 - | meshpipe -s 1280x720 | ffmpeg -f rawvideo -pix_fmt rgb24 -s 1280x720 -r 30 -i - out.mp4
   meshpipe -i in.mp4 -o out.mp4
   meshpipe -i webcam -f yuv4mpegpipe - | ffplay -
+  meshpipe motion -poses poses.jsonl -o motion/   (BVH and glTF files per track; meshpipe motion -h)
 
 Exit status: 0 every frame written; 1 failure (the message names the stage and frame);
 2 bad flags; 3 the input holds no frame; 130/143 stopped by SIGINT/SIGTERM after writing
@@ -206,7 +209,13 @@ func (l *logger) printf(level slog.Level, format string, args ...any) {
 //
 // Cancelling ctx stops reading: the frames already read are finished and written, and Run
 // returns 128+N when context.Cause(ctx) is a stopSignal for signal N, else 1.
+//
+// With "motion" as the first argument Run is the motion subcommand instead (runMotion): motion
+// files from a -poses file.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "motion" {
+		return runMotion(args[1:], stderr)
+	}
 	o, extra, err := parseArgs(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -256,6 +265,12 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return code
 	}
 	defer p.Close()
+	mo, err := openMotion(o, p)
+	if err != nil {
+		in.finish(true)
+		log.printf(slog.LevelError, "%v", err)
+		return exitError
+	}
 	out, err := openOutput(o, plan, in, outPlan, stdout)
 	if err != nil {
 		in.finish(true)
@@ -328,6 +343,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			"latency_p50", ms(ls.LatencyP50), "latency_p95", ms(ls.LatencyP95))
 	}
 	log.Info("done", done...)
+	motionErr := mo.write(in.info.Rate, log) // what was written, also after a stop or a failure
 	var statsErr error
 	if o.statsFile != "" {
 		statsErr = writeStatsFile(o.statsFile, figures(o, p, rec, cpu, in.info.Width, in.info.Height, in.live))
@@ -356,6 +372,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return stopStatus(ctx)
 	case statsErr != nil:
 		log.printf(slog.LevelError, "%v", statsErr)
+		return exitError
+	case motionErr != nil:
+		log.printf(slog.LevelError, "%v", motionErr)
 		return exitError
 	}
 	return exitOK

@@ -41,7 +41,7 @@ func Locate(in LibraryInputs) (string, error) {
 // Options configures a Session.
 type Options struct {
 	// IntraOpThreads is ONNX Runtime's intra-op thread count; 0 leaves its default (one per
-	// core). DESIGN.md measured one thread per session user as best on 2 cores.
+	// core). the design notes measured one thread per session user as best on 2 cores.
 	IntraOpThreads int
 	// Device is where the model runs: CPU, or CUDA on one GPU. Auto is taken as CPU here;
 	// Resolve turns it into CPU or CUDA first.

@@ -44,15 +44,22 @@ func sameOutputs(t *testing.T, what string, got, want map[string]models.Tensor) 
 	}
 }
 
-// RunInto gives Run's outputs, for batch sizes that change from call to call, and reuses the
-// caller's buffers; once they are there, it allocates nothing.
-func TestRunIntoMatchesRun(t *testing.T) {
+// openLite opens BlazePose lite, a model whose outputs follow its input, closed with the test.
+func openLite(t *testing.T) *ort.Session {
+	t.Helper()
 	initORT(t)
 	s, err := ort.Open(testenv.Deps(t, "models/"+models.BlazePoseFile("lite")), ort.Options{IntraOpThreads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// RunInto gives Run's outputs, for batch sizes that change from call to call, and reuses the
+// caller's buffers; once they are there, it allocates nothing.
+func TestRunIntoMatchesRun(t *testing.T) {
+	s := openLite(t)
 	out := map[string]models.Tensor{}
 	for i, b := range []int64{1, 3, 1, 2, 3} {
 		in := randomInput(uint64(i), b, 256, 256, 3)
@@ -85,17 +92,13 @@ func TestRunIntoMatchesRun(t *testing.T) {
 // Goroutines sharing one session, as the pose workers do, each get their own input's outputs,
 // with batch sizes of their own.
 func TestRunIntoConcurrent(t *testing.T) {
-	initORT(t)
-	s, err := ort.Open(testenv.Deps(t, "models/"+models.BlazePoseFile("lite")), ort.Options{IntraOpThreads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openLite(t)
 	const workers = 4
 	ins := make([]models.Tensor, workers)
 	wants := make([]map[string]models.Tensor, workers)
 	for g := range ins {
 		ins[g] = randomInput(uint64(100+g), int64(1+g%2), 256, 256, 3)
+		var err error
 		if wants[g], err = s.Run(ins[g]); err != nil {
 			t.Fatal(err)
 		}
