@@ -64,20 +64,20 @@ bench-plugin: setup build plugin
 test: setup
 	$(GO) vet ./...
 	$(GO) test ./... -count=1 -timeout 20m
-	$(GO) test -race ./stages/... ./rawvideo/... -count=1 -timeout 20m
+	$(GO) test -race ./stages/... ./rawvideo/... ./mkvraw/... -count=1 -timeout 20m
 	CGO_ENABLED=0 $(GO) build ./...
 	CGO_ENABLED=0 $(GO) test ./models/ort -count=1 -run NoCgo
 	@$(MAKE) --no-print-directory fuzz-short
 
 test-race: setup
-	$(GO) test -race ./stages/... ./rawvideo/... -count=1 -timeout 20m
+	$(GO) test -race ./stages/... ./rawvideo/... ./mkvraw/... -count=1 -timeout 20m
 
 # Each fuzz target for FUZZTIME, starting from its seeds and committed corpus
 # (testdata/fuzz/<target>); go test fuzzes one target at a time. A failing input is written
 # to that folder: commit it with the fix, as a regression seed.
 #   FUZZTIME=1m make fuzz-short   fuzz longer
 FUZZTIME ?= 8s
-FUZZ_TARGETS := rawvideo:FuzzRawReader rawvideo:FuzzY4MReader models:FuzzYOLOXDecode cmd/meshpipe:FuzzParseArgs
+FUZZ_TARGETS := rawvideo:FuzzRawReader rawvideo:FuzzY4MReader mkvraw:FuzzSplitter models:FuzzYOLOXDecode cmd/meshpipe:FuzzParseArgs
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; name=$${t##*:}; \

@@ -2,14 +2,28 @@ package stages
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 
 	"github.com/meshpipe/meshpipe/internal/fakes"
+	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
-// The pose writer sees every frame once, in order, with its own people, before it is written;
-// its failure stops the graph at that frame.
+// brokenSink takes frames until frame failAt, whose write fails.
+type brokenSink struct{ failAt, written int64 }
+
+func (s *brokenSink) Write(f *rawvideo.Frame) error {
+	if f.Seq == s.failAt {
+		return errors.New("broken pipe")
+	}
+	s.written++
+	return nil
+}
+
+// The pose writer sees every frame once, in order, with its own people, just after it is
+// written; its failure stops the graph after that frame, and a frame whose write fails gets
+// no record: one record per frame written.
 func TestRunPoseWriter(t *testing.T) {
 	var out atomic.Int64
 	rec := fakes.NewPoses()
@@ -34,7 +48,15 @@ func TestRunPoseWriter(t *testing.T) {
 	sink = &checkSink{t: t, out: &out}
 	_, err := Run(context.Background(), Config{Detector: peopleDetector(), Pose: pose, Renderers: rs, Poses: rec},
 		&stampedSource{n: 120, out: &out}, sink)
-	if err == nil || err.Error() != "poses: frame 50: disk full" || len(sink.frames) != 50 {
-		t.Fatalf("err = %v after %d frames, want poses: frame 50: disk full after 50", err, len(sink.frames))
+	if err == nil || err.Error() != "poses: frame 50: disk full" || len(sink.frames) != 51 || len(rec.Frames) != 50 {
+		t.Fatalf("err = %v after %d frames and %d records, want poses: frame 50: disk full after 51 frames and 50 records", err, len(sink.frames), len(rec.Frames))
+	}
+
+	rec = fakes.NewPoses()
+	fs := &brokenSink{failAt: 30}
+	_, err = Run(context.Background(), Config{Detector: peopleDetector(), Pose: pose, Renderers: rs, Poses: rec},
+		&stampedSource{n: 120, out: &out}, fs)
+	if err == nil || err.Error() != "write: frame 30: broken pipe" || fs.written != 30 || len(rec.Frames) != 30 {
+		t.Fatalf("err = %v after %d frames and %d records, want write: frame 30: broken pipe after 30 of each", err, fs.written, len(rec.Frames))
 	}
 }

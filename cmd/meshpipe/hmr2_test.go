@@ -199,8 +199,9 @@ func runMain(t *testing.T, stdin []byte, args ...string) (int, string) {
 	return code, stderr.String()
 }
 
-// -device auto on a machine without CUDA runs on the CPU and says why in exactly one line;
-// -device cuda fails before any frame, with a clear error. (Where CUDA works, both run.)
+// -device auto on a machine without CUDA runs on the CPU and says so in exactly one short line
+// (why at -loglevel verbose); -device cuda fails before any frame, with a clear error. (Where
+// CUDA works, both run.)
 func TestDeviceFlag(t *testing.T) {
 	frames := make([]byte, 2*64*48*3)
 	code, stderr := runMain(t, frames, "-s", "64x48", "-detector", "full", "-render-workers", "1", "-device", "auto")
@@ -216,8 +217,12 @@ func TestDeviceFlag(t *testing.T) {
 	if strings.Contains(stderr, "device=cuda") {
 		t.Skipf("CUDA works on this machine; the fallback cannot be seen: %s", stderr)
 	}
-	if len(cudaLines) != 1 || !strings.Contains(cudaLines[0], "-device auto: using the CPU") || !strings.Contains(cudaLines[0], "CUDA is not available") {
-		t.Errorf("-device auto: want one stderr line about CUDA, got %d:\n%s", len(cudaLines), stderr)
+	if len(cudaLines) != 1 || cudaLines[0] != "meshpipe: -device auto: CUDA is not available, running on the CPU (-loglevel verbose says why)" {
+		t.Errorf("-device auto: want one short stderr line about CUDA, got %d:\n%s", len(cudaLines), stderr)
+	}
+	_, stderr = runMain(t, frames, "-s", "64x48", "-detector", "full", "-render-workers", "1", "-loglevel", "verbose")
+	if !strings.Contains(stderr, "meshpipe: -device auto: CUDA is not available (") {
+		t.Errorf("-loglevel verbose: the reason is not said:\n%s", stderr)
 	}
 	code, stderr = runMain(t, frames, "-s", "64x48", "-detector", "full", "-render-workers", "1", "-device", "cuda")
 	if code != exitError || !strings.Contains(stderr, "-device cuda:0: cannot start CUDA on GPU 0") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
@@ -275,7 +280,7 @@ func TestPoseFlagErrors(t *testing.T) {
 		{[]string{"-body", notNpz}, exitError, "-body: body model " + notNpz},
 		{[]string{"-poses", "/nonexistent/dir/poses.jsonl"}, exitError, "-poses: open /nonexistent/dir/poses.jsonl"},
 	} {
-		code, out, stderr := run(t, nil, append([]string{"-s", "64x48", "-device", "cpu"}, c.args...)...)
+		code, out, stderr := run(t, notEmpty, append([]string{"-s", "64x48", "-device", "cpu"}, c.args...)...)
 		if code != c.code || !strings.Contains(stderr, c.want) || len(out) != 0 {
 			t.Errorf("meshpipe %q: exit %d, %d bytes out, stderr %q; want exit %d and %q", c.args, code, len(out), stderr, c.code, c.want)
 		}

@@ -244,7 +244,7 @@ func TestMotionErrors(t *testing.T) {
 		{[]string{"motion", "-poses", badPoses, "-o", dir, "-body", file}, exitError, "motion: -body: body model " + file},
 		{[]string{"-s", "64x64", "-pose-model", "standin", "-no-render", "-motion", filepath.Join(file, "sub")}, exitError, "-motion: mkdir " + file},
 	} {
-		code, _, stderr := run(t, nil, c.args...)
+		code, _, stderr := run(t, notEmpty, c.args...) // the motion subcommand reads no stdin
 		if code != c.code || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, want %d with %q; stderr:\n%s", c.args, code, c.code, c.want, stderr)
 		}

@@ -24,7 +24,7 @@ func TestPoseModelFlagErrors(t *testing.T) {
 		{[]string{"-pose-model", "standin", "-model", "/x/hmr2.onnx"}, "not standin"},
 		{[]string{"-pose-model", "blazepose-heavy", "-model-dir", "/nonexistent"}, "blazepose-heavy.onnx not found; tried:\n  /nonexistent/blazepose-heavy.onnx"},
 	} {
-		code, out, stderr := run(t, nil, append([]string{"-s", "64x48"}, c.args...)...)
+		code, out, stderr := run(t, notEmpty, append([]string{"-s", "64x48"}, c.args...)...)
 		if code != exitError || !strings.Contains(stderr, c.want) || len(out) != 0 {
 			t.Errorf("meshpipe %q: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, exitError, c.want)
 		}
@@ -90,7 +90,7 @@ func TestPoseModelDirWithoutDetector(t *testing.T) {
 	if err := os.Symlink(testenv.Deps(t, "models/"+models.BlazePoseFile("lite")), filepath.Join(dir, models.BlazePoseFile("lite"))); err != nil {
 		t.Fatal(err)
 	}
-	code, _, stderr := run(t, nil, "-s", "64x48", "-pose-model", "lite", "-model-dir", dir, "-render-workers", "1")
+	code, _, stderr := run(t, make([]byte, 64*48*3), "-s", "64x48", "-pose-model", "lite", "-model-dir", dir, "-render-workers", "1")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

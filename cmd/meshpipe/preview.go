@@ -2,8 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/meshpipe/meshpipe/gl/preview"
 	"github.com/meshpipe/meshpipe/stages"
@@ -26,7 +32,7 @@ func openPreview(w, h int, log *slog.Logger) (*previewer, error) {
 	win, err := preview.Open("meshpipe", w, h)
 	if err != nil {
 		runtime.UnlockOSThread()
-		return nil, err
+		return nil, fmt.Errorf("cannot open a window on display %s (%v)", os.Getenv("DISPLAY"), err)
 	}
 	return &previewer{win: win, feed: preview.NewFeed(), log: log}, nil
 }
@@ -58,4 +64,38 @@ func (pv *previewer) run(ctx context.Context, cfg stages.Config, src stages.Sour
 	put, skipped := pv.feed.Counts()
 	pv.log.Info("preview", "frames_shown", pv.win.Shown(), "frames_skipped", skipped, "frames_written", put)
 	return stats, err
+}
+
+// checkDisplay says, in one sentence, why no window could open on the X display named by
+// display (the value of $DISPLAY), before anything is loaded: unset, not of the form
+// [host]:N[.S], or no X server answering on its socket (/tmp/.X11-unix/XN, or Linux's abstract
+// socket of that name, for a local display; TCP port 6000+N on host). An X server that
+// answers but refuses the client is left for the window's own error.
+func checkDisplay(display string) error {
+	const hint = "run under an X server, e.g. with xvfb-run, or without -preview"
+	if display == "" {
+		return fmt.Errorf("no display to open a window on: DISPLAY is not set (%s)", hint)
+	}
+	i := strings.LastIndexByte(display, ':')
+	num, _, _ := strings.Cut(display[i+1:], ".")
+	if i < 0 || num == "" || strings.Trim(num, "0123456789") != "" {
+		return fmt.Errorf("DISPLAY=%q is not an X display name such as :0 (%s)", display, hint)
+	}
+	host := display[:i]
+	var err error
+	var c net.Conn
+	if host == "" || host == "unix" {
+		sock := "/tmp/.X11-unix/X" + num
+		if c, err = net.DialTimeout("unix", sock, 2*time.Second); err != nil {
+			c, err = net.DialTimeout("unix", "@"+sock, 2*time.Second)
+		}
+	} else {
+		port, _ := strconv.Atoi(num)
+		c, err = net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(6000+port)), 2*time.Second)
+	}
+	if err != nil {
+		return fmt.Errorf("no X server answers on display %s (%s)", display, hint)
+	}
+	c.Close()
+	return nil
 }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/meshpipe/meshpipe/capture"
-	"github.com/meshpipe/meshpipe/gl/preview"
 	"github.com/meshpipe/meshpipe/models/ort"
 	"github.com/meshpipe/meshpipe/pipeline"
 	"github.com/meshpipe/meshpipe/rawvideo"
@@ -43,6 +42,7 @@ type options struct {
 	in, out       streamOptions
 	cur           *streamOptions // &in before -i, &out after it
 	overwrite     bool
+	file          fileOptions   // -an, -c:a (outfile.go)
 	duration      time.Duration // -t; 0 for the whole input
 	listDevices   bool
 	preview       bool
@@ -81,13 +81,14 @@ func defaultOptions() *options {
 func (o *options) flags(d *flagSet) {
 	d.group("Input and output (as in ffmpeg, -f, -s, -pix_fmt and -r before -i describe the input, after -i the output)")
 	d.fn("i", "IN", "input file, decoded by ffmpeg; testsrc, webcam, webcam:N or /dev/videoN: a live source (none or -: frames on stdin)", "", o.setInput)
-	d.str(&o.output, "o", "OUT", "output file, encoded by ffmpeg with IN's audio copied (none or -: frames on stdout)")
+	d.str(&o.output, "o", "OUT", "output file, encoded by ffmpeg with IN's audio (none or -: frames on stdout)")
 	d.fn("f", "FMT", "rawvideo or yuv4mpegpipe (input: found from stdin's first bytes; output: the input's)", "", o.stream(func(s *streamOptions) *string { return &s.format }))
 	d.fn("s,video_size", "WxH", "frame size of rawvideo input, or asked of a live source (y4m and files carry their own)", "", o.stream(func(s *streamOptions) *string { return &s.size }))
-	d.fn("pix_fmt", "FMT", "pixel format: "+pixFmtNames()+" (input: rgb24; output: the input's)", "", o.stream(func(s *streamOptions) *string { return &s.pixFmt }))
+	d.fn("pix_fmt", "FMT", "pixel format: "+pixFmtNames()+" (input: rgb24; output: the input's); after -i with -o OUT: OUT's, any its encoder takes (default: yuv420p where the size allows)", "", o.stream(func(s *streamOptions) *string { return &s.pixFmt }))
 	d.fn("r", "RATE", "frame rate, e.g. 25, 30000/1001, 29.97 or ntsc (input: for speed and the y4m header, or asked of a live source; output: the y4m header or encoder)", "", o.stream(func(s *streamOptions) *string { return &s.rate }))
 	d.fn("t", "DURATION", "stop after DURATION of input: the frames whose time is below it (a camera: capture time); 5, 2.5, 500ms, 1:30", "", o.setDuration)
 	d.boolean(&o.overwrite, "y", "overwrite OUT if it exists")
+	o.fileFlags(d)
 	d.boolean(&o.preview, "preview", "also show the output frames in a window (needs an X display, $DISPLAY); the output still gets every frame")
 
 	d.group("People and meshes (the frei0r plugin has each of these as a parameter of the same name)")
@@ -141,8 +142,8 @@ IN by ffmpeg), the same frames, same size and order, out on stdout (or encoded i
   meshpipe motion -poses poses.jsonl -o motion/   (BVH and glTF files per track; meshpipe motion -h)
 
 Exit status: 0 every frame written; 1 failure (the message names the stage and frame);
-2 bad flags; 130/143 stopped by SIGINT/SIGTERM after writing every frame read (a second
-signal exits at once); 141 the reader of stdout went away.
+2 bad flags; 3 the input holds no frame; 130/143 stopped by SIGINT/SIGTERM after writing
+every frame read (a second signal exits at once); 141 the reader of stdout went away.
 `
 
 func pixFmtNames() string {
@@ -253,49 +254,24 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return exitError
 		}
 	}
-	if o.preview && os.Getenv("DISPLAY") == "" {
-		log.printf(slog.LevelError, "-preview: %v: DISPLAY is not set", preview.ErrNoDisplay)
-		return exitError
+	if o.preview {
+		if err := checkDisplay(os.Getenv("DISPLAY")); err != nil {
+			log.printf(slog.LevelError, "-preview: %v", err)
+			return exitError
+		}
 	}
-	p, err := openParts(o, log)
-	if err != nil {
-		log.printf(slog.LevelError, "%v", err)
-		return exitError
+	p, in, outPlan, code := startUp(ctx, o, plan, stdin, log)
+	if p == nil {
+		return code
 	}
 	defer p.Close()
 	mo, err := openMotion(o, p)
 	if err != nil {
+		in.finish(true)
 		log.printf(slog.LevelError, "%v", err)
 		return exitError
 	}
-	if ctx.Err() != nil {
-		log.printf(slog.LevelWarn, "stopped by %v before the first frame", stopName(ctx))
-		return stopStatus(ctx)
-	}
-
-	// A stop while the input is opened (a y4m header awaited on a silent stdin) ends the wait.
-	opened := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			(&input{raw: stdin}).interrupt()
-		case <-opened:
-		}
-	}()
-	in, err := openInput(o, plan, stdin)
-	close(opened)
-	if err != nil && ctx.Err() != nil {
-		log.printf(slog.LevelWarn, "stopped by %v before the first frame", stopName(ctx))
-		return stopStatus(ctx)
-	}
-	if err != nil {
-		log.printf(slog.LevelError, "%v", err)
-		if errors.As(err, new(usageError)) {
-			return exitUsage
-		}
-		return exitError
-	}
-	out, err := openOutput(o, plan, in, stdout)
+	out, err := openOutput(o, plan, in, outPlan, stdout)
 	if err != nil {
 		in.finish(true)
 		log.printf(slog.LevelError, "%v", err)
@@ -324,7 +300,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if o.InFlight == 0 {
 			p.Config.InFlight = liveInFlight(p.Config)
 		}
-	} else if o.duration > 0 {
+	} else if o.duration > 0 && in.split == nil { // the decoder of -i IN stops at -t itself
 		src = limitDuration(src, o.duration, in.info.Rate)
 	}
 	stopWatch := make(chan struct{})
@@ -351,6 +327,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	stopped := ctx.Err() != nil
 	inErr := in.finish(stopped || runErr != nil)
 	outErr := out.finish()
+	// What the error says of -o OUT, which holds the frames written unless the encoder failed.
+	outNote, placeErr := out.settle(stats.Frames, runErr != nil || outErr != nil || inErr != nil && !stopped, stopped, outErr)
 	prog.summary()
 
 	secs := rec.Progress().Elapsed.Seconds()
@@ -378,13 +356,16 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if outErr != nil && errors.Is(runErr, syscall.EPIPE) {
 			runErr = outErr // the encoder died: its message says why
 		}
-		log.printf(slog.LevelError, "%v (%d frames written before it)", runErr, stats.Frames)
+		log.printf(slog.LevelError, "%v (%d frames written before it)%s", runErr, stats.Frames, outNote)
 		return exitError
 	case outErr != nil:
-		log.printf(slog.LevelError, "%v", outErr)
+		log.printf(slog.LevelError, "%v%s", outErr, outNote)
 		return exitError
 	case inErr != nil && !stopped:
-		log.printf(slog.LevelError, "%v", inErr)
+		log.printf(slog.LevelError, "%v%s", inErr, outNote)
+		return exitError
+	case placeErr != nil:
+		log.printf(slog.LevelError, "%v", placeErr)
 		return exitError
 	case stopped:
 		log.printf(slog.LevelWarn, "stopped by %v after %d frames: every frame read was written", stopName(ctx), stats.Frames)
@@ -412,7 +393,8 @@ func openParts(o *options, log *logger) (*pipeline.Parts, error) {
 		return nil, err
 	}
 	if p.DeviceNote != "" {
-		log.Info("-device auto: using the CPU", "reason", p.DeviceNote)
+		log.printf(slog.LevelInfo, "-device auto: CUDA is not available, running on the CPU (-loglevel verbose says why)")
+		log.printf(levelVerbose, "-device auto: %s", p.DeviceNote)
 	}
 	log.Info("pose", "device", p.Device, "batch", o.Batch, "body", p.Body, "vertices", p.Vertices)
 	log.Info("meshpipe", "onnxruntime", ort.Version(), "pose_model", p.PoseModel, "detector", o.Detector,
@@ -518,7 +500,10 @@ func (o *options) check() (plan, error) {
 			return pl, fmt.Errorf("-pix_fmt: %w", err)
 		}
 	}
-	if o.out.pixFmt != "" {
+	if err := o.checkFile(pl.live); err != nil {
+		return pl, err
+	}
+	if o.out.pixFmt != "" && !o.fileOut() { // OUT's pix_fmt is ffmpeg's to check (outfile.go)
 		if pl.outPixFmt, err = rawvideo.ParsePixFmt(o.out.pixFmt); err != nil {
 			return pl, fmt.Errorf("-pix_fmt (output): %w", err)
 		}
