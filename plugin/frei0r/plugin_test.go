@@ -165,7 +165,7 @@ func positional(t *testing.T, set map[string]string) string {
 // the people: the same background subtractor, run here on the same frames, says where they
 // are.
 func TestFFmpegVtest(t *testing.T) {
-	v := loadVtest(t, 30)
+	v := loadVtest(t, 20)
 	out, stderr := ffmpeg(t, v, frei0r("|bgsub|1|default"))
 	if stderr != "" {
 		t.Errorf("ffmpeg said: %s", stderr)
@@ -295,7 +295,7 @@ func TestFFmpegREADMECommand(t *testing.T) {
 	checkFFmpeg(t)
 	out := filepath.Join(t.TempDir(), "out.mp4")
 	cmd := exec.Command("ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-i", testenv.Sample(t, "vtest.avi"),
-		"-frames:v", "20", "-vf", frei0r("|bgsub|1|track"), "-c:v", "libx264", "-preset", "ultrafast", out)
+		"-frames:v", "10", "-vf", frei0r("|bgsub|1|track"), "-c:v", "libx264", "-preset", "ultrafast", out)
 	cmd.Env = append(os.Environ(), "FREI0R_PATH="+dir, "MESHPIPE_ORT_LIB="+testenv.ORTLibrary(t))
 	if b, err := cmd.CombinedOutput(); err != nil || len(b) > 0 {
 		t.Fatalf("ffmpeg: %v\n%s", err, b)
@@ -305,7 +305,7 @@ func TestFFmpegREADMECommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.TrimSpace(string(b)); got != "20" {
-		t.Errorf("%s has %s frames, want 20", out, got)
+	if got := strings.TrimSpace(string(b)); got != "10" {
+		t.Errorf("%s has %s frames, want 10", out, got)
 	}
 }
