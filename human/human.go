@@ -72,11 +72,42 @@ type Person struct {
 	// Vertices holds the posed body's vertices in the camera frame (x right, y down, z forward),
 	// in metres, as x, y, z triples: already translated by CamT. They are the model's
 	// pred_vertices when it gives them, else the body model posed by Pose. The slice belongs to
-	// the pose stage's buffers: it stays valid until the frame has been written, and whoever
+	// the pose stage's buffers (in the stage graph, the frame's job, which refills it for a
+	// later frame: see Reuse): it stays valid until the frame has been written, and whoever
 	// keeps it longer copies it.
 	Vertices []float32
 	// Joints holds the 24 posed SMPL joints in the camera frame, in metres, translated by CamT:
 	// always the body model's joints posed by Pose (models.Body.Pose), also when the model gives
 	// pred_vertices.
 	Joints [JointCount][3]float32
+}
+
+// Reuse returns people resized to n Persons for a pose estimator to fill, reusing what an
+// earlier frame left: the backing array when its capacity holds n (else a new one, with the
+// old Persons copied over), and each Person's vertex buffer. Every Person is zeroed except
+// Vertices, which keeps its buffer with length 0 (see VertexBuffer). The Persons between
+// len(people) and cap(people) count as left by an earlier frame too, so a caller that keeps
+// people[:0] between frames (the stage graph's jobs) keeps their buffers.
+func Reuse(people []Person, n int) []Person {
+	if cap(people) < n {
+		grown := make([]Person, n)
+		copy(grown, people[:cap(people)])
+		people = grown
+	}
+	people = people[:n]
+	for i := range people {
+		people[i] = Person{Vertices: people[i].Vertices[:0]}
+	}
+	return people
+}
+
+// VertexBuffer sets p.Vertices to length n (x, y, z triples: 3 per vertex), reusing its buffer
+// when the capacity holds n and allocating a new one otherwise, and returns it. The values are
+// whatever the buffer held: the caller overwrites all of them.
+func (p *Person) VertexBuffer(n int) []float32 {
+	if cap(p.Vertices) < n {
+		p.Vertices = make([]float32, n)
+	}
+	p.Vertices = p.Vertices[:n]
+	return p.Vertices
 }

@@ -37,7 +37,7 @@ const (
 var yoloxStrides = [3]int{8, 16, 32}
 
 // YOLOX is a person Detector over a YOLOX-style ONNX model (such as yolox_nano.onnx, see
-// DESIGN.md "Detectors").
+// docs/design.md).
 //
 // Input: tensor "images", float32 [1,3,H,W] (416x416 for yolox_nano.onnx), channels in B, G, R
 // order, values 0..255 with no normalisation. H and W are fixed by the model or, when it leaves
