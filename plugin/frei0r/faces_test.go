@@ -66,8 +66,7 @@ const maxEdgeDifference = 80
 // and detector none, whose output does not depend on the batch, stay identical.
 //
 // To keep the test's time modest, the rows that run a real pose model take fewer frames: 20 for
-// the default model (BlazePose full; the background subtractor finds the first people after
-// about 8 frames), 16 for YOLOX's boxes (which BlazePose poses, from the first frame) and 20 for
+// the defaults (BlazePose full; NanoDet-g finds the walkers from the first frame), 16 for YOLOX's boxes (which BlazePose poses, from the first frame) and 20 for
 // HMR2 with the SMPL body. Three runs of BlazePose on 60 frames take about 25 s on 2 idle cores,
 // and several minutes when other work shares them.
 func TestPluginMatchesPipe(t *testing.T) {
@@ -83,7 +82,7 @@ func TestPluginMatchesPipe(t *testing.T) {
 		// batchIdentical: the default batch gives the same frames too.
 		batchIdentical bool
 	}{
-		{"default pose model (BlazePose full)", 20, nil, map[string]string{}, false},
+		{"defaults (NanoDet-g, BlazePose full)", 20, nil, map[string]string{}, false},
 		{"standin", 60, []string{"-pose-model", "standin"}, map[string]string{"pose-model": "standin"}, true},
 		{"hmr2 and an SMPL body", 20, []string{"-pose-model", "hmr2", "-model", model, "-body", body},
 			map[string]string{"pose-model": "hmr2", "model": model, "body": body}, false},
