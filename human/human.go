@@ -4,6 +4,8 @@
 // share these types without importing each other.
 package human
 
+import "strconv"
+
 // JointCount is the number of joints of SMPL's kinematic tree (pelvis plus 23; Loper et al.
 // 2015, the SMPL model file's kintree_table).
 const JointCount = 24
@@ -63,10 +65,45 @@ type Pose struct {
 	Betas [10]float32
 }
 
+// PoseStatus says where a person's pose on a frame comes from.
+type PoseStatus uint8
+
+const (
+	// PoseFound is a pose the pose model found on this frame (the zero value: every pose
+	// model that cannot tell gives it).
+	PoseFound PoseStatus = iota
+	// PoseHeld is a pose not found on this frame: the track's last found pose is kept for a
+	// few frames (models.PoseHold).
+	PoseHeld
+	// PoseMissing is a pose not found on this frame and not held: the person is not drawn.
+	// Its Pose, CamT, Vertices and Joints are the pose model's stand-in (BlazePose's neutral
+	// pose placed by the box), for the record only.
+	PoseMissing
+)
+
+// String returns "found", "held" or "missing", as the -poses file writes them.
+func (s PoseStatus) String() string {
+	switch s {
+	case PoseFound:
+		return "found"
+	case PoseHeld:
+		return "held"
+	case PoseMissing:
+		return "missing"
+	}
+	return "PoseStatus(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Drawn reports whether a person with this status is drawn: found or held.
+func (s PoseStatus) Drawn() bool { return s == PoseFound || s == PoseHeld }
+
 // Person is a detected, posed and placed body.
 type Person struct {
 	Detection
-	Pose Pose
+	// Status says whether the pose was found on this frame, held from an earlier one, or is
+	// missing (not drawn).
+	Status PoseStatus
+	Pose   Pose
 	// CamT is the camera translation in metres (camera frame), from the contract's camera maths.
 	CamT [3]float32
 	// Vertices holds the posed body's vertices in the camera frame (x right, y down, z forward),

@@ -270,8 +270,9 @@ type BlazePosePerson struct {
 	human.Person
 	// Landmarks are the model's landmarks for the person.
 	Landmarks Landmarks
-	// Found is false when the model saw no body in the region (pose flag below 0.3): the body
-	// then keeps the neutral pose and is placed by its box.
+	// Found is false when the model saw no body in the region (pose flag below 0.3): the
+	// person's Status is then human.PoseMissing (not drawn), and the body, for the record,
+	// keeps the neutral pose placed by its box.
 	Found bool
 	// Solved marks the joints whose rotations came from the landmarks (IKPose.Solved).
 	Solved [JointCount]bool
@@ -520,6 +521,9 @@ type placement struct {
 func (b *BlazePose) place(p *human.Person, lm *Landmarks, cam Camera) placement {
 	var fit placement
 	fit.found = lm.Score >= minPoseScore
+	if !fit.found {
+		p.Status = human.PoseMissing
+	}
 	var pose IKPose
 	if fit.found {
 		pose = b.ik.Solve(lm, b.minVis)

@@ -16,7 +16,8 @@ import (
 // Parts are what Open made: the stage graph's parts and sizes, and what to say about them.
 type Parts struct {
 	// Config holds the detector (capped at MaxPeople), the tracker, the pose estimator, the
-	// render workers (len(Config.Renderers) of them), the pose writer (nil without Poses) and
+	// pose hold (models.PoseHold: a track keeps its last found pose for
+	// models.DefaultHoldFrames frames while none is found), the render workers (len(Config.Renderers) of them), the pose writer (nil without Poses) and
 	// the graph's sizes, for stages.Run or stages.NewOneFrame.
 	Config stages.Config
 	// PoseModel names the pose model and the files it came from, for the log and -stats_file.
@@ -47,9 +48,9 @@ type Parts struct {
 
 // Open makes the parts o describes: it checks o, loads ONNX Runtime (once per process),
 // resolves the device, reads the body model, opens the pose writer, the pose model and the
-// detector (each a session of its own) and makes the tracker and the render workers, so that
-// whatever cannot start fails here, before the first frame. Errors name the option at fault,
-// with Prefix before its name, and why. On an error everything made so far is closed.
+// detector (each a session of its own) and makes the tracker, the pose hold and the render
+// workers, so that whatever cannot start fails here, before the first frame. Errors name the
+// option at fault, with Prefix before its name, and why. On an error everything made so far is closed.
 func Open(o Options) (_ *Parts, err error) {
 	if err := o.Check(); err != nil {
 		return nil, err
@@ -110,6 +111,7 @@ func Open(o Options) (_ *Parts, err error) {
 		}
 	}}
 	p.Config.Tracker = models.NewTracker()
+	p.Config.People = models.NewPoseHold(models.DefaultHoldFrames)
 	p.Config.Batch, p.Config.PoseWorkers, p.Config.InFlight = o.Batch, o.PoseWorkers, o.InFlight
 
 	if err := p.openRenderers(&o, body); err != nil {

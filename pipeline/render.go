@@ -58,8 +58,9 @@ type passThrough struct{}
 
 func (passThrough) Render(*rawvideo.Frame, []human.Person) error { return nil }
 
-// meshRenderer is one render worker: it turns each person into a gl.Mesh (the posed vertices,
-// in gl.DefaultColor or its track's gl.TrackColor) and draws them over the frame with its
+// meshRenderer is one render worker: it turns each person whose pose was found or is held
+// (human.PoseStatus.Drawn) into a gl.Mesh (the posed vertices, in gl.DefaultColor or its
+// track's gl.TrackColor) and draws them over the frame with its
 // gl.Renderer, under the pose-model contract's camera for the frame's size
 // (models.NewCamera), blended with alpha. One goroutine calls Render.
 type meshRenderer struct {
@@ -76,6 +77,9 @@ func (m *meshRenderer) Render(f *rawvideo.Frame, people []human.Person) error {
 	cam := models.NewCamera(f.Width, f.Height)
 	m.meshes = m.meshes[:0]
 	for i := range people {
+		if !people[i].Status.Drawn() {
+			continue // no pose found, and none held
+		}
 		c := gl.DefaultColor
 		if m.trackColors {
 			c = gl.TrackColor(people[i].TrackID)

@@ -24,7 +24,8 @@ type Record struct {
 	// Camera is the contract's camera for the frame's size (models.NewCamera): focal length
 	// and principal point in pixels.
 	Camera Camera `json:"camera"`
-	// People holds one entry per person drawn, in detection order; empty, never null.
+	// People holds one entry per person detected, in detection order, drawn or not (see
+	// Person.PoseStatus); empty, never null.
 	People []Person `json:"people"`
 }
 
@@ -42,8 +43,9 @@ type Person struct {
 	// TrackID identifies the person across frames (from 1; 0 when untracked).
 	TrackID int `json:"track_id"`
 	// PoseStatus says whether the pose was found on this frame, held from an earlier frame, or
-	// is missing: "found", "held" or "missing". Empty (and then left out of the line) means
-	// found: every person meshpipe writes today, and every person of older files.
+	// is missing (not drawn): "found", "held" or "missing" (human.PoseStatus). Empty (and then
+	// left out of the line) means found: meshpipe leaves it out for found poses, as older files
+	// have none.
 	PoseStatus string `json:"pose_status,omitempty"`
 	// BBox is the detection's box (x1, y1, x2, y2) in pixels.
 	BBox [4]float32 `json:"bbox"`
@@ -114,6 +116,9 @@ func record(cam models.Camera, pp *human.Person) Person {
 		PredCam: pp.Pose.PredCam,
 		CamT:    pp.CamT,
 		Betas:   pp.Pose.Betas,
+	}
+	if pp.Status != human.PoseFound {
+		out.PoseStatus = pp.Status.String()
 	}
 	for r := 0; r < 3; r++ {
 		copy(out.GlobalOrient[r][:], pp.Pose.GlobalOrient[3*r:3*r+3])

@@ -90,3 +90,36 @@ func TestReaderNamesLine(t *testing.T) {
 		t.Fatalf("err = %v, want one naming x.jsonl: line 2", err)
 	}
 }
+
+// Each person's pose status is written: left out when found, "held" or "missing" otherwise.
+func TestWritePoseStatus(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.jsonl")
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	people := make([]human.Person, 3)
+	people[1].Status, people[2].Status = human.PoseHeld, human.PoseMissing
+	for i := range people {
+		for j := range people[i].Joints {
+			people[i].Joints[j] = [3]float32{0, 0, 5} // in front of the camera
+		}
+	}
+	if err := w.WritePoses(&rawvideo.Frame{Width: 64, Height: 48}, people); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(raw), `"pose_status"`); n != 2 || !strings.Contains(string(raw), `"pose_status":"held"`) || !strings.Contains(string(raw), `"pose_status":"missing"`) {
+		t.Errorf("line %s: want pose_status held and missing, and none for the found person", raw)
+	}
+	in, _ := os.Open(path)
+	defer in.Close()
+	rec, err := NewReader(in, path).Next()
+	if err != nil || rec.People[0].PoseStatus != "" || rec.People[1].PoseStatus != "held" || rec.People[2].PoseStatus != "missing" {
+		t.Errorf("read back: %v, %+v", err, rec.People)
+	}
+}

@@ -3,6 +3,7 @@
 //	read.go     read      frames from a Source, in order, into a bounded pool of jobs
 //	detect.go   detect    people boxes (Detector) and track ids (Tracker), in frame order
 //	pose.go     pose      crops of consecutive frames batched through a PoseEstimator by 2 workers
+//	people.go   people    each frame's people, back in frame order, through a PeopleFilter
 //	render.go   render    meshes drawn over each frame by one Renderer per worker
 //	reorder.go  reorder   frames put back in sequence order (a fixed ring, no goroutines)
 //	write.go    write     each frame's people to a PoseWriter, then the frame to a Sink
@@ -45,6 +46,9 @@ type Config struct {
 	// Batch is the most people whose crops go to the pose model in one run, gathered from
 	// consecutive frames (a frame with more people than Batch runs alone, whole); 0 means 1.
 	Batch int
+	// People, if not nil, sees each frame's posed people in frame order before they are drawn
+	// (holding a track's pose through a dropout).
+	People PeopleFilter
 	// BatchWait caps how long the first frame of a batch waits for more frames while a pose
 	// worker is free; 0 means DefaultBatchWait. While every worker is busy the batch keeps
 	// filling up to Batch regardless.
@@ -95,7 +99,7 @@ type Stats struct {
 
 // StageError is a failure of one stage on one frame.
 type StageError struct {
-	// Stage is "read", "detect", "pose", "render", "poses" or "write".
+	// Stage is "read", "detect", "pose", "people", "render", "poses" or "write".
 	Stage string
 	// Frame is the index of the frame at fault, from 0.
 	Frame int64
@@ -182,6 +186,7 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 	detectCh := make(chan *job, inFlight)
 	poseCh := make(chan *job, inFlight)
 	batchCh := make(chan []*job)
+	posedCh := make(chan *job, inFlight)
 	renderCh := make(chan *job, inFlight)
 	doneCh := make(chan *job, inFlight)
 
@@ -196,7 +201,8 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 	eg.Go(func() error { return g.detect(cfg.Detector, cfg.Tracker, detectCh, poseCh) })
 	batches := make(batchPool, cfg.poseWorkers()+2)
 	eg.Go(func() error { return g.batch(poseCh, batchCh, batches, max(cfg.Batch, 1), wait) })
-	pool(eg, cfg.poseWorkers(), renderCh, func(int) error { return g.pose(cfg.Pose, batchCh, renderCh, batches) })
+	pool(eg, cfg.poseWorkers(), posedCh, func(int) error { return g.pose(cfg.Pose, batchCh, posedCh, batches) })
+	eg.Go(func() error { return g.people(cfg.People, posedCh, inFlight, renderCh) })
 	pool(eg, len(cfg.Renderers), doneCh, func(i int) error { return g.render(cfg.Renderers[i], renderCh, doneCh) })
 	var stats Stats
 	w := &writer{g: g, dst: dst, poses: cfg.Poses, free: free, stats: &stats}

@@ -8,8 +8,8 @@ import (
 
 // OneFrame runs the graph's stages on one frame at a time, synchronously, on the calling
 // goroutine, through the same code as Run: detect and track, pose (the frame's people as one
-// batch, as Run poses a frame with Batch 1), render with the first of the Config's Renderers,
-// then the PoseWriter. Given the same Config and frames, it draws exactly what Run with Batch 1
+// batch, as Run poses a frame with Batch 1), the PeopleFilter, render with the first of the
+// Config's Renderers, then the PoseWriter. Given the same Config and frames, it draws exactly what Run with Batch 1
 // writes. It is the frei0r plugin's path, where each call must return its own frame with its
 // own people drawn. Config's sizes (PoseWorkers, Batch, BatchWait, InFlight) and Recorder are
 // not used. Run must not be called from two goroutines at once.
@@ -33,7 +33,7 @@ func NewOneFrame(cfg Config) (*OneFrame, error) {
 }
 
 // Run finds the people of f, poses them and draws them over f in place, records them with the
-// PoseWriter, and returns how many it drew. Frames must come in stream order, numbered by
+// PoseWriter, and returns how many it drew (found or held, human.PoseStatus.Drawn). Frames must come in stream order, numbered by
 // f.Seq (the detector and the tracker keep state between frames). A failure comes back as a
 // *StageError naming the stage and f.Seq; f is then unchanged unless rendering itself failed
 // part-way. A panic of a part comes back as its stage's error. A failure does not stop later
@@ -44,6 +44,7 @@ func (o *OneFrame) Run(f *rawvideo.Frame) (int, error) {
 	j.frame, j.dets, j.people, j.err = f, j.dets[:0], j.people[:0], nil
 	o.g.detectJob(o.cfg.Detector, o.cfg.Tracker, j)
 	estimate(o.cfg.Pose, o.b[:], o.g.skip, o.g.fail, &o.sc) // the pose stage's batch of one
+	o.g.peopleJob(o.cfg.People, j)
 	o.g.renderJob(o.cfg.Renderers[0], j)
 	if j.err != nil {
 		return 0, j.err
@@ -51,5 +52,5 @@ func (o *OneFrame) Run(f *rawvideo.Frame) (int, error) {
 	if err := writePoses(o.cfg.Poses, j); err != nil {
 		return 0, err
 	}
-	return len(j.people), nil
+	return drawnCount(j.people), nil
 }

@@ -12,8 +12,8 @@ type Renderer interface {
 }
 
 // render is one render worker of the graph: it draws the people of each job from in over its
-// frame with r and sends the job on to out. Frames without people pass untouched (r is not
-// called). A failure marks the job's frame. It returns when in is closed or the graph is
+// frame with r and sends the job on to out. Frames without people to draw (none, or none
+// found or held: human.PoseStatus.Drawn) pass untouched (r is not called). A failure marks the job's frame. It returns when in is closed or the graph is
 // cancelled.
 func (g *graph) render(r Renderer, in <-chan *job, out chan<- *job) error {
 	for j := range in {
@@ -28,7 +28,7 @@ func (g *graph) render(r Renderer, in <-chan *job, out chan<- *job) error {
 // renderJob draws j's people over its frame with r, unless j is to be skipped or has nobody,
 // marking the frame as failed when that fails.
 func (g *graph) renderJob(r Renderer, j *job) {
-	if g.skip(j) || len(j.people) == 0 {
+	if g.skip(j) || drawnCount(j.people) == 0 {
 		return
 	}
 	t0 := g.rec.now()

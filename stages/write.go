@@ -38,14 +38,26 @@ func (w *writer) write(j *job) error {
 		return &StageError{Stage: "write", Frame: j.frame.Seq, Err: err}
 	}
 	w.g.rec.record(StageWrite, t0)
-	w.g.rec.wrote(j.readAt, len(j.people))
+	drawn := drawnCount(j.people)
+	w.g.rec.wrote(j.readAt, drawn)
 	w.stats.Frames++
-	w.stats.People += int64(len(j.people))
+	w.stats.People += int64(drawn)
 	if err := writePoses(w.poses, j); err != nil {
 		return err
 	}
 	w.free <- j
 	return nil
+}
+
+// drawnCount returns how many of people are drawn: those whose pose was found or is held.
+func drawnCount(people []human.Person) int {
+	n := 0
+	for i := range people {
+		if people[i].Status.Drawn() {
+			n++
+		}
+	}
+	return n
 }
 
 // writePoses records j's people with p, when p is not nil; its failure comes back as a

@@ -1,0 +1,86 @@
+package models
+
+import (
+	"github.com/meshpipe/meshpipe/human"
+	"github.com/meshpipe/meshpipe/rawvideo"
+)
+
+// DefaultHoldFrames is how many frames, by default, a track keeps its last found pose while
+// the pose model finds no body in it: 5, half a second at vtest.avi's 10 fps and a sixth of one
+// at 30 fps. A short dropout (a person passing behind a pole, a blurred step) is bridged, and
+// a person the pose model has lost does not stay on screen for long (our choice).
+const DefaultHoldFrames = 5
+
+// PoseHold keeps each track's last found pose through a short dropout: a person whose pose is
+// missing on a frame (human.PoseMissing) but whose track had a found pose at most Frames frames
+// before takes that pose, its camera translation, joints and vertices, as they were, and is
+// human.PoseHeld; later, or without an earlier pose, the person stays missing and is not
+// drawn. Untracked people (TrackID 0) are left as they are. It is a stages.PeopleFilter: frames
+// must come in stream order, numbered by Seq, from one goroutine. Tracks whose pose is older
+// than Frames are forgotten; their buffers are reused for new tracks.
+type PoseHold struct {
+	// Frames is the most frames after a track's last found pose that the pose is held; 0
+	// holds nothing.
+	Frames int
+
+	tracks map[int]*heldPose
+	free   []*heldPose
+}
+
+// heldPose is a track's last found pose: the person as posed on frame foundAt, with its own
+// vertex buffer.
+type heldPose struct {
+	person  human.Person
+	foundAt int64
+}
+
+// NewPoseHold returns a PoseHold that holds a pose for up to frames frames.
+func NewPoseHold(frames int) *PoseHold {
+	return &PoseHold{Frames: frames, tracks: map[int]*heldPose{}}
+}
+
+// FilterPeople keeps the found poses of f's tracked people and gives the missing ones their
+// track's pose when it is recent enough (see PoseHold). It never fails.
+func (h *PoseHold) FilterPeople(f *rawvideo.Frame, people []human.Person) error {
+	for i := range people {
+		p := &people[i]
+		if p.TrackID == 0 {
+			continue
+		}
+		hp := h.tracks[p.TrackID]
+		switch p.Status {
+		case human.PoseFound:
+			if hp == nil {
+				hp = h.newHeld()
+				h.tracks[p.TrackID] = hp
+			}
+			hp.person.Pose, hp.person.CamT, hp.person.Joints = p.Pose, p.CamT, p.Joints
+			hp.person.Vertices = append(hp.person.Vertices[:0], p.Vertices...)
+			hp.foundAt = f.Seq
+		case human.PoseMissing:
+			if hp == nil || f.Seq-hp.foundAt > int64(h.Frames) {
+				continue
+			}
+			p.Pose, p.CamT, p.Joints = hp.person.Pose, hp.person.CamT, hp.person.Joints
+			copy(p.VertexBuffer(len(hp.person.Vertices)), hp.person.Vertices)
+			p.Status = human.PoseHeld
+		}
+	}
+	for id, hp := range h.tracks {
+		if f.Seq-hp.foundAt > int64(h.Frames) {
+			delete(h.tracks, id)
+			h.free = append(h.free, hp)
+		}
+	}
+	return nil
+}
+
+// newHeld returns a heldPose to fill: a forgotten track's, when there is one.
+func (h *PoseHold) newHeld() *heldPose {
+	if n := len(h.free); n > 0 {
+		hp := h.free[n-1]
+		h.free = h.free[:n-1]
+		return hp
+	}
+	return &heldPose{}
+}
