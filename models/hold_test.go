@@ -9,9 +9,11 @@ import (
 )
 
 // holdPerson is a tracked person on a frame: found with vertices and a translation that tell
-// the frame apart, or missing with the pose model's stand-in.
+// the frame apart, or missing with the pose model's stand-in; its 40 px high box moves 4 px
+// right a frame.
 func holdPerson(track int, seq int64, found bool) human.Person {
-	p := human.Person{Detection: human.Detection{TrackID: track}}
+	x := 100 + 4*float32(seq)
+	p := human.Person{Detection: human.Detection{TrackID: track, Box: human.Box{X1: x, Y1: 100, X2: x + 20, Y2: 140}}}
 	v := float32(seq) + float32(track)/10
 	if !found {
 		p.Status, v = human.PoseMissing, -1
@@ -21,13 +23,14 @@ func holdPerson(track int, seq int64, found bool) human.Person {
 	return p
 }
 
-// A track found on frames 0..2 and missing from frame 3 on is held, with frame 2's pose and
-// vertices, on frames 3..7 (DefaultHoldFrames = 5), then missing; found again on frame 10 it is
-// found. A second track, missing from its first frame, has nothing to hold; an untracked person
-// is left alone.
+// A track found on frames 0..2 and missing from frame 3 on is held, with frame 2's pose, on
+// frames 3..7 (DefaultHoldFrames = 5), moved with its box, then missing; found again on frame
+// 10 it is found. A second track, missing from its first frame, has nothing to hold; an
+// untracked person is left alone; a box of another size holds nothing.
 func TestPoseHold(t *testing.T) {
 	h := models.NewPoseHold(models.DefaultHoldFrames)
-	f := &rawvideo.Frame{}
+	f := &rawvideo.Frame{Width: 640, Height: 480}
+	focal := models.NewCamera(640, 480).Focal
 	for seq := int64(0); seq <= 10; seq++ {
 		f.Seq = seq
 		found := seq <= 2 || seq == 10
@@ -47,12 +50,26 @@ func TestPoseHold(t *testing.T) {
 		if p.Status != want {
 			t.Errorf("frame %d: track 1 %v, want %v", seq, p.Status, want)
 		}
-		if want == human.PoseHeld && (p.CamT[0] != 2.1 || p.Vertices[5] != 2.1 || len(p.Vertices) != 6) {
-			t.Errorf("frame %d: held with translation %v and vertices %v, want frame 2's (2.1)", seq, p.CamT, p.Vertices)
+		if want == human.PoseHeld {
+			// Frame 2's body (2.1), moved 4 px a frame across at a depth of 3 m.
+			dx := 4 * float32(seq-2) * 3 / focal
+			if !approxEqual(p.CamT[0], 2.1+dx) || p.CamT[2] != 3 || !approxEqual(p.Vertices[3], 2.1+dx) ||
+				!approxEqual(p.Vertices[4], 2.1) || !approxEqual(p.Vertices[5], 2.1) || len(p.Vertices) != 6 {
+				t.Errorf("frame %d: held with translation %v and vertices %v, want frame 2's (2.1) moved %v across", seq, p.CamT, p.Vertices, dx)
+			}
 		}
 		if people[1].Status != human.PoseMissing || people[2].Status != human.PoseMissing || people[2].Vertices[0] != -1 {
 			t.Errorf("frame %d: track 2 %v, untracked %v (vertex %v): want both missing, untouched", seq, people[1].Status, people[2].Status, people[2].Vertices[0])
 		}
+	}
+	// A box half the height is another blob: nothing held.
+	f.Seq = 11
+	other := holdPerson(1, 11, false)
+	other.Box.Y2 = 120
+	people := []human.Person{other}
+	h.FilterPeople(f, people)
+	if people[0].Status != human.PoseMissing {
+		t.Errorf("a box half as high: %v, want missing", people[0].Status)
 	}
 	// Frames 0 holds nothing.
 	none := models.NewPoseHold(0)
@@ -70,12 +87,13 @@ func TestPoseHold(t *testing.T) {
 // buffers have grown.
 func TestPoseHoldAllocs(t *testing.T) {
 	h := models.NewPoseHold(2)
-	f := &rawvideo.Frame{}
+	f := &rawvideo.Frame{Width: 64, Height: 48}
 	people := make([]human.Person, 3)
 	step := func() {
 		for i := range people {
 			p := &people[i]
 			p.TrackID = int(f.Seq/10)*3 + i + 1 // new ids every 10 frames
+			p.Box = human.Box{X1: 10, Y1: 10, X2: 30, Y2: 60}
 			p.Status = human.PoseFound
 			if f.Seq%4 == 3 {
 				p.Status = human.PoseMissing

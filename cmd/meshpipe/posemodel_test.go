@@ -62,27 +62,34 @@ func TestFindModel(t *testing.T) {
 }
 
 // With BlazePose's files set up, meshpipe runs BlazePose by default and says so; on vtest.avi's
-// walkers each body is drawn over its person and nothing is drawn far from every person.
+// walkers each body whose pose is found (or held) is drawn over its person, nothing is drawn
+// far from every person, and most people's poses are found (a region where BlazePose finds no
+// body draws nothing: the -poses file says which).
 func TestRunBlazePoseDefault(t *testing.T) {
 	testenv.Deps(t, "models/"+models.BlazePoseFile("full"))
 	path := testenv.Sample(t, "vtest.avi")
 	w, h := testenv.VideoSize(t, path)
 	var in bytes.Buffer
-	boxes := drawtest.NewBoxes()
-	testenv.VideoFrames(t, path, 24, func(f *rawvideo.Frame) {
-		in.Write(f.Pix)
-		boxes.Add(t, f)
-	})
+	testenv.VideoFrames(t, path, 24, func(f *rawvideo.Frame) { in.Write(f.Pix) })
 	// -detector bgsub: this test is about the pose model (the default detector's own test is
 	// TestRunVtest).
-	code, out, stderr := run(t, in.Bytes(), "-s", "768x576", "-detector", "bgsub", "-render-workers", "2")
+	posesPath := filepath.Join(t.TempDir(), "poses.jsonl")
+	code, out, stderr := run(t, in.Bytes(), "-s", "768x576", "-detector", "bgsub", "-render-workers", "2", "-poses", posesPath)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	if !strings.Contains(stderr, `pose_model="blazepose-full (`) || !strings.Contains(stderr, "regions from") {
 		t.Errorf("the log does not say BlazePose runs: %s", stderr)
 	}
-	drawtest.Check(t, in.Bytes(), out, w, h, boxes.PerFrame, drawtest.BodyReach, drawtest.BodyShare)
+	posed := drawtest.ReadPoses(t, posesPath)
+	drawtest.CheckPosed(t, in.Bytes(), out, w, h, posed, drawtest.BodyReach, drawtest.BodyShare)
+	all, drawn := 0, 0
+	for k := range posed.All {
+		all, drawn = all+len(posed.All[k]), drawn+len(posed.Drawn[k])
+	}
+	if 2*drawn < all {
+		t.Errorf("%d of %d people drawn: BlazePose found fewer than half", drawn, all)
+	}
 }
 
 // -model-dir names the folder; without the detector beside the landmark model, the person

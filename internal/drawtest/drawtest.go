@@ -6,10 +6,13 @@ package drawtest
 
 import (
 	"bytes"
+	"io"
+	"os"
 	"testing"
 
 	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/models"
+	"github.com/meshpipe/meshpipe/poses"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
@@ -71,19 +74,94 @@ const BodyShare = 20
 // checked.
 func Check(t testing.TB, in, out []byte, w, h int, boxes [][]human.Box, reach func(human.Box) models.Window, minDiv int) (people int) {
 	t.Helper()
+	return check(t, in, out, w, h, boxes, boxes, reach, minDiv)
+}
+
+// Posed is what a run drew, frame by frame: every person's box, and the boxes of the people
+// drawn, whose pose was found or held (human.PoseStatus.Drawn); a person whose pose is
+// missing is not drawn. ReadPoses fills it from a -poses file; as a stages.PoseWriter it
+// records the people of a run of the parts in the test's own process.
+type Posed struct {
+	All, Drawn [][]human.Box
+}
+
+// WritePoses records f's people (stages.PoseWriter); frames must come in order from 0.
+func (p *Posed) WritePoses(f *rawvideo.Frame, people []human.Person) error {
+	var all, drawn []human.Box
+	for i := range people {
+		all = append(all, people[i].Box)
+		if people[i].Status.Drawn() {
+			drawn = append(drawn, people[i].Box)
+		}
+	}
+	p.All, p.Drawn = append(p.All, all), append(p.Drawn, drawn)
+	return nil
+}
+
+// ReadPoses reads the pose file at path (package poses) into a Posed; a file that cannot be
+// read fails the test.
+func ReadPoses(t testing.TB, path string) *Posed {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := poses.NewReader(f, path)
+	p := &Posed{}
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return p
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all, drawn []human.Box
+		for _, q := range rec.People {
+			b := human.Box{X1: q.BBox[0], Y1: q.BBox[1], X2: q.BBox[2], Y2: q.BBox[3]}
+			all = append(all, b)
+			if q.PoseStatus != "missing" {
+				drawn = append(drawn, b)
+			}
+		}
+		p.All, p.Drawn = append(p.All, all), append(p.Drawn, drawn)
+	}
+}
+
+// CheckPosed is Check for a run whose drawn people p says: every pixel outside the reach of
+// every person's box (drawn or not) must be unchanged, and inside each drawn person's box at
+// least 1/minDiv of the pixels must have changed. It logs how many people of all were drawn,
+// and returns how many it checked.
+func CheckPosed(t testing.TB, in, out []byte, w, h int, p *Posed, reach func(human.Box) models.Window, minDiv int) (people int) {
+	t.Helper()
+	all, drawn := 0, 0
+	for k := range p.All {
+		all += len(p.All[k])
+		drawn += len(p.Drawn[k])
+	}
+	t.Logf("%d of %d people drawn (pose found or held)", drawn, all)
+	return check(t, in, out, w, h, p.Drawn, p.All, reach, minDiv)
+}
+
+// check is Check with the boxes that must be drawn (drawn) apart from those whose reach may be
+// drawn (all).
+func check(t testing.TB, in, out []byte, w, h int, drawn, all [][]human.Box, reach func(human.Box) models.Window, minDiv int) (people int) {
+	t.Helper()
 	n := w * h * 3
 	if len(out) != len(in) {
 		t.Fatalf("%d bytes out for %d bytes in (%d frames in)", len(out), len(in), len(in)/n)
 	}
-	if len(boxes) != len(in)/n {
-		t.Fatalf("boxes for %d frames, %d frames in", len(boxes), len(in)/n)
+	if len(drawn) != len(in)/n || len(all) != len(in)/n {
+		t.Fatalf("boxes for %d and %d frames, %d frames in", len(drawn), len(all), len(in)/n)
 	}
+	boxes := drawn
 	drawnPeople := 0
 	inside := make([]bool, w*h)
 	for k := 0; k < len(in)/n; k++ {
 		fi, fo := in[k*n:(k+1)*n], out[k*n:(k+1)*n]
 		clear(inside)
-		for _, b := range boxes[k] {
+		for _, b := range all[k] {
 			win := reach(b)
 			x0, x1 := int(win.CX-win.Side/2), int(win.CX+win.Side/2)
 			y0, y1 := int(win.CY-win.Side/2), int(win.CY+win.Side/2)
