@@ -66,7 +66,7 @@ func TestEstimateIntoAllocatesNothing(t *testing.T) {
 	hmr2 := NewPoseEstimator("hmr2", &intoRunner{out: map[int64]map[string]Tensor{4: hmr}}, body)
 
 	cam := NewCamera(f.Width, f.Height)
-	bend := IKPose{GlobalOrient: quatMatrix(expRot([3]float64{0.1, 3.0, 0.1}))}
+	bend := IKPose{GlobalOrient: quatMatrix(expRot([3]float64{3.0, 0.1, 0.1}))} // upright (body y to camera -y), turned a little
 	for j := range 23 {
 		copy(bend.BodyPose[9*j:], identity[:])
 	}

@@ -209,6 +209,34 @@ func (l *Landmarks) Extent() float32 {
 // still sound when we looked, so the gate is lower (our choice).
 const minPoseScore = 0.3
 
+// maxUprightLean is the most, in radians, that a body found in an upright box may lean from
+// the image's vertical (hips' middle to shoulders' middle, in frame pixels): 45 degrees (issue
+// 16: no body drawn sideways or upside down when the person stands upright). Beyond it the
+// landmarks are taken for a wrong reading (the landmark model, given a region turned the wrong
+// way round, draws an upright body in the region: upside down in the frame).
+const maxUprightLean = math.Pi / 4
+
+// uprightAspect is the least height/width ratio of a person box for the person to be taken as
+// standing upright: a body of length L leaning by t spans about L sin t across and L cos t
+// down, so a box 1.5 times as high as wide holds no body leaning more than about 34 degrees
+// (our choice; walkers in vtest.avi have boxes 2 to 3.5 times as high as wide).
+const uprightAspect = 1.5
+
+// leansInUprightBox reports whether lm's body leans more than maxUprightLean from the vertical
+// although its box says the person stands upright (see uprightAspect).
+func leansInUprightBox(lm *Landmarks, box human.Box) bool {
+	if box.Height() < uprightAspect*box.Width() {
+		return false
+	}
+	hx := (lm.Image[LmLeftHip][0] + lm.Image[LmRightHip][0]) / 2
+	hy := (lm.Image[LmLeftHip][1] + lm.Image[LmRightHip][1]) / 2
+	sx := (lm.Image[LmLeftShoulder][0] + lm.Image[LmRightShoulder][0]) / 2
+	sy := (lm.Image[LmLeftShoulder][1] + lm.Image[LmRightShoulder][1]) / 2
+	// The angle from image up (y down) to the hips-to-shoulders direction, in [0, pi].
+	lean := math.Atan2(math.Abs(float64(sx-hx)), float64(hy-sy))
+	return lean > maxUprightLean
+}
+
 // BlazePose recovers bodies with BlazePose GHUM's landmark model (a converted graph model; see
 // scripts/tfjs_to_onnx.py) and inverse kinematics: each person box becomes a region of
 // interest (EstimateDetailed), the regions of a frame run as one batch, the 33 landmarks drive the body's
@@ -270,9 +298,11 @@ type BlazePosePerson struct {
 	human.Person
 	// Landmarks are the model's landmarks for the person.
 	Landmarks Landmarks
-	// Found is false when the model saw no body in the region (pose flag below 0.3): the
-	// person's Status is then human.PoseMissing (not drawn), and the body, for the record,
-	// keeps the neutral pose placed by its box.
+	// Found is false when the model saw no body in the region (pose flag below 0.3), or one
+	// leaning more than 45 degrees from the vertical in a box that says the person stands
+	// upright (at least 1.5 times as high as wide): the person's Status is then
+	// human.PoseMissing (not drawn), and the body, for the record, keeps the neutral pose
+	// placed by its box.
 	Found bool
 	// Solved marks the joints whose rotations came from the landmarks (IKPose.Solved).
 	Solved [JointCount]bool
@@ -419,10 +449,12 @@ func (b *BlazePose) landmarksOf(frames []*rawvideo.Frame, dets [][]human.Detecti
 	if s.lms, err = b.landmarks(s, s.lms, s.regs, s.rois); err != nil {
 		return s, err
 	}
-	// Where the detector's region shows no body, the box's region gets a second try.
+	// Where the detector's region shows no body, or one leaning over in an upright box (the
+	// region turned the wrong way), the box's own upright region gets a second try; the pass
+	// that finds an upright body more surely is kept.
 	s.again, s.againRegs, s.next = s.again[:0], s.againRegs[:0], s.next[:0]
 	for i := range s.byDetector {
-		if s.byDetector[i] && s.lms[i].Score < minPoseScore {
+		if s.byDetector[i] && !b.sound(&s.lms[i], s.regs[i].det.Box) {
 			s.again, s.againRegs, s.next = append(s.again, i), append(s.againRegs, s.regs[i]), append(s.next, s.boxes[i])
 		}
 	}
@@ -431,12 +463,20 @@ func (b *BlazePose) landmarksOf(frames []*rawvideo.Frame, dets [][]human.Detecti
 			return s, err
 		}
 		for k, i := range s.again {
-			if s.second[k].Score > s.lms[i].Score {
+			box := s.regs[i].det.Box
+			first, second := b.sound(&s.lms[i], box), b.sound(&s.second[k], box)
+			if second && !first || second == first && s.second[k].Score > s.lms[i].Score {
 				s.lms[i] = s.second[k]
 			}
 		}
 	}
 	return s, nil
+}
+
+// sound reports whether lm holds a body (pose flag at least minPoseScore) that does not lean
+// over in box if box is upright (leansInUprightBox).
+func (b *BlazePose) sound(lm *Landmarks, box human.Box) bool {
+	return lm.Score >= minPoseScore && !leansInUprightBox(lm, box)
 }
 
 // landmarks runs the landmark model on region rois[i] of regs[i]'s frame, all as one batch,
@@ -520,7 +560,7 @@ type placement struct {
 // CamT, Vertices (its buffer reused) and Joints.
 func (b *BlazePose) place(p *human.Person, lm *Landmarks, cam Camera) placement {
 	var fit placement
-	fit.found = lm.Score >= minPoseScore
+	fit.found = b.sound(lm, p.Box)
 	if !fit.found {
 		p.Status = human.PoseMissing
 	}

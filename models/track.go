@@ -18,11 +18,14 @@ const (
 )
 
 // Tracker gives detections stable track ids across frames. Each frame's detections are matched
-// to the live tracks greedily by IoU with each track's last matched box, highest IoU first, pairs
+// to the live tracks greedily by IoU with each track's predicted box, highest IoU first, pairs
 // below MinIoU never; a matched detection takes its track's id, an unmatched one starts a new
-// track with the next id (1, 2, ...; an id is never given twice). A track that goes unmatched for
-// more than MaxAge consecutive frames ends, so a person missed for up to MaxAge frames keeps the
-// id.
+// track with the next id (1, 2, ...; an id is never given twice). A track's predicted box is its
+// last matched box moved on by its velocity (the box centre's move per frame, averaged over
+// its matches: each new move counts for half) for every frame since that match, so that a
+// person who walks on behind an obstacle is matched where they come out. A track that goes
+// unmatched for more than MaxAge consecutive frames ends, so a person missed for up to MaxAge
+// frames keeps the id.
 //
 // Update must be called once per frame, in frame order, from one goroutine. The fields may be
 // changed between frames; use NewTracker for the defaults.
@@ -38,11 +41,35 @@ type Tracker struct {
 	taken  []bool
 }
 
-// liveTrack is one live track: its id, last matched box and frames since that match.
+// liveTrack is one live track: its id, last matched box, frames since that match, and the
+// velocity of its box centre in pixels per frame.
 type liveTrack struct {
 	id     int
 	box    human.Box
 	missed int
+	vx, vy float32
+	moved  bool // vx, vy come from at least one match after the first
+}
+
+// predicted returns where t's box is expected on the next frame: its last box moved on by its
+// velocity for the frames since it was matched.
+func (t *liveTrack) predicted() human.Box {
+	k := float32(t.missed + 1)
+	dx, dy := t.vx*k, t.vy*k
+	return human.Box{X1: t.box.X1 + dx, Y1: t.box.Y1 + dy, X2: t.box.X2 + dx, Y2: t.box.Y2 + dy}
+}
+
+// match updates t with box, matched after t.missed unmatched frames: the velocity takes half
+// of the centre's move per frame since the last match (all of it on the first move).
+func (t *liveTrack) match(box human.Box) {
+	k := float32(t.missed + 1)
+	vx := ((box.X1 + box.X2) - (t.box.X1 + t.box.X2)) / 2 / k
+	vy := ((box.Y1 + box.Y2) - (t.box.Y1 + t.box.Y2)) / 2 / k
+	if t.moved {
+		vx, vy = (t.vx+vx)/2, (t.vy+vy)/2
+	}
+	t.vx, t.vy, t.moved = vx, vy, true
+	t.box, t.missed = box, 0
 }
 
 // trackPair is a candidate match of tracks[track] and dets[det].
@@ -64,9 +91,10 @@ func (t *Tracker) Update(dets []human.Detection) []human.Detection {
 		t.nextID = 1
 	}
 	t.pairs = t.pairs[:0]
-	for i, tr := range t.tracks {
+	for i := range t.tracks {
+		pred := t.tracks[i].predicted()
 		for j := range dets {
-			if iou := human.IoU(tr.box, dets[j].Box); iou >= t.MinIoU && iou > 0 {
+			if iou := human.IoU(pred, dets[j].Box); iou >= t.MinIoU && iou > 0 {
 				t.pairs = append(t.pairs, trackPair{track: i, det: j, iou: iou})
 			}
 		}
@@ -98,7 +126,7 @@ func (t *Tracker) Update(dets []human.Detection) []human.Detection {
 		}
 		trackTaken[p.track], detTaken[p.det] = true, true
 		tr := &t.tracks[p.track]
-		tr.box, tr.missed = dets[p.det].Box, 0
+		tr.match(dets[p.det].Box)
 		dets[p.det].TrackID = tr.id
 	}
 	// Age and drop the unmatched tracks, keeping the order (oldest first).

@@ -142,3 +142,38 @@ func TestTrackAllocs(t *testing.T) {
 		t.Errorf("Update allocates %v times a frame in steady state, want 0", n)
 	}
 }
+
+// A person walking 10 px a frame (a 24 px wide box) who is hidden for 3 frames comes out 40 px
+// on, where the last box does not overlap: the track's predicted box does, and the id
+// survives; a person standing where the walker went in is not taken for them.
+func TestTrackerKeepsIDThroughOcclusion(t *testing.T) {
+	tr := models.NewTracker()
+	box := func(x float32) human.Box { return human.Box{X1: x, Y1: 100, X2: x + 24, Y2: 180} }
+	var id int
+	for k := 0; k < 12; k++ {
+		x := 50 + 10*float32(k)
+		var dets []human.Detection
+		if k < 5 || k > 7 { // hidden on frames 5, 6 and 7
+			dets = append(dets, human.Detection{Box: box(x)})
+		}
+		if k == 9 { // someone else, standing where the walker was last seen
+			dets = append(dets, human.Detection{Box: box(90)})
+		}
+		dets = tr.Update(dets)
+		if len(dets) == 0 {
+			continue
+		}
+		if k == 0 {
+			id = dets[0].TrackID
+		}
+		if dets[0].TrackID != id {
+			t.Fatalf("frame %d: the walker at x=%v has id %d, want %d", k, x, dets[0].TrackID, id)
+		}
+		if k == 9 && dets[1].TrackID == id {
+			t.Fatalf("frame 9: the person standing at x=90 took the walker's id")
+		}
+	}
+	if human.IoU(box(90), box(130)) != 0 {
+		t.Fatal("the test's boxes overlap: it shows nothing")
+	}
+}

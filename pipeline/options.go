@@ -52,6 +52,10 @@ type Options struct {
 	Color string
 	// Samples is the multisample anti-aliasing samples per pixel, 1 (off) to 16.
 	Samples int
+	// Smooth is "on" to smooth each track's found poses over time (models.PoseSmoother: One
+	// Euro filters on the joint rotations and the translation), "off" to draw each frame's
+	// poses as the pose model gives them.
+	Smooth string
 	// Threads is ONNX Runtime's intra-op threads per session; 0 leaves ONNX Runtime's default
 	// (one per core).
 	Threads int
@@ -101,7 +105,7 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		MaxPeople: models.DefaultMaxPeople, Alpha: 1, Color: "default",
-		Samples: gl.DefaultSamples, Threads: 1, Device: "auto",
+		Samples: gl.DefaultSamples, Smooth: "on", Threads: 1, Device: "auto",
 		Batch: 4, PoseWorkers: 2,
 	}
 }
@@ -114,6 +118,8 @@ func (o *Options) Check() error {
 		return err
 	}
 	switch {
+	case o.Smooth != "on" && o.Smooth != "off":
+		return fmt.Errorf("%ssmooth %q: want on or off", p, o.Smooth)
 	case o.Samples < 1 || o.Samples > 16:
 		return fmt.Errorf("%ssamples %d: want 1 (no anti-aliasing) to 16", p, o.Samples)
 	case o.MaxPeople < 1:
@@ -183,6 +189,8 @@ var Shared = []Option{
 		func(o *Options) any { return &o.Threads }},
 	{"device", "DEV", "where ONNX Runtime runs: auto (CUDA if it starts, else the CPU), cpu, cuda or cuda:N",
 		func(o *Options) any { return &o.Device }},
+	{"smooth", "on|off", "smooth each person's pose over time (One Euro filters on the joint rotations and the translation, per track): on or off",
+		func(o *Options) any { return &o.Smooth }},
 }
 
 // SharedOption returns the option of Shared called name; it panics when there is none, since

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/models/ort"
 	"github.com/meshpipe/meshpipe/poses"
@@ -16,8 +17,9 @@ import (
 // Parts are what Open made: the stage graph's parts and sizes, and what to say about them.
 type Parts struct {
 	// Config holds the detector (capped at MaxPeople), the tracker, the pose estimator, the
-	// pose hold (models.PoseHold: a track keeps its last found pose for
-	// models.DefaultHoldFrames frames while none is found), the render workers (len(Config.Renderers) of them), the pose writer (nil without Poses) and
+	// people steps (with Smooth on, models.PoseSmoother; then models.PoseHold: a track keeps
+	// its last found pose for models.DefaultHoldFrames frames while none is found), the render
+	// workers (len(Config.Renderers) of them), the pose writer (nil without Poses) and
 	// the graph's sizes, for stages.Run or stages.NewOneFrame.
 	Config stages.Config
 	// PoseModel names the pose model and the files it came from, for the log and -stats_file.
@@ -48,8 +50,8 @@ type Parts struct {
 
 // Open makes the parts o describes: it checks o, loads ONNX Runtime (once per process),
 // resolves the device, reads the body model, opens the pose writer, the pose model and the
-// detector (each a session of its own) and makes the tracker, the pose hold and the render
-// workers, so that whatever cannot start fails here, before the first frame. Errors name the
+// detector (each a session of its own) and makes the tracker, the people steps (smoothing
+// and hold) and the render workers, so that whatever cannot start fails here, before the first frame. Errors name the
 // option at fault, with Prefix before its name, and why. On an error everything made so far is closed.
 func Open(o Options) (_ *Parts, err error) {
 	if err := o.Check(); err != nil {
@@ -111,7 +113,12 @@ func Open(o Options) (_ *Parts, err error) {
 		}
 	}}
 	p.Config.Tracker = models.NewTracker()
-	p.Config.People = models.NewPoseHold(models.DefaultHoldFrames)
+	hold := models.NewPoseHold(models.DefaultHoldFrames)
+	if o.Smooth == "on" {
+		p.Config.People = peopleSteps{models.NewPoseSmoother(body), hold}
+	} else {
+		p.Config.People = hold
+	}
 	p.Config.Batch, p.Config.PoseWorkers, p.Config.InFlight = o.Batch, o.PoseWorkers, o.InFlight
 
 	if err := p.openRenderers(&o, body); err != nil {
@@ -206,4 +213,17 @@ func openDetectorModel(o *Options, path string, opt ort.Options) (models.Detecto
 		return nil, nil, "", fmt.Errorf("%sdetector: %w", o.Prefix, err)
 	}
 	return det, s.Close, style, nil
+}
+
+// peopleSteps runs several stages.PeopleFilters on each frame's people, in order (the
+// smoother, then the hold, which keeps the smoothed pose).
+type peopleSteps []stages.PeopleFilter
+
+func (s peopleSteps) FilterPeople(f *rawvideo.Frame, people []human.Person) error {
+	for _, step := range s {
+		if err := step.FilterPeople(f, people); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -92,7 +92,7 @@ func (o *options) flags(d *flagSet) {
 	d.boolean(&o.preview, "preview", "also show the output frames in a window (needs an X display, $DISPLAY); the output still gets every frame")
 
 	d.group("People and meshes (the frei0r plugin has each of these as a parameter of the same name)")
-	o.shared(d, "pose-model", "model", "model-dir", "detector", "alpha", "color", "samples", "max-people", "body")
+	o.shared(d, "pose-model", "model", "model-dir", "detector", "alpha", "color", "samples", "max-people", "body", "smooth")
 	d.str(&o.Poses, "poses", "FILE.jsonl", "also write each frame's people to FILE (schema in README.md)")
 	d.str(&o.motion, "motion", "DIR", motionUsage)
 
