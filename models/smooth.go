@@ -73,7 +73,8 @@ const smoothForget = DefaultHoldFrames
 // and the camera translation (x/z, y/z and ln z), then poses the body model again with the
 // smoothed rotations (Body.Pose) and places it at the smoothed translation: Pose, CamT,
 // Vertices and Joints all change. A track's first found pose, and its first after more than
-// smoothForget frames without one, starts the filters. Betas are left as they are. People
+// smoothForget frames without one, starts the filters. Betas are left as they are; the vertices
+// are the body model's, also for a pose model that gave its own (HMR2's pred_vertices). People
 // whose pose is held or missing, and untracked people (TrackID 0), are left alone. It is a
 // stages.PeopleFilter: frames must come in stream order, numbered by Seq, from one goroutine;
 // it allocates only when a track is new.

@@ -12,10 +12,17 @@ import (
 )
 
 // FromPerson returns the Sample of a person of a running stream (what the -poses Writer writes
-// for it, so that a run's motion files and those made later from its -poses file are the same):
-// every person a run draws has its pose found.
+// for it, so that a run's motion files and those made later from its -poses file are the same),
+// its Status the person's human.PoseStatus.
 func FromPerson(p *human.Person) Sample {
-	s := Sample{TrackID: p.TrackID, Status: Found, CamT: p.CamT, Betas: p.Pose.Betas, Joints3D: p.Joints}
+	st := Found
+	switch p.Status {
+	case human.PoseHeld:
+		st = Held
+	case human.PoseMissing:
+		st = Missing
+	}
+	s := Sample{TrackID: p.TrackID, Status: st, CamT: p.CamT, Betas: p.Pose.Betas, Joints3D: p.Joints}
 	for r := range 3 {
 		copy(s.GlobalOrient[r][:], p.Pose.GlobalOrient[3*r:3*r+3])
 	}

@@ -54,8 +54,9 @@ func TestRunVtest(t *testing.T) {
 		in.Write(f.Pix)
 		boxes.Add(t, f)
 	})
-	// The stand-in draws each body inside its crop window, which drawtest.Check relies on.
-	code, out, stderr := run(t, in.Bytes(), "-s", "768x576", "-pose-model", "standin")
+	// The stand-in draws each body inside its crop window, which drawtest.Check relies on, when
+	// its placement is not smoothed over time.
+	code, out, stderr := run(t, in.Bytes(), "-s", "768x576", "-pose-model", "standin", "-smooth", "off")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -89,8 +90,9 @@ func TestRunVtestBackgroundSubtraction(t *testing.T) {
 		in.Write(f.Pix)
 		boxes.Add(t, f)
 	})
-	// The stand-in draws each body inside its crop window, which drawtest.Check relies on.
-	code, out, stderr := run(t, in.Bytes(), "-s", "768x576", "-detector", "bgsub", "-pose-model", "standin")
+	// The stand-in draws each body inside its crop window, which drawtest.Check relies on, when
+	// its placement is not smoothed over time.
+	code, out, stderr := run(t, in.Bytes(), "-s", "768x576", "-detector", "bgsub", "-pose-model", "standin", "-smooth", "off")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -201,7 +203,7 @@ func TestRunColor(t *testing.T) {
 		mode string
 		want [3]float32
 	}{{"default", gl.DefaultColor}, {"track", gl.TrackColor(1)}} {
-		code, out, stderr := run(t, in, "-s", "128x96", "-detector", "full", "-color", c.mode, "-render-workers", "1")
+		code, out, stderr := run(t, in, "-s", "128x96", "-detector", "full", "-pose-model", "standin", "-color", c.mode, "-render-workers", "1")
 		if code != 0 {
 			t.Fatalf("-color %s: exit %d: %s", c.mode, code, stderr)
 		}

@@ -40,7 +40,7 @@ func TestNoRenderMakesNoGLContext(t *testing.T) {
 	}
 
 	stats := filepath.Join(t.TempDir(), "stats.json")
-	cmd = meshpipeCmd(t, "-s", "64x48", "-detector", "full", "-no-render", "-stats_file", stats)
+	cmd = meshpipeCmd(t, "-s", "64x48", "-detector", "full", "-pose-model", "standin", "-no-render", "-stats_file", stats)
 	cmd.Env = append(cmd.Env, noEGL)
 	cmd.Stdin = bytes.NewReader(in)
 	var stderr bytes.Buffer

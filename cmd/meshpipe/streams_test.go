@@ -97,7 +97,7 @@ func TestY4MDrawnBlocksOnly(t *testing.T) {
 	}
 	boxes := found.PerFrame
 	// The stand-in draws each body inside its crop window, which the check below relies on.
-	code, out, stderr := run(t, in, "-detector", "bgsub", "-render-workers", "2", "-pose-model", "standin")
+	code, out, stderr := run(t, in, "-detector", "bgsub", "-render-workers", "2", "-pose-model", "standin", "-smooth", "off")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -349,7 +349,7 @@ func TestHelpAndVersion(t *testing.T) {
 
 func TestLogLevelsAndStats(t *testing.T) {
 	in := make([]byte, 3*32*24*3)
-	args := []string{"-s", "32x24", "-detector", "full", "-render-workers", "1"}
+	args := []string{"-s", "32x24", "-detector", "full", "-pose-model", "standin", "-render-workers", "1"}
 	code, _, stderr := run(t, in, append(args, "-loglevel", "quiet")...)
 	if code != 0 || stderr != "" {
 		t.Errorf("quiet: exit %d, stderr %q", code, stderr)
