@@ -18,8 +18,9 @@ require (
 	github.com/blackjack/webcam v0.6.1 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/nlpodyssey/gopickle v0.3.0 // indirect
-	golang.org/x/text v0.34.0 // indirect
-	golang.org/x/tools v0.41.0 // indirect
+	go.temporal.io/sdk v1.51.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
+	golang.org/x/tools v0.48.0 // indirect
 )
 
 require github.com/go-gl/glfw/v3.3/glfw v0.0.0-20260823155953-d41da22a9587

@@ -1,0 +1,237 @@
+package segment
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Probe is what the farm knows of an input file before it runs: its first video stream's
+// size, pixel format and rate, its frame count as the container gives it, and whether a
+// segment may start with a seek. It travels between workers as JSON.
+type Probe struct {
+	// Width and Height are the frame size in pixels.
+	Width, Height int
+	// PixFmt is ffprobe's pix_fmt of the first video stream (yuv420p, yuvj420p, gray, ...).
+	PixFmt string
+	// Rate is the stream's frame rate as ffprobe writes it ("10/1", "30000/1001"): its
+	// r_frame_rate, else its avg_frame_rate; "" when unknown.
+	Rate string
+	// Frames is the number of video packets that are not marked for discarding: the frame
+	// count of the plan. The last segment runs to the end of the stream, so a count that is too
+	// low loses no frame; one that is too high gives empty segments at the end.
+	Frames int
+	// Seekable says that the packets' presentation times, sorted, are exactly
+	// FirstPTS + k*FrameTicks (a constant frame rate without gaps): frame k then starts at
+	// SeekTime(k), and a segment may seek there instead of decoding every frame before it.
+	Seekable bool
+	// FirstPTS and FrameTicks are the first presentation time and the time between frames, in
+	// TimeBase units; meaningful when Seekable.
+	FirstPTS, FrameTicks int64
+	// TimeBase is the video stream's time base ("1/10240").
+	TimeBase string
+	// StartTime is the container's start time in seconds (ffprobe's format start_time), which
+	// ffmpeg's -ss counts from.
+	StartTime float64
+	// Audio says whether the file has an audio stream (the join copies it).
+	Audio bool
+}
+
+// Pipe is how frames of this file travel between ffmpeg and meshpipe, as meshpipe's own file
+// mode chooses it: YUV4MPEG2 for 4:2:0 and gray files (so that blocks meshpipe does not draw
+// on come out exactly as decoded), rgb24 rawvideo for every other pix_fmt.
+func (p Probe) Pipe() Pipe {
+	switch p.PixFmt {
+	case "yuv420p", "yuvj420p", "gray":
+		return Pipe{Y4M: true, PixFmt: p.PixFmt, Width: p.Width, Height: p.Height, Rate: p.Rate}
+	}
+	return Pipe{PixFmt: "rgb24", Width: p.Width, Height: p.Height, Rate: p.Rate}
+}
+
+// SeekTime is the -ss value, in seconds from the container's start, that makes ffmpeg's first
+// decoded frame frame k: half a frame before frame k's presentation time, so that rounding
+// cannot drop frame k or keep frame k-1. Only meaningful when Seekable.
+func (p Probe) SeekTime(k int) (float64, error) {
+	tb, ok := new(big.Rat).SetString(p.TimeBase)
+	if !ok || tb.Sign() <= 0 {
+		return 0, fmt.Errorf("time base %q", p.TimeBase)
+	}
+	ticks := new(big.Rat).SetFrac64(2*p.FirstPTS+int64(2*k-1)*p.FrameTicks, 2)
+	t, _ := ticks.Mul(ticks, tb).Float64()
+	return max(0, t-p.StartTime), nil
+}
+
+// InputError is a file that cannot be processed, whoever tries: missing, unreadable, no video
+// stream, undecodable. Retrying does not help.
+type InputError struct {
+	File   string
+	Reason string
+}
+
+func (e *InputError) Error() string { return e.File + ": " + e.Reason }
+
+type ffprobeJSON struct {
+	Streams []struct {
+		CodecType    string `json:"codec_type"`
+		CodecName    string `json:"codec_name"`
+		Width        int    `json:"width"`
+		Height       int    `json:"height"`
+		PixFmt       string `json:"pix_fmt"`
+		RFrameRate   string `json:"r_frame_rate"`
+		AvgFrameRate string `json:"avg_frame_rate"`
+		TimeBase     string `json:"time_base"`
+	} `json:"streams"`
+	Format struct {
+		StartTime string `json:"start_time"`
+	} `json:"format"`
+}
+
+// ProbeFile describes file with ffprobe (from PATH): the streams, then every video packet's
+// presentation time (the container's index; nothing is decoded), and finally decodes the first
+// frame with ffmpeg, so that a file whose codec ffmpeg lacks fails here. A file that is
+// missing, has no video stream, no frames, or that ffprobe or ffmpeg cannot read gives an
+// *InputError carrying what they said; a failure to run them at all gives another error.
+func ProbeFile(ctx context.Context, file string) (Probe, error) {
+	var p Probe
+	if _, err := os.Stat(file); err != nil {
+		return p, &InputError{File: file, Reason: err.Error()}
+	}
+	out, err := runTool(ctx, "ffprobe", file, "-v", "error", "-show_entries",
+		"format=start_time:stream=codec_type,codec_name,width,height,pix_fmt,r_frame_rate,avg_frame_rate,time_base",
+		"-of", "json", file)
+	if err != nil {
+		return p, err
+	}
+	var pj ffprobeJSON
+	if err := json.Unmarshal(out, &pj); err != nil {
+		return p, fmt.Errorf("ffprobe %s: reading its JSON: %w", file, err)
+	}
+	video := -1
+	for i, s := range pj.Streams {
+		switch s.CodecType {
+		case "video":
+			if video < 0 {
+				video = i
+			}
+		case "audio":
+			p.Audio = true
+		}
+	}
+	if video < 0 {
+		return p, &InputError{File: file, Reason: "no video stream (ffprobe found none)"}
+	}
+	s := pj.Streams[video]
+	if s.Width <= 0 || s.Height <= 0 || s.PixFmt == "" {
+		return p, &InputError{File: file, Reason: fmt.Sprintf("video stream 0 (%s) has no frame size or pix_fmt: ffmpeg cannot decode it", s.CodecName)}
+	}
+	p.Width, p.Height, p.PixFmt, p.TimeBase = s.Width, s.Height, s.PixFmt, s.TimeBase
+	p.Rate = s.RFrameRate
+	if !rateKnown(p.Rate) {
+		p.Rate = s.AvgFrameRate
+		if !rateKnown(p.Rate) {
+			p.Rate = ""
+		}
+	}
+	if st, err := strconv.ParseFloat(pj.Format.StartTime, 64); err == nil {
+		p.StartTime = st
+	}
+
+	out, err = runTool(ctx, "ffprobe", file, "-v", "error", "-select_streams", "v:0",
+		"-show_entries", "packet=pts,flags", "-of", "csv=p=0", file)
+	if err != nil {
+		return p, err
+	}
+	var pts []int64
+	known := true
+	for _, line := range strings.Split(string(out), "\n") {
+		v, flags, _ := strings.Cut(strings.TrimSpace(line), ",")
+		if v == "" && flags == "" {
+			continue
+		}
+		if strings.Contains(flags, "D") {
+			continue // a packet the demuxer drops (before an edit list's start)
+		}
+		p.Frames++
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			known = false // N/A: no presentation time
+			continue
+		}
+		pts = append(pts, n)
+	}
+	if p.Frames == 0 {
+		return p, &InputError{File: file, Reason: "the video stream has no frames"}
+	}
+	if known && len(pts) > 1 {
+		slices.Sort(pts)
+		d := pts[1] - pts[0]
+		regular := d > 0
+		for i := 2; i < len(pts) && regular; i++ {
+			regular = pts[i]-pts[i-1] == d
+		}
+		if regular {
+			p.Seekable, p.FirstPTS, p.FrameTicks = true, pts[0], d
+		}
+	}
+
+	// One frame decoded, scaled to 16x16 gray: 256 bytes come out when ffmpeg can decode.
+	out, err = runTool(ctx, "ffmpeg", file, "-nostdin", "-v", "error", "-i", file, "-map", "0:v:0",
+		"-frames:v", "1", "-vf", "scale=16:16", "-f", "rawvideo", "-pix_fmt", "gray", "-")
+	if err != nil {
+		return p, err
+	}
+	if len(out) != 256 {
+		return p, &InputError{File: file, Reason: fmt.Sprintf("ffmpeg decoded no frame from the video stream (%s)", s.CodecName)}
+	}
+	return p, nil
+}
+
+func rateKnown(r string) bool {
+	n, d, ok := strings.Cut(r, "/")
+	return ok && n != "0" && d != "0" && n != "" && d != ""
+}
+
+// runTool runs ffprobe or ffmpeg on file and returns its standard output. When the tool runs
+// but fails, the error is an *InputError with the last lines it printed; when it cannot be
+// started, or ctx ends, a plain error.
+func runTool(ctx context.Context, tool, file string, args ...string) ([]byte, error) {
+	cmd := command(ctx, tool, args...)
+	var stderr tailBuffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err == nil {
+		return out, nil
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	var ee interface{ ExitCode() int }
+	if errors.As(err, &ee) && ee.ExitCode() > 0 {
+		msg := strings.TrimSpace(stderr.String())
+		msg = strings.TrimSpace(strings.ReplaceAll(msg, file+": ", ""))
+		if msg == "" {
+			msg = fmt.Sprintf("exit status %d", ee.ExitCode())
+		}
+		return nil, &InputError{File: file, Reason: fmt.Sprintf("%s: %s", tool, lastLines(msg, 3))}
+	}
+	return nil, fmt.Errorf("running %s (from PATH): %w", tool, err)
+}
+
+// lastLines returns the last n lines of s, joined by "; ".
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	for i := range lines {
+		lines[i] = string(bytes.TrimSpace([]byte(lines[i])))
+	}
+	return strings.Join(lines, "; ")
+}
