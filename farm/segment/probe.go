@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -216,6 +217,7 @@ func runTool(ctx context.Context, tool, file string, args ...string) ([]byte, er
 	if errors.As(err, &ee) && ee.ExitCode() > 0 {
 		msg := strings.TrimSpace(stderr.String())
 		msg = strings.TrimSpace(strings.ReplaceAll(msg, file+": ", ""))
+		msg = ffmpegContext.ReplaceAllString(msg, "$1: ")
 		if msg == "" {
 			msg = fmt.Sprintf("exit status %d", ee.ExitCode())
 		}
@@ -223,6 +225,10 @@ func runTool(ctx context.Context, tool, file string, args ...string) ([]byte, er
 	}
 	return nil, fmt.Errorf("running %s (from PATH): %w", tool, err)
 }
+
+// ffmpegContext matches the "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55d0c0ffee00] " that starts a line of
+// ffmpeg's log: only the component's name is kept.
+var ffmpegContext = regexp.MustCompile(`\[([^\] @]+) @ 0x[0-9a-f]+\] `)
 
 // lastLines returns the last n lines of s, joined by "; ".
 func lastLines(s string, n int) string {
