@@ -132,7 +132,7 @@ func (a *Activities) Join(ctx context.Context, task JoinTask) (int, error) {
 		log.Warn("join failed", "err", err)
 		return n, classify(err)
 	}
-	if err := os.RemoveAll(task.WorkDir); err != nil {
+	if err := removeWorkDir(task.WorkDir); err != nil {
 		log.Warn("removing the segment files", "err", err)
 	}
 	log.Info("output written", "frames", n)
@@ -141,7 +141,19 @@ func (a *Activities) Join(ctx context.Context, task JoinTask) (int, error) {
 
 // Cleanup removes a file's segment folder.
 func (a *Activities) Cleanup(ctx context.Context, workDir string) error {
-	return os.RemoveAll(workDir)
+	return removeWorkDir(workDir)
+}
+
+// removeWorkDir removes a file's segment folder, and its parent when that is the default
+// ".meshfarm" folder and nothing else is left in it.
+func removeWorkDir(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if parent := filepath.Dir(dir); filepath.Base(parent) == ".meshfarm" {
+		os.Remove(parent) // fails while other files' segments are there
+	}
+	return nil
 }
 
 // heartbeats heartbeats what progress returns every time it changes and at least every

@@ -52,6 +52,9 @@ func Join(ctx context.Context, job JoinJob) (int, error) {
 	}
 	tmp := tmpFile.Name()
 	tmpFile.Close()
+	if err := os.Chmod(tmp, 0o644); err != nil { // CreateTemp's 0600 would hide the output from others
+		return 0, err
+	}
 	done := false
 	defer func() {
 		if !done {

@@ -394,6 +394,11 @@ func createSegment(ctx context.Context, job Job, pipe Pipe) (*segmentFile, error
 	if err != nil {
 		return nil, err
 	}
+	if err := f.Chmod(0o644); err != nil { // readable by a join running as another user
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
 	s := &segmentFile{tmp: f.Name(), out: job.Out, file: f}
 	if job.Intermediate == Raw {
 		s.bw = bufio.NewWriterSize(f, 1<<20)
