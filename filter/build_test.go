@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/rawvideo"
@@ -124,10 +125,10 @@ func TestBuildBodyNote(t *testing.T) {
 }
 
 // replay is a Detector that gives frame k the detections recorded for frame k mod len(dets).
-type replay struct{ dets [][]models.Detection }
+type replay struct{ dets [][]human.Detection }
 
-func (r replay) Detect(f *rawvideo.Frame) ([]models.Detection, error) {
-	return append([]models.Detection(nil), r.dets[int(f.Seq)%len(r.dets)]...), nil
+func (r replay) Detect(f *rawvideo.Frame) ([]human.Detection, error) {
+	return append([]human.Detection(nil), r.dets[int(f.Seq)%len(r.dets)]...), nil
 }
 
 // BenchmarkApply times the one-frame core (stand-in pose model, mannequin, GL) on frames 40-79
@@ -136,7 +137,7 @@ func (r replay) Detect(f *rawvideo.Frame) ([]models.Detection, error) {
 func BenchmarkApply(b *testing.B) {
 	path := testenv.Sample(b, "vtest.avi")
 	var frames []*rawvideo.Frame
-	var dets [][]models.Detection
+	var dets [][]human.Detection
 	bg := models.NewBackgroundSubtractor()
 	testenv.VideoFrames(b, path, 80, func(f *rawvideo.Frame) {
 		d, err := bg.Detect(f)

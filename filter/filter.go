@@ -17,6 +17,7 @@ import (
 	"sync"
 
 	"github.com/meshpipe/meshpipe/gl"
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/models/ort"
 	"github.com/meshpipe/meshpipe/rawvideo"
@@ -114,13 +115,13 @@ type Parts struct {
 	Detector models.Detector
 	// Tracker, if not nil, gives the detections stable track ids (models.Tracker).
 	Tracker interface {
-		Update(dets []models.Detection) []models.Detection
+		Update(dets []human.Detection) []human.Detection
 	}
 	// Pose recovers the bodies of some detections of a frame (models.PoseEstimator). It is
 	// called from several goroutines at once when a frame has several people, so it must be
 	// safe for concurrent use.
 	Pose interface {
-		Estimate(f *rawvideo.Frame, dets []models.Detection) ([]models.Person, error)
+		Estimate(f *rawvideo.Frame, dets []human.Detection) ([]human.Person, error)
 	}
 	// Renderer draws meshes over a frame in place (gl.Renderer).
 	Renderer interface {
@@ -150,8 +151,8 @@ type Core struct {
 
 // chunk is one pose worker's share of a frame's detections and what came back.
 type chunk struct {
-	dets   []models.Detection
-	people []models.Person
+	dets   []human.Detection
+	people []human.Person
 	err    error
 }
 
@@ -345,7 +346,7 @@ func (f *Core) Apply(fr *rawvideo.Frame) (int, error) {
 
 // pose splits dets into up to PoseWorkers contiguous shares, poses each share as one batch in
 // its own goroutine (the first on this one) and returns the people in the order of dets.
-func (f *Core) pose(fr *rawvideo.Frame, dets []models.Detection) ([]models.Person, error) {
+func (f *Core) pose(fr *rawvideo.Frame, dets []human.Detection) ([]human.Person, error) {
 	n := min(f.p.PoseWorkers, len(dets))
 	if n <= 1 {
 		return f.p.Pose.Estimate(fr, dets)
@@ -369,7 +370,7 @@ func (f *Core) pose(fr *rawvideo.Frame, dets []models.Detection) ([]models.Perso
 	c0 := &f.chunks[0]
 	c0.people, c0.err = estimate(f.p.Pose, fr, c0.dets)
 	wg.Wait()
-	people := make([]models.Person, 0, len(dets))
+	people := make([]human.Person, 0, len(dets))
 	for i := range f.chunks {
 		c := &f.chunks[i]
 		if c.err != nil {
@@ -387,8 +388,8 @@ func (f *Core) pose(fr *rawvideo.Frame, dets []models.Detection) ([]models.Perso
 // estimate calls Estimate, turning a panic into an error, since a panic in a goroutine of a
 // plugin would take the host program down.
 func estimate(p interface {
-	Estimate(*rawvideo.Frame, []models.Detection) ([]models.Person, error)
-}, fr *rawvideo.Frame, dets []models.Detection) (people []models.Person, err error) {
+	Estimate(*rawvideo.Frame, []human.Detection) ([]human.Person, error)
+}, fr *rawvideo.Frame, dets []human.Detection) (people []human.Person, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("pose estimator panicked: %v", r)

@@ -9,25 +9,26 @@ import (
 	"time"
 
 	"github.com/meshpipe/meshpipe/gl"
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
 // fakeDetector returns boxes[seq] for frame seq and records the frames it saw.
 type fakeDetector struct {
-	boxes map[int64][]models.Box
+	boxes map[int64][]human.Box
 	seen  []int64
 	err   error
 }
 
-func (d *fakeDetector) Detect(f *rawvideo.Frame) ([]models.Detection, error) {
+func (d *fakeDetector) Detect(f *rawvideo.Frame) ([]human.Detection, error) {
 	d.seen = append(d.seen, f.Seq)
 	if d.err != nil {
 		return nil, d.err
 	}
-	var dets []models.Detection
+	var dets []human.Detection
 	for _, b := range d.boxes[f.Seq] {
-		dets = append(dets, models.Detection{Box: b, Score: 1})
+		dets = append(dets, human.Detection{Box: b, Score: 1})
 	}
 	return dets, nil
 }
@@ -42,7 +43,7 @@ type fakePose struct {
 	panicOn, errorOn int           // box X1 that makes Estimate panic / fail; 0: never
 }
 
-func (p *fakePose) Estimate(f *rawvideo.Frame, dets []models.Detection) ([]models.Person, error) {
+func (p *fakePose) Estimate(f *rawvideo.Frame, dets []human.Detection) ([]human.Person, error) {
 	p.mu.Lock()
 	p.calls++
 	p.running++
@@ -59,7 +60,7 @@ func (p *fakePose) Estimate(f *rawvideo.Frame, dets []models.Detection) ([]model
 		case <-time.After(2 * time.Second):
 		}
 	}
-	people := make([]models.Person, len(dets))
+	people := make([]human.Person, len(dets))
 	for i, d := range dets {
 		if int(d.Box.X1) == p.panicOn && p.panicOn != 0 {
 			panic("fake pose panic")
@@ -67,7 +68,7 @@ func (p *fakePose) Estimate(f *rawvideo.Frame, dets []models.Detection) ([]model
 		if int(d.Box.X1) == p.errorOn && p.errorOn != 0 {
 			return nil, errors.New("fake pose error")
 		}
-		people[i] = models.Person{Detection: d, Vertices: []float32{d.Box.X1, 0, 1}}
+		people[i] = human.Person{Detection: d, Vertices: []float32{d.Box.X1, 0, 1}}
 	}
 	return people, nil
 }
@@ -87,7 +88,7 @@ func (r *fakeRenderer) Render(f *rawvideo.Frame, cam gl.Camera, meshes []gl.Mesh
 	return nil
 }
 
-func box(x float32) models.Box { return models.Box{X1: x, Y1: 10, X2: x + 20, Y2: 60} }
+func box(x float32) human.Box { return human.Box{X1: x, Y1: 10, X2: x + 20, Y2: 60} }
 
 func frame(t *testing.T, seq int64) *rawvideo.Frame {
 	t.Helper()
@@ -102,7 +103,7 @@ func frame(t *testing.T, seq int64) *rawvideo.Frame {
 // People come back in detection order, posed by two goroutines at once, with track ids and
 // track colours, and the renderer gets the contract's camera and the alpha set.
 func TestApplyOrderParallelColors(t *testing.T) {
-	det := &fakeDetector{boxes: map[int64][]models.Box{
+	det := &fakeDetector{boxes: map[int64][]human.Box{
 		0: {box(1), box(2), box(3), box(4), box(5)},
 		1: {box(1), box(2), box(3), box(4), box(5)},
 		2: nil,
@@ -176,8 +177,8 @@ func TestApplyErrors(t *testing.T) {
 		want string
 	}{
 		{"detect", &fakeDetector{err: errors.New("boom")}, &fakePose{}, "detect: frame 7: boom"},
-		{"pose", &fakeDetector{boxes: map[int64][]models.Box{7: {box(1), box(2), box(3)}}}, &fakePose{errorOn: 3}, "pose: frame 7: fake pose error"},
-		{"panic", &fakeDetector{boxes: map[int64][]models.Box{7: {box(1), box(2), box(3)}}}, &fakePose{panicOn: 3}, "pose: frame 7: pose estimator panicked: fake pose panic"},
+		{"pose", &fakeDetector{boxes: map[int64][]human.Box{7: {box(1), box(2), box(3)}}}, &fakePose{errorOn: 3}, "pose: frame 7: fake pose error"},
+		{"panic", &fakeDetector{boxes: map[int64][]human.Box{7: {box(1), box(2), box(3)}}}, &fakePose{panicOn: 3}, "pose: frame 7: pose estimator panicked: fake pose panic"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := New(Parts{Detector: tc.det, Pose: tc.pose, Renderer: &fakeRenderer{}})

@@ -47,7 +47,7 @@ type Mesh struct {
 // (0.65098039, 0.74117647, 0.85882353), RGB in 0..1), the colour people know HMR2's meshes by.
 var DefaultColor = [3]float32{0.65098039, 0.74117647, 0.85882353}
 
-// TrackColor returns the mesh colour of track id (models.Detection.TrackID): RGB in 0..1, the
+// TrackColor returns the mesh colour of track id (human.Detection.TrackID): RGB in 0..1, the
 // same for the same id in every frame, run and render worker. Ids below 1 (not tracked) get
 // DefaultColor. Others get a light colour of their own: hue (0.6 + 0.618034*id) turns (the
 // golden-ratio step, so that consecutive ids land far apart on the colour wheel), HSV saturation

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/meshpipe/meshpipe/gl"
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
@@ -97,7 +98,7 @@ func posedMannequin(body *models.Body, yaw float64) []float32 {
 	set(jSpine2, rot([3]float64{0, 1, 0}, 0.25))       // twisted
 	set(jNeck, rot([3]float64{1, 0.3, 0}, 0.35))       // head turned and bowed
 	out := make([]float32, 3*body.VertexCount())
-	body.Pose(&models.Pose{GlobalOrient: global, BodyPose: pose}, out)
+	body.Pose(&human.Pose{GlobalOrient: global, BodyPose: pose}, out)
 	return out
 }
 
@@ -105,7 +106,7 @@ func posedMannequin(body *models.Body, yaw float64) []float32 {
 // is centred at (cx, cy) with height boxH pixels in a w x h frame, and HMR2 output
 // pred_cam = (s, tx, ty).
 func placed(verts []float32, cam models.Camera, cx, cy, boxH float32, predCam [3]float32) []float32 {
-	win := models.WindowOf(models.Box{X1: cx - boxH/4, Y1: cy - boxH/2, X2: cx + boxH/4, Y2: cy + boxH/2})
+	win := models.WindowOf(human.Box{X1: cx - boxH/4, Y1: cy - boxH/2, X2: cx + boxH/4, Y2: cy + boxH/2})
 	T := cam.Translation(predCam, win)
 	out := make([]float32, len(verts))
 	for i := 0; i < len(verts); i += 3 {

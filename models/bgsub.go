@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
@@ -127,7 +128,7 @@ func (b *BackgroundSubtractor) Reset() { b.frames = 0 }
 // boxes in frame pixels and TrackID 0. The returned slice belongs to the caller. Errors: a nil or
 // malformed frame, or settings out of range (Scale outside 1..255; Warmup, CloseX, CloseY or a
 // step negative; MaxAspect not positive).
-func (b *BackgroundSubtractor) Detect(f *rawvideo.Frame) ([]Detection, error) {
+func (b *BackgroundSubtractor) Detect(f *rawvideo.Frame) ([]human.Detection, error) {
 	if err := b.check(); err != nil {
 		return nil, err
 	}
@@ -324,12 +325,12 @@ func (b *BackgroundSubtractor) label() {
 
 // boxes turns the blobs that pass the size and shape filters into detections in frame
 // pixels, best first.
-func (b *BackgroundSubtractor) boxes() []Detection {
+func (b *BackgroundSubtractor) boxes() []human.Detection {
 	s := float32(b.scale)
 	fw, fh := float32(b.width), float32(b.height)
-	var res []Detection
+	var res []human.Detection
 	for _, c := range b.blobs {
-		box := Box{
+		box := human.Box{
 			X1: float32(c.minX) * s, Y1: float32(c.minY) * s,
 			X2: min(float32(c.maxX+1)*s, fw), Y2: min(float32(c.maxY+1)*s, fh),
 		}
@@ -337,8 +338,8 @@ func (b *BackgroundSubtractor) boxes() []Detection {
 			continue
 		}
 		fill := float32(c.pixels) / float32((c.maxX-c.minX+1)*(c.maxY-c.minY+1))
-		res = append(res, Detection{Box: box, Score: fill})
+		res = append(res, human.Detection{Box: box, Score: fill})
 	}
-	slices.SortStableFunc(res, func(p, q Detection) int { return cmp.Compare(q.Score, p.Score) })
+	slices.SortStableFunc(res, func(p, q human.Detection) int { return cmp.Compare(q.Score, p.Score) })
 	return res
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/rawvideo"
@@ -60,7 +61,7 @@ func TestBackgroundSubtractorVTest(t *testing.T) {
 			s.tall++
 			best := float32(0)
 			for _, q := range got {
-				best = max(best, models.IoU(p.Box, q.Box))
+				best = max(best, human.IoU(p.Box, q.Box))
 			}
 			if best >= minIoU {
 				s.found++
@@ -70,7 +71,7 @@ func TestBackgroundSubtractorVTest(t *testing.T) {
 		for _, q := range got {
 			s.boxes++
 			for _, p := range people {
-				if models.IoU(p.Box, q.Box) >= minIoU {
+				if human.IoU(p.Box, q.Box) >= minIoU {
 					s.right++
 					break
 				}
@@ -129,7 +130,7 @@ func texturedFrame(t *testing.T, w, h, noise int, rng *rand.Rand) *rawvideo.Fram
 }
 
 // fillRect paints box (frame pixels, integer corners) in grey level v.
-func paintBox(f *rawvideo.Frame, b models.Box, v byte) {
+func paintBox(f *rawvideo.Frame, b human.Box, v byte) {
 	for y := int(b.Y1); y < int(b.Y2); y++ {
 		for x := int(b.X1); x < int(b.X2); x++ {
 			i := y*f.Stride + 3*x
@@ -155,26 +156,26 @@ func TestBackgroundSubtractorMovingRectangle(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		f := texturedFrame(t, 322, 241, 4, rng)
 		x := float32(21 + 5*i)
-		r := models.Box{X1: x, Y1: 101, X2: x + 18, Y2: 151}
+		r := human.Box{X1: x, Y1: 101, X2: x + 18, Y2: 151}
 		paintBox(f, r, 250)
 		got, err := bg.Detect(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != 1 || models.IoU(got[0].Box, r) < 0.6 {
+		if len(got) != 1 || human.IoU(got[0].Box, r) < 0.6 {
 			t.Fatalf("moving frame %d: boxes %v, want one on %v", i, got, r)
 		}
 	}
 	// It stops at the bottom-right corner, partly outside the 4x4 blocks of a 322x241 frame:
 	// the box stays inside the frame.
-	r := models.Box{X1: 302, Y1: 191, X2: 322, Y2: 241}
+	r := human.Box{X1: 302, Y1: 191, X2: 322, Y2: 241}
 	f := texturedFrame(t, 322, 241, 4, rng)
 	paintBox(f, r, 250)
 	got, err := bg.Detect(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || models.IoU(got[0].Box, r) < 0.6 || got[0].Box.X2 > 322 || got[0].Box.Y2 > 241 {
+	if len(got) != 1 || human.IoU(got[0].Box, r) < 0.6 || got[0].Box.X2 > 322 || got[0].Box.Y2 > 241 {
 		t.Fatalf("corner: boxes %v, want one on %v inside 322x241", got, r)
 	}
 }
@@ -204,15 +205,15 @@ func TestBackgroundSubtractorShapeFilters(t *testing.T) {
 	}
 	f := &rawvideo.Frame{}
 	f.CopyFrom(base)
-	paintBox(f, models.Box{X1: 20, Y1: 20, X2: 120, Y2: 60}, 250)    // wide: not a person
-	paintBox(f, models.Box{X1: 200, Y1: 20, X2: 208, Y2: 28}, 250)   // small
-	paintBox(f, models.Box{X1: 200, Y1: 100, X2: 224, Y2: 180}, 250) // a person
+	paintBox(f, human.Box{X1: 20, Y1: 20, X2: 120, Y2: 60}, 250)    // wide: not a person
+	paintBox(f, human.Box{X1: 200, Y1: 20, X2: 208, Y2: 28}, 250)   // small
+	paintBox(f, human.Box{X1: 200, Y1: 100, X2: 224, Y2: 180}, 250) // a person
 	got, err := bg.Detect(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := models.Box{X1: 200, Y1: 100, X2: 224, Y2: 180}
-	if len(got) != 1 || models.IoU(got[0].Box, want) < 0.9 {
+	want := human.Box{X1: 200, Y1: 100, X2: 224, Y2: 180}
+	if len(got) != 1 || human.IoU(got[0].Box, want) < 0.9 {
 		t.Fatalf("boxes %v, want only %v", got, want)
 	}
 	if got[0].Score < 0.9 {
@@ -264,7 +265,7 @@ func TestBackgroundSubtractorAllocs(t *testing.T) {
 	a := texturedFrame(t, 320, 240, 0, nil)
 	b := &rawvideo.Frame{}
 	b.CopyFrom(a)
-	paintBox(b, models.Box{X1: 100, Y1: 100, X2: 124, Y2: 180}, 250)
+	paintBox(b, human.Box{X1: 100, Y1: 100, X2: 124, Y2: 180}, 250)
 	for i := 0; i < 70; i++ {
 		if _, err := bg.Detect(a); err != nil {
 			t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/rawvideo"
 	"gonum.org/v1/gonum/mat"
 )
@@ -91,7 +92,7 @@ func ROIOfKeypoints(c, s [2]float32) ROI {
 // on the box, upright, with side 1.25 times the box's longer side (the box stands for the
 // circle around the body that BlazePose's own detector gives, and 1.25 is MediaPipe's margin
 // around that circle).
-func ROIOfBox(b Box) ROI {
+func ROIOfBox(b human.Box) ROI {
 	return ROI{CX: (b.X1 + b.X2) / 2, CY: (b.Y1 + b.Y2) / 2, Side: roiMargin * max(b.Width(), b.Height())}
 }
 
@@ -248,7 +249,7 @@ func (b *BlazePose) Body() *Body { return b.body }
 
 // BlazePosePerson is one person's full BlazePose result.
 type BlazePosePerson struct {
-	Person
+	human.Person
 	// Landmarks are the model's landmarks for the person.
 	Landmarks Landmarks
 	// Found is false when the model saw no body in the region (pose flag below 0.3): the body
@@ -266,8 +267,8 @@ type BlazePosePerson struct {
 
 // Estimate returns one Person per detection of f, in the same order: EstimateBatch for one
 // frame.
-func (b *BlazePose) Estimate(f *rawvideo.Frame, dets []Detection) ([]Person, error) {
-	people, err := b.EstimateBatch([]*rawvideo.Frame{f}, [][]Detection{dets})
+func (b *BlazePose) Estimate(f *rawvideo.Frame, dets []human.Detection) ([]human.Person, error) {
+	people, err := b.EstimateBatch([]*rawvideo.Frame{f}, [][]human.Detection{dets})
 	if err != nil {
 		return nil, err
 	}
@@ -276,17 +277,17 @@ func (b *BlazePose) Estimate(f *rawvideo.Frame, dets []Detection) ([]Person, err
 
 // EstimateBatch returns, for each frame frames[i], one Person per detection of dets[i], in the
 // same order (stages.PoseEstimator): EstimateDetailed's people without their landmarks.
-func (b *BlazePose) EstimateBatch(frames []*rawvideo.Frame, dets [][]Detection) ([][]Person, error) {
+func (b *BlazePose) EstimateBatch(frames []*rawvideo.Frame, dets [][]human.Detection) ([][]human.Person, error) {
 	res, err := b.EstimateDetailed(frames, dets)
 	if err != nil {
 		return nil, err
 	}
-	people := make([][]Person, len(res))
+	people := make([][]human.Person, len(res))
 	for i, r := range res {
 		if len(r) == 0 {
 			continue
 		}
-		people[i] = make([]Person, len(r))
+		people[i] = make([]human.Person, len(r))
 		for k := range r {
 			people[i][k] = r[k].Person
 		}
@@ -297,7 +298,7 @@ func (b *BlazePose) EstimateBatch(frames []*rawvideo.Frame, dets [][]Detection) 
 // region is one person of a batch: the frame it is in and its detection.
 type region struct {
 	frame *rawvideo.Frame
-	det   Detection
+	det   human.Detection
 }
 
 // EstimateDetailed places a region of interest for every detection dets[i] of every frame
@@ -307,7 +308,7 @@ type region struct {
 // placed body with its landmarks. The Pose has GlobalOrient and BodyPose from IK.Solve, zero
 // betas and a zero PredCam (there is no crop camera). Errors name the model, the output at
 // fault and, for one person's output, the frame (its Seq).
-func (b *BlazePose) EstimateDetailed(frames []*rawvideo.Frame, dets [][]Detection) ([][]BlazePosePerson, error) {
+func (b *BlazePose) EstimateDetailed(frames []*rawvideo.Frame, dets [][]human.Detection) ([][]BlazePosePerson, error) {
 	if len(frames) != len(dets) {
 		return nil, fmt.Errorf("pose: %d frames but %d detection lists", len(frames), len(dets))
 	}
@@ -468,7 +469,7 @@ func (b *BlazePose) place(p *BlazePosePerson, cam Camera) {
 	} else {
 		pose = b.ik.Neutral()
 	}
-	p.Pose = Pose{GlobalOrient: pose.GlobalOrient, BodyPose: pose.BodyPose}
+	p.Pose = human.Pose{GlobalOrient: pose.GlobalOrient, BodyPose: pose.BodyPose}
 	p.Solved = pose.Solved
 	v := b.body.VertexCount()
 	p.Vertices = make([]float32, 3*v)
@@ -605,7 +606,7 @@ func FitTranslation(cam Camera, joints [][3]float32, targets [][2]float32, weigh
 // boxTranslation places posed vertices (camera orientation, before translation) so that their
 // bounding box's height spans the person box's height and its centre projects onto the box's
 // centre under cam: the placement of a body without landmarks.
-func boxTranslation(cam Camera, verts []float32, box Box) [3]float32 {
+func boxTranslation(cam Camera, verts []float32, box human.Box) [3]float32 {
 	lo := [3]float32{float32(math.Inf(1)), float32(math.Inf(1)), float32(math.Inf(1))}
 	hi := [3]float32{float32(math.Inf(-1)), float32(math.Inf(-1)), float32(math.Inf(-1))}
 	for k := 0; k+2 < len(verts); k += 3 {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"sync"
+
+	"github.com/meshpipe/meshpipe/human"
 )
 
 // PoseDetectorSize is the side in pixels of the square input of BlazePose's person detector
@@ -80,7 +82,7 @@ const detectorWindowScale = 2.5
 
 // detectorWindow is the square the detector looks at for a person box: centred on the box,
 // upright, with side detectorWindowScale times the box's longer side.
-func detectorWindow(b Box) ROI {
+func detectorWindow(b human.Box) ROI {
 	return ROI{CX: (b.X1 + b.X2) / 2, CY: (b.Y1 + b.Y2) / 2, Side: detectorWindowScale * max(b.Width(), b.Height())}
 }
 
@@ -92,7 +94,7 @@ func (b *BlazePose) detect(regs []region) (rois []ROI, found []bool, err error) 
 	const per = PoseDetectorSize * PoseDetectorSize * 3
 	buf := make([]float32, len(regs)*per)
 	wins := make([]ROI, len(regs))
-	dets := make([]Detection, len(regs))
+	dets := make([]human.Detection, len(regs))
 	for i, r := range regs {
 		dets[i] = r.det
 		wins[i] = detectorWindow(r.det.Box)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
@@ -89,7 +90,7 @@ func TestFitTranslation(t *testing.T) {
 	body := Mannequin()
 	verts := make([]float32, 3*body.VertexCount())
 	pose := NewIK(body).Neutral()
-	joints := body.Pose(&Pose{GlobalOrient: pose.GlobalOrient, BodyPose: pose.BodyPose}, verts)
+	joints := body.Pose(&human.Pose{GlobalOrient: pose.GlobalOrient, BodyPose: pose.BodyPose}, verts)
 	for trial := 0; trial < 20; trial++ {
 		want := [3]float32{rng.Float32()*2 - 1, rng.Float32()*2 - 1, 20 + rng.Float32()*60}
 		targets := make([][2]float32, JointCount)
@@ -148,7 +149,7 @@ func (r *fakeLandmarks) Run(in Tensor) (map[string]Tensor, error) {
 // joint's projection, seen, and the world landmarks are the joints around the hips' middle.
 func modelOutputs(body *Body, pose IKPose, t [3]float32, cam Camera, roi ROI, flag float32) map[string]Tensor {
 	verts := make([]float32, 3*body.VertexCount())
-	joints := body.Pose(&Pose{GlobalOrient: pose.GlobalOrient, BodyPose: pose.BodyPose}, verts)
+	joints := body.Pose(&human.Pose{GlobalOrient: pose.GlobalOrient, BodyPose: pose.BodyPose}, verts)
 	const n = LandmarkCount + blazePoseAux
 	ld := make([]float32, 5*n)
 	world := make([]float32, 3*n)
@@ -193,7 +194,7 @@ func TestBlazePoseEstimate(t *testing.T) {
 	raise := quatMatrix(expRot([]float64{0, 0, 0.3}))
 	copy(want.BodyPose[(17-1)*9:], raise[:])
 	T := [3]float32{0.3, 0.2, 40}
-	box := Box{250, 100, 390, 420}
+	box := human.Box{X1: 250, Y1: 100, X2: 390, Y2: 420}
 	r := &fakeLandmarks{out: modelOutputs(body, want, T, cam, ROIOfBox(box), 0.9)}
 	bp := NewBlazePose("fake", r, body, BlazePoseOptions{})
 	// Three frames, the middle one without people: one batch of three regions.
@@ -203,7 +204,7 @@ func TestBlazePoseEstimate(t *testing.T) {
 		f.Seq = int64(k)
 		frames = append(frames, f)
 	}
-	dets := [][]Detection{{{Box: box, TrackID: 3}, {Box: box, TrackID: 4}}, nil, {{Box: box, TrackID: 5}}}
+	dets := [][]human.Detection{{{Box: box, TrackID: 3}, {Box: box, TrackID: 4}}, nil, {{Box: box, TrackID: 5}}}
 	batch, err := bp.EstimateDetailed(frames, dets)
 	if err != nil {
 		t.Fatal(err)
@@ -214,7 +215,7 @@ func TestBlazePoseEstimate(t *testing.T) {
 	res := append(batch[0], batch[2]...)
 	wantTracks := []int{3, 4, 5}
 	wantVerts := make([]float32, 3*body.VertexCount())
-	body.Pose(&Pose{GlobalOrient: want.GlobalOrient, BodyPose: want.BodyPose}, wantVerts)
+	body.Pose(&human.Pose{GlobalOrient: want.GlobalOrient, BodyPose: want.BodyPose}, wantVerts)
 	for i, p := range res {
 		if p.TrackID != wantTracks[i] || !p.Found {
 			t.Fatalf("person %d: track %d, found %v", i, p.TrackID, p.Found)
@@ -254,10 +255,10 @@ func TestBlazePoseEstimate(t *testing.T) {
 func TestBlazePoseNotFound(t *testing.T) {
 	body := Mannequin()
 	cam := NewCamera(640, 480)
-	box := Box{250, 100, 390, 420}
+	box := human.Box{X1: 250, Y1: 100, X2: 390, Y2: 420}
 	r := &fakeLandmarks{out: modelOutputs(body, NewIK(body).Neutral(), [3]float32{0, 0, 40}, cam, ROIOfBox(box), 0.1)}
 	f, _ := rawvideo.NewFrame(640, 480)
-	res, err := NewBlazePose("fake", r, body, BlazePoseOptions{}).EstimateDetailed([]*rawvideo.Frame{f}, [][]Detection{{{Box: box}}})
+	res, err := NewBlazePose("fake", r, body, BlazePoseOptions{}).EstimateDetailed([]*rawvideo.Frame{f}, [][]human.Detection{{{Box: box}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,9 +283,9 @@ func TestBlazePoseNotFound(t *testing.T) {
 func TestBlazePoseBadOutputs(t *testing.T) {
 	body := Mannequin()
 	cam := NewCamera(64, 48)
-	good := modelOutputs(body, NewIK(body).Neutral(), [3]float32{0, 0, 40}, cam, ROIOfBox(Box{10, 5, 30, 45}), 0.9)
+	good := modelOutputs(body, NewIK(body).Neutral(), [3]float32{0, 0, 40}, cam, ROIOfBox(human.Box{X1: 10, Y1: 5, X2: 30, Y2: 45}), 0.9)
 	f, _ := rawvideo.NewFrame(64, 48)
-	dets := []Detection{{Box: Box{10, 5, 30, 45}}}
+	dets := []human.Detection{{Box: human.Box{X1: 10, Y1: 5, X2: 30, Y2: 45}}}
 	for _, c := range []struct {
 		name string
 		edit func(map[string]Tensor)

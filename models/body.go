@@ -1,9 +1,13 @@
 package models
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/meshpipe/meshpipe/human"
+)
 
 // JointCount is the number of joints of SMPL's kinematic tree (pelvis plus 23).
-const JointCount = 24
+const JointCount = human.JointCount
 
 // SMPLParents is SMPL's kinematic tree: the parent of each joint, -1 for the root (pelvis).
 // Joint order: 0 pelvis, 1 left hip, 2 right hip, 3 spine1, 4 left knee, 5 right knee,
@@ -137,7 +141,7 @@ func (b *Body) regress(v []float32) [JointCount][3]float32 {
 // The vertices are written to dst ([V*3], in the frame global_orient maps into, with the root
 // joint's rest position as the fixed point) and the posed joints are returned. dst must have
 // V*3 values; Pose allocates nothing.
-func (b *Body) Pose(p *Pose, dst []float32) [JointCount][3]float32 {
+func (b *Body) Pose(p *human.Pose, dst []float32) [JointCount][3]float32 {
 	b.shape(&p.Betas, dst)
 	joints := b.Joints
 	if b.JRegressor != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 )
 
@@ -54,7 +55,7 @@ func TestMannequinIsWellFormed(t *testing.T) {
 func TestPoseRestIsTemplate(t *testing.T) {
 	b := Mannequin()
 	dst := make([]float32, len(b.Template))
-	joints := b.Pose(&Pose{GlobalOrient: identity, BodyPose: *restPose()}, dst)
+	joints := b.Pose(&human.Pose{GlobalOrient: identity, BodyPose: *restPose()}, dst)
 	for i := range dst {
 		if math.Abs(float64(dst[i]-b.Template[i])) > 1e-6 {
 			t.Fatalf("value %d: %v, want %v", i, dst[i], b.Template[i])
@@ -79,7 +80,7 @@ func TestPoseShoulderByHand(t *testing.T) {
 	r := rotZ(90)
 	copy(pose[15*9:], r[:]) // body_pose row 15 is joint 16, the left shoulder
 	dst := make([]float32, len(b.Template))
-	joints := b.Pose(&Pose{GlobalOrient: identity, BodyPose: *pose}, dst)
+	joints := b.Pose(&human.Pose{GlobalOrient: identity, BodyPose: *pose}, dst)
 	want := [3]float32{0.19, 0.82, -0.04}
 	for k := range want {
 		if math.Abs(float64(joints[22][k]-want[k])) > 1e-6 {
@@ -109,7 +110,7 @@ func TestPoseGlobalOrientIsRigid(t *testing.T) {
 	b := Mannequin()
 	flip := [9]float32{1, 0, 0, 0, -1, 0, 0, 0, -1}
 	dst := make([]float32, len(b.Template))
-	b.Pose(&Pose{GlobalOrient: flip, BodyPose: *restPose()}, dst)
+	b.Pose(&human.Pose{GlobalOrient: flip, BodyPose: *restPose()}, dst)
 	j0 := b.Joints[0]
 	for i := 0; i < b.VertexCount(); i++ {
 		v := [3]float32{b.Template[3*i], b.Template[3*i+1], b.Template[3*i+2]}

@@ -1,5 +1,7 @@
 package models
 
+import "github.com/meshpipe/meshpipe/human"
+
 // CropSize is the side in pixels of the square crop HMR2 takes (input `img` [B,3,256,256]).
 const CropSize = 256
 
@@ -40,7 +42,7 @@ type Window struct {
 // WindowOf returns the crop window of a person box: centred on the box, widened to a 3:4
 // (w:h) window, side b = max(h, 4w/3) (DESIGN.md's crop; 4D-Humans expand_to_aspect_ratio
 // with the 192x256 ViT window).
-func WindowOf(b Box) Window {
+func WindowOf(b human.Box) Window {
 	return Window{
 		CX:   (b.X1 + b.X2) / 2,
 		CY:   (b.Y1 + b.Y2) / 2,

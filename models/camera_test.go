@@ -3,6 +3,8 @@ package models
 import (
 	"math"
 	"testing"
+
+	"github.com/meshpipe/meshpipe/human"
 )
 
 func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*math.Max(1, math.Abs(b)) }
@@ -15,12 +17,12 @@ func TestCameraByHand(t *testing.T) {
 		t.Fatalf("camera = %+v, want f 12500 at (320, 240)", cam)
 	}
 	// Box 120x240 centred at (160, 170): b = max(240, 4*120/3=160) = 240.
-	w := WindowOf(Box{100, 50, 220, 290})
+	w := WindowOf(human.Box{X1: 100, Y1: 50, X2: 220, Y2: 290})
 	if w != (Window{160, 170, 240}) {
 		t.Fatalf("window = %+v, want {160 170 240}", w)
 	}
 	// Wide box 300x120: b = 4*300/3 = 400.
-	if got := WindowOf(Box{0, 0, 300, 120}).Side; got != 400 {
+	if got := WindowOf(human.Box{X1: 0, Y1: 0, X2: 300, Y2: 120}).Side; got != 400 {
 		t.Fatalf("wide box side = %v, want 400", got)
 	}
 	// s = 0.8 -> bs = 192; T = (0.1 + 2(160-320)/192, -0.2 + 2(170-240)/192, 2*12500/192)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
@@ -17,7 +18,7 @@ const DefaultMaxPeople = 16
 // keep the higher score, then the earlier detection) and returns them in their order in dets
 // (best first, as detectors give them). It works in place, allocating only when it cuts:
 // dets's tail beyond the result is garbage. n < 1 keeps nothing.
-func KeepLargest(dets []Detection, n int) []Detection {
+func KeepLargest(dets []human.Detection, n int) []human.Detection {
 	if len(dets) <= n {
 		return dets
 	}
@@ -63,7 +64,7 @@ type Capped struct {
 
 // Detect returns the people Detector finds in f, at most Max of them (the largest), in the
 // Detector's order. Detector's errors are returned as they are.
-func (c *Capped) Detect(f *rawvideo.Frame) ([]Detection, error) {
+func (c *Capped) Detect(f *rawvideo.Frame) ([]human.Detection, error) {
 	dets, err := c.Detector.Detect(f)
 	if err != nil || len(dets) <= c.Max {
 		return dets, err

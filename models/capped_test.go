@@ -4,16 +4,17 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
 // square returns a detection of a side x side box at x with the given score.
-func square(x, side, score float32) Detection {
-	return Detection{Box: Box{X1: x, Y1: 0, X2: x + side, Y2: side}, Score: score}
+func square(x, side, score float32) human.Detection {
+	return human.Detection{Box: human.Box{X1: x, Y1: 0, X2: x + side, Y2: side}, Score: score}
 }
 
 func TestKeepLargest(t *testing.T) {
-	dets := []Detection{
+	dets := []human.Detection{
 		square(0, 10, 0.9),   // 100
 		square(20, 30, 0.8),  // 900
 		square(60, 20, 0.7),  // 400
@@ -21,8 +22,8 @@ func TestKeepLargest(t *testing.T) {
 		square(120, 5, 0.5),  // 25
 		square(130, 40, 0.4), // 1600
 	}
-	got := KeepLargest(append([]Detection(nil), dets...), 3)
-	want := []Detection{dets[1], dets[2], dets[5]} // the three largest, in detector order
+	got := KeepLargest(append([]human.Detection(nil), dets...), 3)
+	want := []human.Detection{dets[1], dets[2], dets[5]} // the three largest, in detector order
 	if len(got) != len(want) {
 		t.Fatalf("kept %v, want %v", got, want)
 	}
@@ -32,24 +33,24 @@ func TestKeepLargest(t *testing.T) {
 		}
 	}
 	// Equal areas: the higher score stays.
-	if got := KeepLargest([]Detection{square(0, 20, 0.2), square(30, 20, 0.6)}, 1); len(got) != 1 || got[0].Score != 0.6 {
+	if got := KeepLargest([]human.Detection{square(0, 20, 0.2), square(30, 20, 0.6)}, 1); len(got) != 1 || got[0].Score != 0.6 {
 		t.Errorf("equal areas: kept %v, want the 0.6 one", got)
 	}
 	if got := KeepLargest(dets, 6); len(got) != 6 {
 		t.Errorf("n = len: kept %d", len(got))
 	}
-	if got := KeepLargest(append([]Detection(nil), dets...), 0); len(got) != 0 {
+	if got := KeepLargest(append([]human.Detection(nil), dets...), 0); len(got) != 0 {
 		t.Errorf("n = 0: kept %v", got)
 	}
 }
 
 type listDetector struct {
-	dets []Detection
+	dets []human.Detection
 	err  error
 }
 
-func (d *listDetector) Detect(*rawvideo.Frame) ([]Detection, error) {
-	return append([]Detection(nil), d.dets...), d.err
+func (d *listDetector) Detect(*rawvideo.Frame) ([]human.Detection, error) {
+	return append([]human.Detection(nil), d.dets...), d.err
 }
 
 func TestCapped(t *testing.T) {

@@ -3,6 +3,7 @@ package models
 import (
 	"errors"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
@@ -11,11 +12,11 @@ import (
 type FullFrame struct{}
 
 // Detect returns one detection whose box is the whole frame, (0, 0)-(Width, Height).
-func (FullFrame) Detect(f *rawvideo.Frame) ([]Detection, error) {
+func (FullFrame) Detect(f *rawvideo.Frame) ([]human.Detection, error) {
 	if f == nil || f.Width <= 0 || f.Height <= 0 {
 		return nil, errors.New("full-frame detector: empty frame")
 	}
-	return []Detection{{Box: Box{0, 0, float32(f.Width), float32(f.Height)}, Score: 1}}, nil
+	return []human.Detection{{Box: human.Box{X1: 0, Y1: 0, X2: float32(f.Width), Y2: float32(f.Height)}, Score: 1}}, nil
 }
 
 // Nobody is the Detector that finds no one: every frame passes through the later stages
@@ -23,4 +24,4 @@ func (FullFrame) Detect(f *rawvideo.Frame) ([]Detection, error) {
 type Nobody struct{}
 
 // Detect returns no detections and no error.
-func (Nobody) Detect(*rawvideo.Frame) ([]Detection, error) { return nil, nil }
+func (Nobody) Detect(*rawvideo.Frame) ([]human.Detection, error) { return nil, nil }

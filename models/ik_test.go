@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/meshpipe/meshpipe/human"
 	"gonum.org/v1/gonum/num/quat"
 	"gonum.org/v1/gonum/spatial/r3"
 )
@@ -54,7 +55,7 @@ func posed(body *Body, local [JointCount]quat.Number) [JointCount][3]float32 {
 		copy(bp[(j-1)*9:], m[:])
 	}
 	verts := make([]float32, 3*body.VertexCount())
-	return body.Pose(&Pose{GlobalOrient: quatMatrix(local[0]), BodyPose: bp}, verts)
+	return body.Pose(&human.Pose{GlobalOrient: quatMatrix(local[0]), BodyPose: bp}, verts)
 }
 
 // landmarksOf makes BlazePose world landmarks of a body posed with local rotations: the
@@ -113,7 +114,7 @@ func TestIKRecoversKnownPoses(t *testing.T) {
 		lm := landmarksOf(body, local)
 		sol := ik.Solve(&lm, MinVisibility)
 		verts := make([]float32, 3*body.VertexCount())
-		got := body.Pose(&Pose{GlobalOrient: sol.GlobalOrient, BodyPose: sol.BodyPose}, verts)
+		got := body.Pose(&human.Pose{GlobalOrient: sol.GlobalOrient, BodyPose: sol.BodyPose}, verts)
 		for j := range got {
 			d := dist3(got[j], want[j])
 			worstJoint = max(worstJoint, d)
@@ -211,7 +212,7 @@ func TestIKUnseenLimbsStayNeutral(t *testing.T) {
 	// The right thigh still points at the right knee.
 	joints := posed(body, local)
 	verts := make([]float32, 3*body.VertexCount())
-	got := body.Pose(&Pose{GlobalOrient: sol.GlobalOrient, BodyPose: sol.BodyPose}, verts)
+	got := body.Pose(&human.Pose{GlobalOrient: sol.GlobalOrient, BodyPose: sol.BodyPose}, verts)
 	if a := angleDeg(sub3(got[5], got[2]), sub3(joints[5], joints[2])); a > 2 {
 		t.Errorf("right thigh %.2f degrees off with the ankle unseen", a)
 	}
@@ -222,7 +223,7 @@ func TestIKNeutral(t *testing.T) {
 	body := Mannequin()
 	pose := NewIK(body).Neutral()
 	verts := make([]float32, 3*body.VertexCount())
-	j := body.Pose(&Pose{GlobalOrient: pose.GlobalOrient, BodyPose: pose.BodyPose}, verts)
+	j := body.Pose(&human.Pose{GlobalOrient: pose.GlobalOrient, BodyPose: pose.BodyPose}, verts)
 	if !(j[15][1] < j[0][1]-0.4) { // camera y is down: the head is above the pelvis
 		t.Errorf("head at %v, pelvis at %v: not upright", j[15], j[0])
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
@@ -106,8 +107,8 @@ func (p *PoseEstimator) Body() *Body { return p.body }
 
 // Estimate returns one Person per detection of f, in the same order: EstimateBatch for one
 // frame.
-func (p *PoseEstimator) Estimate(f *rawvideo.Frame, dets []Detection) ([]Person, error) {
-	people, err := p.EstimateBatch([]*rawvideo.Frame{f}, [][]Detection{dets})
+func (p *PoseEstimator) Estimate(f *rawvideo.Frame, dets []human.Detection) ([]human.Person, error) {
+	people, err := p.EstimateBatch([]*rawvideo.Frame{f}, [][]human.Detection{dets})
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +120,7 @@ func (p *PoseEstimator) Estimate(f *rawvideo.Frame, dets []Detection) ([]Person,
 // number of people; frames without people add nothing). Errors name the model and the output
 // tensor at fault (missing, wrong size, or a non-positive scale s), and the frame (its Seq)
 // when one person's output is at fault.
-func (p *PoseEstimator) EstimateBatch(frames []*rawvideo.Frame, dets [][]Detection) ([][]Person, error) {
+func (p *PoseEstimator) EstimateBatch(frames []*rawvideo.Frame, dets [][]human.Detection) ([][]human.Person, error) {
 	if len(frames) != len(dets) {
 		return nil, fmt.Errorf("pose: %d frames but %d detection lists", len(frames), len(dets))
 	}
@@ -127,7 +128,7 @@ func (p *PoseEstimator) EstimateBatch(frames []*rawvideo.Frame, dets [][]Detecti
 	for _, d := range dets {
 		total += len(d)
 	}
-	people := make([][]Person, len(frames))
+	people := make([][]human.Person, len(frames))
 	if total == 0 {
 		return people, nil
 	}
@@ -185,7 +186,7 @@ func (p *PoseEstimator) EstimateBatch(frames []*rawvideo.Frame, dets [][]Detecti
 			continue
 		}
 		cam := NewCamera(f.Width, f.Height)
-		people[fi] = make([]Person, len(dets[fi]))
+		people[fi] = make([]human.Person, len(dets[fi]))
 		for di := range dets[fi] {
 			pp := &people[fi][di]
 			pp.Detection = dets[fi][di]

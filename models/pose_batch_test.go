@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
@@ -40,10 +41,10 @@ func TestEstimateBatchAcrossFrames(t *testing.T) {
 	f1, _ := rawvideo.NewFrame(64, 48)
 	f2, _ := rawvideo.NewFrame(640, 480)
 	f1.Seq, f2.Seq = 1, 2
-	dets := [][]Detection{
-		{{Box: Box{1, 1, 20, 40}}, {Box: Box{30, 2, 50, 44}}},
+	dets := [][]human.Detection{
+		{{Box: human.Box{X1: 1, Y1: 1, X2: 20, Y2: 40}}, {Box: human.Box{X1: 30, Y1: 2, X2: 50, Y2: 44}}},
 		nil,
-		{{Box: Box{100, 100, 200, 400}, TrackID: 5}},
+		{{Box: human.Box{X1: 100, Y1: 100, X2: 200, Y2: 400}, TrackID: 5}},
 	}
 	r := &numberedRunner{}
 	people, err := NewPoseEstimator("m", r, Mannequin()).EstimateBatch([]*rawvideo.Frame{f0, f1, f2}, dets)
@@ -54,7 +55,7 @@ func TestEstimateBatchAcrossFrames(t *testing.T) {
 		t.Fatalf("batch %d, people per frame %d %d %d; want one batch of 3 and 2, 0, 1", r.batch, len(people[0]), len(people[1]), len(people[2]))
 	}
 	for _, c := range []struct {
-		p     Person
+		p     human.Person
 		s     float32
 		frame *rawvideo.Frame
 	}{{people[0][0], 1, f0}, {people[0][1], 2, f0}, {people[2][0], 3, f2}} {
@@ -73,7 +74,7 @@ func TestEstimateBatchAcrossFrames(t *testing.T) {
 func TestEstimatePredVertices(t *testing.T) {
 	f, _ := rawvideo.NewFrame(64, 48)
 	body := Mannequin()
-	dets := []Detection{{Box: Box{1, 1, 20, 40}}, {Box: Box{30, 2, 50, 44}}}
+	dets := []human.Detection{{Box: human.Box{X1: 1, Y1: 1, X2: 20, Y2: 40}}, {Box: human.Box{X1: 30, Y1: 2, X2: 50, Y2: 44}}}
 	people, err := NewPoseEstimator("m", &numberedRunner{verts: body.VertexCount()}, body).Estimate(f, dets)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
@@ -70,7 +71,7 @@ func standingOutputs(b int, s float32) map[string]Tensor {
 // Each person's body is placed by the camera maths inside its own crop window.
 func TestEstimatePlacesBodies(t *testing.T) {
 	f, _ := rawvideo.NewFrame(640, 360)
-	dets := []Detection{{Box: Box{50, 40, 130, 340}}, {Box: Box{400, 100, 460, 250}}}
+	dets := []human.Detection{{Box: human.Box{X1: 50, Y1: 40, X2: 130, Y2: 340}}, {Box: human.Box{X1: 400, Y1: 100, X2: 460, Y2: 250}}}
 	r := &fakeRunner{out: standingOutputs(2, 1.0)}
 	pe := NewPoseEstimator("fake", r, Mannequin())
 	people, err := pe.Estimate(f, dets)
@@ -104,7 +105,7 @@ func TestEstimatePlacesBodies(t *testing.T) {
 
 func TestEstimateRejectsBadOutputs(t *testing.T) {
 	f, _ := rawvideo.NewFrame(64, 64)
-	dets := []Detection{{Box: Box{0, 0, 30, 60}}}
+	dets := []human.Detection{{Box: human.Box{X1: 0, Y1: 0, X2: 30, Y2: 60}}}
 	short := standingOutputs(1, 1)
 	short["betas"] = Tensor{Shape: []int64{1, 9}, Data: make([]float32, 9)}
 	missing := standingOutputs(1, 1)

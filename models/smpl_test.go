@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 )
 
@@ -33,8 +34,8 @@ func randomRotation(r *rand.Rand, maxDeg float64) [9]float32 {
 }
 
 // randomPose returns a pose with random rotations and betas (PredCam unset).
-func randomPose(r *rand.Rand) Pose {
-	var p Pose
+func randomPose(r *rand.Rand) human.Pose {
+	var p human.Pose
 	p.GlobalOrient = randomRotation(r, 180)
 	for j := 0; j < 23; j++ {
 		rot := randomRotation(r, 60)
@@ -58,7 +59,7 @@ type refPosed struct {
 }
 
 // referenceLBS poses the body file with testdata/smpl_ref.py's numpy SMPL.
-func referenceLBS(t *testing.T, body string, poses []Pose) []refPosed {
+func referenceLBS(t *testing.T, body string, poses []human.Pose) []refPosed {
 	t.Helper()
 	dir := t.TempDir()
 	in := make([]refPose, len(poses))
@@ -112,8 +113,8 @@ func TestLoadBodyMatchesReference(t *testing.T) {
 			if b.VertexCount() != c.v || len(b.Faces) != 3*(c.v*3/2) {
 				t.Fatalf("%d vertices, %d faces; want %d and %d", b.VertexCount(), len(b.Faces)/3, c.v, c.v*3/2)
 			}
-			poses := []Pose{randomPose(r), randomPose(r), randomPose(r)}
-			poses[0] = Pose{GlobalOrient: identity, BodyPose: *restPose()} // rest pose, betas 0
+			poses := []human.Pose{randomPose(r), randomPose(r), randomPose(r)}
+			poses[0] = human.Pose{GlobalOrient: identity, BodyPose: *restPose()} // rest pose, betas 0
 			want := referenceLBS(t, path, poses)
 			dst := make([]float32, 3*c.v)
 			for i := range poses {
@@ -184,7 +185,7 @@ func TestLoadBodyErrors(t *testing.T) {
 // betas change nothing.
 func TestMannequinIgnoresBetas(t *testing.T) {
 	b := Mannequin()
-	p := Pose{GlobalOrient: identity, BodyPose: *restPose()}
+	p := human.Pose{GlobalOrient: identity, BodyPose: *restPose()}
 	a := make([]float32, len(b.Template))
 	ja := b.Pose(&p, a)
 	for k := range p.Betas {

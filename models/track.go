@@ -3,6 +3,8 @@ package models
 import (
 	"cmp"
 	"slices"
+
+	"github.com/meshpipe/meshpipe/human"
 )
 
 // Tracker defaults.
@@ -39,7 +41,7 @@ type Tracker struct {
 // liveTrack is one live track: its id, last matched box and frames since that match.
 type liveTrack struct {
 	id     int
-	box    Box
+	box    human.Box
 	missed int
 }
 
@@ -57,14 +59,14 @@ func NewTracker() *Tracker {
 // Update matches dets, one frame's detections in frame pixels, to the tracks, sets each one's
 // TrackID (overwriting any it had) and returns dets, in the same order. An empty frame still
 // counts: every track ages by one frame.
-func (t *Tracker) Update(dets []Detection) []Detection {
+func (t *Tracker) Update(dets []human.Detection) []human.Detection {
 	if t.nextID == 0 {
 		t.nextID = 1
 	}
 	t.pairs = t.pairs[:0]
 	for i, tr := range t.tracks {
 		for j := range dets {
-			if iou := IoU(tr.box, dets[j].Box); iou >= t.MinIoU && iou > 0 {
+			if iou := human.IoU(tr.box, dets[j].Box); iou >= t.MinIoU && iou > 0 {
 				t.pairs = append(t.pairs, trackPair{track: i, det: j, iou: iou})
 			}
 		}

@@ -3,14 +3,15 @@ package models_test
 import (
 	"testing"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/models"
 )
 
-func walker(x, y float32) models.Detection {
-	return models.Detection{Box: models.Box{X1: x, Y1: y, X2: x + 40, Y2: y + 100}, Score: 0.9}
+func walker(x, y float32) human.Detection {
+	return human.Detection{Box: human.Box{X1: x, Y1: y, X2: x + 40, Y2: y + 100}, Score: 0.9}
 }
 
-func trackIDs(dets []models.Detection) []int {
+func trackIDs(dets []human.Detection) []int {
 	out := make([]int, len(dets))
 	for i, d := range dets {
 		out[i] = d.TrackID
@@ -25,10 +26,10 @@ func TestTrackStableIDs(t *testing.T) {
 	for f := 0; f < 20; f++ {
 		a := walker(100+5*float32(f), 50)
 		b := walker(400-5*float32(f), 60)
-		dets := []models.Detection{a, b}
+		dets := []human.Detection{a, b}
 		want := []int{1, 2}
 		if f%2 == 1 {
-			dets = []models.Detection{b, a}
+			dets = []human.Detection{b, a}
 			want = []int{2, 1}
 		}
 		got := trackIDs(tr.Update(dets))
@@ -40,27 +41,27 @@ func TestTrackStableIDs(t *testing.T) {
 
 func TestTrackNewPerson(t *testing.T) {
 	tr := models.NewTracker()
-	tr.Update([]models.Detection{walker(0, 0)})
-	got := trackIDs(tr.Update([]models.Detection{walker(2, 0), walker(300, 0)}))
+	tr.Update([]human.Detection{walker(0, 0)})
+	got := trackIDs(tr.Update([]human.Detection{walker(2, 0), walker(300, 0)}))
 	if got[0] != 1 || got[1] != 2 {
 		t.Fatalf("ids %v, want [1 2]", got)
 	}
 	// Stale TrackIDs on the input are overwritten.
 	d := walker(302, 0)
 	d.TrackID = 77
-	if got := trackIDs(tr.Update([]models.Detection{d})); got[0] != 2 {
+	if got := trackIDs(tr.Update([]human.Detection{d})); got[0] != 2 {
 		t.Fatalf("id %v, want 2", got)
 	}
 }
 
 func TestTrackMissedFrames(t *testing.T) {
 	tr := models.NewTracker()
-	tr.Update([]models.Detection{walker(0, 0)})
+	tr.Update([]human.Detection{walker(0, 0)})
 	// Missed for MaxAge frames: the id survives.
 	for i := 0; i < tr.MaxAge; i++ {
 		tr.Update(nil)
 	}
-	if got := trackIDs(tr.Update([]models.Detection{walker(3, 0)})); got[0] != 1 {
+	if got := trackIDs(tr.Update([]human.Detection{walker(3, 0)})); got[0] != 1 {
 		t.Fatalf("after %d missed frames: id %v, want 1", tr.MaxAge, got)
 	}
 	// Missed for MaxAge+1 frames: the track has ended and the person gets a new id.
@@ -70,7 +71,7 @@ func TestTrackMissedFrames(t *testing.T) {
 	if tr.Live() != 0 {
 		t.Fatalf("%d tracks live after %d empty frames, want 0", tr.Live(), tr.MaxAge+1)
 	}
-	if got := trackIDs(tr.Update([]models.Detection{walker(3, 0)})); got[0] != 2 {
+	if got := trackIDs(tr.Update([]human.Detection{walker(3, 0)})); got[0] != 2 {
 		t.Fatalf("after %d missed frames: id %v, want a new id 2", tr.MaxAge+1, got)
 	}
 }
@@ -82,7 +83,7 @@ func TestTrackNoIDReuse(t *testing.T) {
 	// People appear and vanish: each frame has a new far-away person and sometimes keeps the
 	// last one.
 	for f := 0; f < 100; f++ {
-		dets := []models.Detection{walker(float32(f*1000), 0)}
+		dets := []human.Detection{walker(float32(f*1000), 0)}
 		if f%3 == 0 && f > 0 {
 			dets = append(dets, walker(float32((f-1)*1000+1), 0))
 		}
@@ -106,16 +107,16 @@ func TestTrackNoIDReuse(t *testing.T) {
 
 func TestTrackGreedyHighestIoU(t *testing.T) {
 	tr := models.NewTracker()
-	tr.Update([]models.Detection{walker(0, 0)}) // id 1, x 0..40
+	tr.Update([]human.Detection{walker(0, 0)}) // id 1, x 0..40
 	// Two detections overlap track 1: x 10..50 (IoU 0.60) and x 5..45 (IoU 0.78). The closer one
 	// keeps the id whatever the order; the other starts track 2.
-	got := trackIDs(tr.Update([]models.Detection{walker(10, 0), walker(5, 0)}))
+	got := trackIDs(tr.Update([]human.Detection{walker(10, 0), walker(5, 0)}))
 	if got[0] != 2 || got[1] != 1 {
 		t.Fatalf("ids %v, want [2 1]", got)
 	}
 	// Below MinIoU: a new track.
 	tr.MinIoU = 0.95
-	got = trackIDs(tr.Update([]models.Detection{walker(8, 0)}))
+	got = trackIDs(tr.Update([]human.Detection{walker(8, 0)}))
 	if got[0] != 3 {
 		t.Fatalf("best IoU 0.90 under MinIoU 0.95: id %v, want 3", got)
 	}
@@ -127,7 +128,7 @@ func TestTrackEmpty(t *testing.T) {
 		t.Fatalf("Update(nil) = %v", got)
 	}
 	// A zero-area box never matches anything (IoU 0) but still gets an id.
-	got := trackIDs(tr.Update([]models.Detection{{}, {}}))
+	got := trackIDs(tr.Update([]human.Detection{{}, {}}))
 	if got[0] != 1 || got[1] != 2 {
 		t.Fatalf("ids %v, want [1 2]", got)
 	}
@@ -135,7 +136,7 @@ func TestTrackEmpty(t *testing.T) {
 
 func TestTrackAllocs(t *testing.T) {
 	tr := models.NewTracker()
-	dets := []models.Detection{walker(0, 0), walker(100, 0), walker(200, 0)}
+	dets := []human.Detection{walker(0, 0), walker(100, 0), walker(200, 0)}
 	tr.Update(dets)
 	if n := testing.AllocsPerRun(10, func() { tr.Update(dets) }); n != 0 {
 		t.Errorf("Update allocates %v times a frame in steady state, want 0", n)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
@@ -64,7 +65,7 @@ type YOLOX struct {
 
 	input []float32
 	shape []int64 // the input shape, [1,3,S,S]
-	cands []Detection
+	cands []human.Detection
 
 	// Resize tables for the last frame size seen.
 	frameW, frameH int
@@ -157,7 +158,7 @@ func (d *YOLOX) Cells() int {
 // frame and TrackID 0. The returned slice belongs to the caller. Errors: a nil or malformed
 // frame, a bad size or nil runner given to NewYOLOX, a failed run, or an output that is missing
 // or not [1,N,85] (the error names the tensor and the shape expected).
-func (d *YOLOX) Detect(f *rawvideo.Frame) ([]Detection, error) {
+func (d *YOLOX) Detect(f *rawvideo.Frame) ([]human.Detection, error) {
 	if err := d.check(); err != nil {
 		return nil, err
 	}
@@ -178,7 +179,7 @@ func (d *YOLOX) Detect(f *rawvideo.Frame) ([]Detection, error) {
 	}
 	d.cands = d.decode(d.cands[:0], out.Data, float32(d.ratio))
 	kept := NMS(d.cands, d.NMSIoU)
-	res := make([]Detection, 0, len(kept))
+	res := make([]human.Detection, 0, len(kept))
 	for _, c := range kept {
 		c.Box = clipToFrame(c.Box, f.Width, f.Height)
 		if c.Box.Area() > 0 {
@@ -297,7 +298,7 @@ func resizeTaps(taps []resizeTap, n, src int, ratio float64) []resizeTap {
 // decode appends to dst the rows of out (N x 85, already shape-checked) whose person score is at
 // least d.Threshold, with boxes converted from letterboxed input pixels to frame pixels (divided
 // by ratio) but not clipped. Rows whose score or box is not finite are left out.
-func (d *YOLOX) decode(dst []Detection, out []float32, ratio float32) []Detection {
+func (d *YOLOX) decode(dst []human.Detection, out []float32, ratio float32) []human.Detection {
 	row := 0
 	for _, stride := range yoloxStrides {
 		n := d.size / stride
@@ -314,11 +315,11 @@ func (d *YOLOX) decode(dst []Detection, out []float32, ratio float32) []Detectio
 				cy := (p[1] + float32(gy)) * st
 				w := float32(math.Exp(float64(p[2]))) * st
 				h := float32(math.Exp(float64(p[3]))) * st
-				b := Box{(cx - w/2) / ratio, (cy - h/2) / ratio, (cx + w/2) / ratio, (cy + h/2) / ratio}
+				b := human.Box{X1: (cx - w/2) / ratio, Y1: (cy - h/2) / ratio, X2: (cx + w/2) / ratio, Y2: (cy + h/2) / ratio}
 				if !finiteBox(b) {
 					continue
 				}
-				dst = append(dst, Detection{Box: b, Score: score})
+				dst = append(dst, human.Detection{Box: b, Score: score})
 			}
 		}
 	}
@@ -328,13 +329,13 @@ func (d *YOLOX) decode(dst []Detection, out []float32, ratio float32) []Detectio
 // NMS is greedy non-maximum suppression: it sorts dets by score, best first (stable for equal
 // scores), then drops every box whose IoU with a better kept box is above iou, in [0, 1]. It works
 // in place and returns the kept prefix of dets; dets is reordered and its tail is garbage.
-func NMS(dets []Detection, iou float32) []Detection {
-	slices.SortStableFunc(dets, func(a, b Detection) int { return cmp.Compare(b.Score, a.Score) })
+func NMS(dets []human.Detection, iou float32) []human.Detection {
+	slices.SortStableFunc(dets, func(a, b human.Detection) int { return cmp.Compare(b.Score, a.Score) })
 	k := 0
 	for i := range dets {
 		keep := true
 		for j := 0; j < k; j++ {
-			if IoU(dets[i].Box, dets[j].Box) > iou {
+			if human.IoU(dets[i].Box, dets[j].Box) > iou {
 				keep = false
 				break
 			}
@@ -348,15 +349,15 @@ func NMS(dets []Detection, iou float32) []Detection {
 }
 
 // clipToFrame clips b to the frame [0,w] x [0,h].
-func clipToFrame(b Box, w, h int) Box {
+func clipToFrame(b human.Box, w, h int) human.Box {
 	fw, fh := float32(w), float32(h)
-	return Box{
+	return human.Box{
 		X1: min(max(b.X1, 0), fw), Y1: min(max(b.Y1, 0), fh),
 		X2: min(max(b.X2, 0), fw), Y2: min(max(b.Y2, 0), fh),
 	}
 }
 
-func finiteBox(b Box) bool {
+func finiteBox(b human.Box) bool {
 	for _, v := range [4]float32{b.X1, b.Y1, b.X2, b.Y2} {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			return false

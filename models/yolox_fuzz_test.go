@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
@@ -131,11 +132,11 @@ func FuzzYOLOXDecode(f *testing.F) {
 		// NMS ran on the boxes before clipping; a box that touches no edge of the frame was
 		// not clipped, so two such boxes must overlap no more than NMSIoU (up to rounding:
 		// IoU does not change with the letterbox scale).
-		inside := func(b models.Box) bool { return b.X1 > 0 && b.Y1 > 0 && b.X2 < float32(w) && b.Y2 < float32(h) }
+		inside := func(b human.Box) bool { return b.X1 > 0 && b.Y1 > 0 && b.X2 < float32(w) && b.Y2 < float32(h) }
 		for i := range dets {
 			for j := i + 1; j < len(dets); j++ {
 				a, b := dets[i].Box, dets[j].Box
-				if iou := models.IoU(a, b); inside(a) && inside(b) && iou > d.NMSIoU+1e-3 {
+				if iou := human.IoU(a, b); inside(a) && inside(b) && iou > d.NMSIoU+1e-3 {
 					t.Fatalf("detections %d %+v and %d %+v overlap with IoU %v > %v: NMS kept both", i, a, j, b, iou, d.NMSIoU)
 				}
 			}

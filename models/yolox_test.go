@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/models/ort"
@@ -44,13 +45,13 @@ func TestYOLOXImages(t *testing.T) {
 		min  int
 		// want, when set, is a person box (frame pixels, by eye) that one detection must
 		// overlap with IoU >= 0.7.
-		want *models.Box
+		want *human.Box
 	}{
-		{"000000006471.jpg", 3, &models.Box{X1: 258, Y1: 72, X2: 352, Y2: 298}}, // the batter
+		{"000000006471.jpg", 3, &human.Box{X1: 258, Y1: 72, X2: 352, Y2: 298}}, // the batter
 		{"000000005001.jpg", 8, nil},
 		{"000000001000.jpg", 7, nil},
 		{"000000002299.jpg", 6, nil},
-		{"pexels-stretch.jpg", 1, &models.Box{X1: 50, Y1: 50, X2: 1020, Y2: 1000}},
+		{"pexels-stretch.jpg", 1, &human.Box{X1: 50, Y1: 50, X2: 1020, Y2: 1000}},
 	}
 	var total time.Duration
 	for _, c := range cases {
@@ -84,7 +85,7 @@ func TestYOLOXImages(t *testing.T) {
 		if c.want != nil {
 			best := float32(0)
 			for _, p := range dets {
-				best = max(best, models.IoU(p.Box, *c.want))
+				best = max(best, human.IoU(p.Box, *c.want))
 			}
 			t.Logf("%s: best IoU with the reference box: %.2f", c.name, best)
 			if best < 0.7 {
@@ -165,10 +166,10 @@ func TestYOLOXDecode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []models.Detection{
-		{Box: models.Box{X1: 136, Y1: 24, X2: 200, Y2: 152}, Score: 0.72},
-		{Box: models.Box{X1: 784, Y1: 80, X2: 832, Y2: 144}, Score: 0.6},
-		{Box: models.Box{X1: 128, Y1: 0, X2: 256, Y2: 256}, Score: 0.45},
+	want := []human.Detection{
+		{Box: human.Box{X1: 136, Y1: 24, X2: 200, Y2: 152}, Score: 0.72},
+		{Box: human.Box{X1: 784, Y1: 80, X2: 832, Y2: 144}, Score: 0.6},
+		{Box: human.Box{X1: 128, Y1: 0, X2: 256, Y2: 256}, Score: 0.45},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d detections %v, want %v", len(got), got, want)
@@ -186,7 +187,7 @@ func TestYOLOXDecode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 4 || !approxBox(got[3].Box, models.Box{X1: 768, Y1: 16, X2: 784, Y2: 32}) {
+	if len(got) != 4 || !approxBox(got[3].Box, human.Box{X1: 768, Y1: 16, X2: 784, Y2: 32}) {
 		t.Errorf("threshold 0.2: got %v, want a fourth box (768,16)-(784,32)", got)
 	}
 }
@@ -310,13 +311,13 @@ func TestYOLOXInputSize(t *testing.T) {
 }
 
 func TestNMS(t *testing.T) {
-	dets := []models.Detection{
-		{Box: models.Box{X1: 0, Y1: 0, X2: 10, Y2: 20}, Score: 0.5},
-		{Box: models.Box{X1: 100, Y1: 0, X2: 110, Y2: 20}, Score: 0.4},
-		{Box: models.Box{X1: 1, Y1: 0, X2: 11, Y2: 20}, Score: 0.9},    // IoU 0.82 with the first
-		{Box: models.Box{X1: 5, Y1: 0, X2: 15, Y2: 20}, Score: 0.6},    // IoU 0.43 with the best: kept
-		{Box: models.Box{X1: 101, Y1: 1, X2: 111, Y2: 21}, Score: 0.3}, // IoU 0.75 with 0.4
-		{Box: models.Box{X1: 50, Y1: 50, X2: 50, Y2: 60}, Score: 0.2},  // empty: IoU 0 with all
+	dets := []human.Detection{
+		{Box: human.Box{X1: 0, Y1: 0, X2: 10, Y2: 20}, Score: 0.5},
+		{Box: human.Box{X1: 100, Y1: 0, X2: 110, Y2: 20}, Score: 0.4},
+		{Box: human.Box{X1: 1, Y1: 0, X2: 11, Y2: 20}, Score: 0.9},    // IoU 0.82 with the first
+		{Box: human.Box{X1: 5, Y1: 0, X2: 15, Y2: 20}, Score: 0.6},    // IoU 0.43 with the best: kept
+		{Box: human.Box{X1: 101, Y1: 1, X2: 111, Y2: 21}, Score: 0.3}, // IoU 0.75 with 0.4
+		{Box: human.Box{X1: 50, Y1: 50, X2: 50, Y2: 60}, Score: 0.2},  // empty: IoU 0 with all
 	}
 	got := models.NMS(dets, 0.45)
 	want := []float32{0.9, 0.6, 0.4, 0.2}
@@ -332,7 +333,7 @@ func TestNMS(t *testing.T) {
 		t.Errorf("NMS(nil) kept %d", n)
 	}
 	// IoU threshold 1 keeps everything (even identical boxes have IoU 1, not above 1).
-	same := []models.Detection{{Box: models.Box{X2: 1, Y2: 1}, Score: 1}, {Box: models.Box{X2: 1, Y2: 1}, Score: 0.5}}
+	same := []human.Detection{{Box: human.Box{X2: 1, Y2: 1}, Score: 1}, {Box: human.Box{X2: 1, Y2: 1}, Score: 0.5}}
 	if n := len(models.NMS(same, 1)); n != 2 {
 		t.Errorf("NMS at IoU 1 kept %d of 2", n)
 	}
@@ -340,7 +341,7 @@ func TestNMS(t *testing.T) {
 
 func approxEqual(a, b float32) bool { return math.Abs(float64(a-b)) < 1e-3 }
 
-func approxBox(a, b models.Box) bool {
+func approxBox(a, b human.Box) bool {
 	return approxEqual(a.X1, b.X1) && approxEqual(a.Y1, b.Y1) && approxEqual(a.X2, b.X2) && approxEqual(a.Y2, b.Y2)
 }
 

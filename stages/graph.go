@@ -1,67 +1,39 @@
-// Package stages runs meshpipe's stage graph: read, detect+track, pose, render, reorder and
-// write, with worker pools, a bounded number of frames in flight and cancellation of the whole
-// graph on the first error. It is pure Go; the detector, pose estimator and renderers come in
-// through small interfaces, so the graph is tested with fakes.
+// Package stages runs meshpipe's stage graph, one file per stage in graph order:
+//
+//	read.go     read      frames from a Source, in order, into a bounded pool of jobs
+//	detect.go   detect    people boxes (Detector) and track ids (Tracker), in frame order
+//	pose.go     pose      crops of consecutive frames batched through a PoseEstimator by 2 workers
+//	render.go   render    meshes drawn over each frame by one Renderer per worker
+//	reorder.go  reorder   frames put back in sequence order (a fixed ring, no goroutines)
+//	write.go    write     each frame's people to a PoseWriter, then the frame to a Sink
+//
+// graph.go wires the stages' channels and owns cancellation: the first failure stops the
+// graph, and the frames before the one at fault are still written. live.go is a Source for
+// live cameras that drops the oldest frame rather than blocking; stats.go times the stages.
+// The package is pure Go: the detector, pose estimator and renderers come in through the small
+// interfaces above, so the graph is tested with fakes. It imports only rawvideo (frames) and
+// human (the types every stage passes along).
 package stages
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/meshpipe/meshpipe/models"
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/rawvideo"
 	"golang.org/x/sync/errgroup"
 )
 
-// Source gives frames in stream order. Read fills f (reusing f.Pix) and sets f.Seq; it returns
-// io.EOF at a clean end of the stream. rawvideo.Reader is a Source.
-type Source interface {
-	Read(f *rawvideo.Frame) error
-}
-
-// Sink takes the output frames in order. rawvideo.Writer is a Sink.
-type Sink interface {
-	Write(f *rawvideo.Frame) error
-}
-
-// Tracker gives detections stable track ids; it is called in frame order.
-type Tracker interface {
-	Update(dets []models.Detection) []models.Detection
-}
-
-// PoseEstimator recovers the body of each detection of several frames at once
-// (models.PoseEstimator): the crops of consecutive frames go to the model as one batch. It is
-// shared by all pose workers, so it must be safe for concurrent use.
-type PoseEstimator interface {
-	// EstimateBatch returns people[i] for frames[i], one Person per detection of dets[i], in
-	// order. When it fails, the graph runs each frame of the batch alone, so that the error
-	// it reports names the frame at fault and the frames before it are still drawn.
-	EstimateBatch(frames []*rawvideo.Frame, dets [][]models.Detection) ([][]models.Person, error)
-}
-
-// Renderer draws people over a frame in place. Each render worker owns one Renderer and calls
-// it from one goroutine.
-type Renderer interface {
-	Render(f *rawvideo.Frame, people []models.Person) error
-}
-
-// PoseWriter records the people of each frame (cmd/meshpipe's -poses JSONL). It is called
-// from one goroutine, in frame order, just before each frame is written.
-type PoseWriter interface {
-	WritePoses(f *rawvideo.Frame, people []models.Person) error
-}
-
 // Config is the graph's parts and sizes.
 type Config struct {
 	// Detector finds people; it is called in frame order from one goroutine.
-	Detector models.Detector
+	Detector Detector
 	// Tracker, if not nil, assigns track ids after detection.
 	Tracker Tracker
 	// Pose is shared by PoseWorkers goroutines.
@@ -93,11 +65,14 @@ func (c Config) FramesInFlight() int {
 	if c.InFlight > 0 {
 		return c.InFlight
 	}
-	poseWorkers := c.PoseWorkers
-	if poseWorkers <= 0 {
-		poseWorkers = 2
+	return c.poseWorkers()*max(c.Batch, 1) + len(c.Renderers) + 4
+}
+
+func (c Config) poseWorkers() int {
+	if c.PoseWorkers <= 0 {
+		return 2
 	}
-	return poseWorkers*max(c.Batch, 1) + len(c.Renderers) + 4
+	return c.PoseWorkers
 }
 
 // Stats counts what a run did.
@@ -120,12 +95,50 @@ type StageError struct {
 func (e *StageError) Error() string { return fmt.Sprintf("%s: frame %d: %v", e.Stage, e.Frame, e.Err) }
 func (e *StageError) Unwrap() error { return e.Err }
 
+// job is one frame on its way through the graph, with what the stages found for it. Jobs are
+// allocated once per run (FramesInFlight of them) and reused frame after frame.
 type job struct {
 	readAt time.Time // when its read began; set only with a Recorder
 	frame  *rawvideo.Frame
-	dets   []models.Detection
-	people []models.Person
+	dets   []human.Detection
+	people []human.Person
 	err    error
+}
+
+// graph is one run's shared state: the context that cancels every stage, the lowest frame a
+// stage failed at, and the stage timer.
+type graph struct {
+	ctx context.Context
+	rec *Recorder
+	// failedAt is the lowest frame a stage failed at; frames after it are not worked on.
+	failedAt atomic.Int64
+}
+
+// fail records that stage failed on j's frame.
+func (g *graph) fail(j *job, stage string, err error) {
+	j.err = &StageError{Stage: stage, Frame: j.frame.Seq, Err: err}
+	for {
+		cur := g.failedAt.Load()
+		if j.frame.Seq >= cur || g.failedAt.CompareAndSwap(cur, j.frame.Seq) {
+			return
+		}
+	}
+}
+
+// skip reports whether j is not to be worked on: it failed, or a frame before it did.
+func (g *graph) skip(j *job) bool { return j.err != nil || j.frame.Seq > g.failedAt.Load() }
+
+// failed reports whether any frame has failed.
+func (g *graph) failed() bool { return g.failedAt.Load() != math.MaxInt64 }
+
+// send passes j on to ch; false when the graph was cancelled first.
+func (g *graph) send(ch chan<- *job, j *job) bool {
+	select {
+	case ch <- j:
+		return true
+	case <-g.ctx.Done():
+		return false
+	}
 }
 
 // Run moves every frame of src through the graph into dst, one frame out per frame in, in
@@ -140,43 +153,17 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 	if cfg.Detector == nil || cfg.Pose == nil || len(cfg.Renderers) == 0 {
 		return Stats{}, errors.New("stages: the graph needs a detector, a pose estimator and at least one renderer")
 	}
-	poseWorkers := cfg.PoseWorkers
-	if poseWorkers <= 0 {
-		poseWorkers = 2
-	}
-	batch := max(cfg.Batch, 1)
 	wait := cfg.BatchWait
 	if wait <= 0 {
 		wait = DefaultBatchWait
 	}
 	inFlight := cfg.FramesInFlight()
 	parent := ctx
-	g, ctx := errgroup.WithContext(ctx)
-	rec := cfg.Recorder
-	rec.begin(poseWorkers, len(cfg.Renderers))
-	defer rec.end()
-
-	// failedAt is the lowest frame a stage failed at; frames after it are not worked on.
-	var failedAt atomic.Int64
-	failedAt.Store(math.MaxInt64)
-	fail := func(j *job, stage string, err error) {
-		j.err = &StageError{Stage: stage, Frame: j.frame.Seq, Err: err}
-		for {
-			cur := failedAt.Load()
-			if j.frame.Seq >= cur || failedAt.CompareAndSwap(cur, j.frame.Seq) {
-				return
-			}
-		}
-	}
-	skip := func(j *job) bool { return j.err != nil || j.frame.Seq > failedAt.Load() }
-	send := func(ch chan<- *job, j *job) bool {
-		select {
-		case ch <- j:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
+	eg, ctx := errgroup.WithContext(ctx)
+	g := &graph{ctx: ctx, rec: cfg.Recorder}
+	g.failedAt.Store(math.MaxInt64)
+	g.rec.begin(cfg.poseWorkers(), len(cfg.Renderers))
+	defer g.rec.end()
 
 	free := make(chan *job, inFlight)
 	for i := 0; i < inFlight; i++ {
@@ -184,181 +171,27 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 	}
 	detectCh := make(chan *job, inFlight)
 	poseCh := make(chan *job, inFlight)
+	batchCh := make(chan []*job)
 	renderCh := make(chan *job, inFlight)
 	doneCh := make(chan *job, inFlight)
 
-	// read: outside the errgroup, because a blocked Read cannot be interrupted. A read error
+	// read runs outside the errgroup, because a blocked Read cannot be interrupted. Its error
 	// ends the stream like EOF and is returned once everything before it is written.
 	var readErr error
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
-		defer close(detectCh)
-		for {
-			var j *job
-			select {
-			case j = <-free:
-			case <-ctx.Done():
-				return
-			}
-			if failedAt.Load() != math.MaxInt64 {
-				return
-			}
-			t0 := rec.now()
-			err := guard(func() error { return src.Read(j.frame) })
-			if errors.Is(err, io.EOF) {
-				return
-			}
-			if err != nil {
-				var te *rawvideo.TruncatedError
-				seq := j.frame.Seq
-				if errors.As(err, &te) {
-					seq = te.Frame
-				}
-				readErr = &StageError{Stage: "read", Frame: seq, Err: err}
-				return
-			}
-			rec.record(StageRead, t0)
-			j.readAt, j.dets, j.people, j.err = t0, j.dets[:0], nil, nil
-			if !send(detectCh, j) {
-				return
-			}
-		}
+		readErr = g.read(src, free, detectCh)
 	}()
-
-	// detect+track, in frame order.
-	g.Go(func() error {
-		defer close(poseCh)
-		for {
-			var j *job
-			select {
-			case next, ok := <-detectCh:
-				if !ok {
-					return nil
-				}
-				j = next
-			case <-ctx.Done():
-				// The reader may be blocked in Read; do not wait for it to close detectCh.
-				return nil
-			}
-			if !skip(j) {
-				t0 := rec.now()
-				err := guard(func() error {
-					dets, err := cfg.Detector.Detect(j.frame)
-					if err == nil && cfg.Tracker != nil {
-						dets = cfg.Tracker.Update(dets)
-					}
-					j.dets = dets
-					return err
-				})
-				if err != nil {
-					fail(j, "detect", err)
-				}
-				rec.record(StageDetect, t0)
-			}
-			if !send(poseCh, j) {
-				return nil
-			}
-		}
-	})
-
-	pool := func(n int, in <-chan *job, out chan<- *job, work func(i int, j *job)) {
-		var wg sync.WaitGroup
-		for i := 0; i < n; i++ {
-			wg.Add(1)
-			g.Go(func() error {
-				defer wg.Done()
-				for j := range in {
-					if !skip(j) {
-						work(i, j)
-					}
-					if !send(out, j) {
-						return nil
-					}
-				}
-				return nil
-			})
-		}
-		g.Go(func() error { wg.Wait(); close(out); return nil })
-	}
-	// pose: a batcher groups consecutive frames; the workers run the batches.
-	batchCh := make(chan []*job)
-	g.Go(func() error {
-		defer close(batchCh)
-		batchFrames(ctx, poseCh, batchCh, batch, wait, func(j *job) int {
-			if skip(j) {
-				return 0
-			}
-			return len(j.dets)
-		})
-		return nil
-	})
-	var poseWG sync.WaitGroup
-	for i := 0; i < poseWorkers; i++ {
-		poseWG.Add(1)
-		g.Go(func() error {
-			defer poseWG.Done()
-			for b := range batchCh {
-				t0 := rec.now()
-				n := estimate(cfg.Pose, b, skip, fail)
-				rec.recordBatch(StagePose, t0, n) // frames without people are not pose work
-				for _, j := range b {
-					if !send(renderCh, j) {
-						return nil
-					}
-				}
-			}
-			return nil
-		})
-	}
-	g.Go(func() error { poseWG.Wait(); close(renderCh); return nil })
-	pool(len(cfg.Renderers), renderCh, doneCh, func(i int, j *job) {
-		if len(j.people) == 0 {
-			return
-		}
-		t0 := rec.now()
-		if err := guard(func() error { return cfg.Renderers[i].Render(j.frame, j.people) }); err != nil {
-			fail(j, "render", err)
-		}
-		rec.record(StageRender, t0)
-	})
-
-	// reorder + write.
+	eg.Go(func() error { return g.detect(cfg.Detector, cfg.Tracker, detectCh, poseCh) })
+	eg.Go(func() error { return g.batch(poseCh, batchCh, max(cfg.Batch, 1), wait) })
+	pool(eg, cfg.poseWorkers(), renderCh, func(int) error { return g.pose(cfg.Pose, batchCh, renderCh) })
+	pool(eg, len(cfg.Renderers), doneCh, func(i int) error { return g.render(cfg.Renderers[i], renderCh, doneCh) })
 	var stats Stats
-	g.Go(func() error {
-		rb := NewReorder[*job](inFlight)
-		for j := range doneCh {
-			if err := rb.Push(j.frame.Seq, j); err != nil {
-				return err
-			}
-			for {
-				next, ok := rb.Pop()
-				if !ok {
-					break
-				}
-				if next.err != nil {
-					return next.err
-				}
-				if cfg.Poses != nil {
-					if err := cfg.Poses.WritePoses(next.frame, next.people); err != nil {
-						return &StageError{Stage: "poses", Frame: next.frame.Seq, Err: err}
-					}
-				}
-				t0 := rec.now()
-				if err := dst.Write(next.frame); err != nil {
-					return &StageError{Stage: "write", Frame: next.frame.Seq, Err: err}
-				}
-				rec.record(StageWrite, t0)
-				rec.wrote(next.readAt, len(next.people))
-				stats.Frames++
-				stats.People += int64(len(next.people))
-				free <- next
-			}
-		}
-		return nil
-	})
+	w := &writer{g: g, dst: dst, poses: cfg.Poses, free: free, stats: &stats}
+	eg.Go(func() error { return g.reorder(doneCh, inFlight, w.write) })
 
-	err := g.Wait()
+	err := eg.Wait()
 	if err == nil {
 		err = parent.Err()
 	}
@@ -367,6 +200,19 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 		err = readErr
 	}
 	return stats, err
+}
+
+// pool starts n workers in eg and closes out once all of them have returned.
+func pool(eg *errgroup.Group, n int, out chan<- *job, work func(i int) error) {
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		eg.Go(func() error {
+			defer wg.Done()
+			return work(i)
+		})
+	}
+	eg.Go(func() error { wg.Wait(); close(out); return nil })
 }
 
 // guard runs fn and turns a panic into an error that carries the stack.

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshpipe/meshpipe/models"
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
@@ -88,7 +88,7 @@ type fakeDetector struct {
 	outOfSeq bool
 }
 
-func (d *fakeDetector) Detect(f *rawvideo.Frame) ([]models.Detection, error) {
+func (d *fakeDetector) Detect(f *rawvideo.Frame) ([]human.Detection, error) {
 	if f.Seq != d.last+1 {
 		d.outOfSeq = true
 	}
@@ -97,10 +97,10 @@ func (d *fakeDetector) Detect(f *rawvideo.Frame) ([]models.Detection, error) {
 		return nil, errors.New("detector broke")
 	}
 	if f.Seq == d.panicAt {
-		var dets []models.Detection
+		var dets []human.Detection
 		_ = dets[f.Seq] // index out of range
 	}
-	return []models.Detection{{Box: models.Box{X1: 1, Y1: 1, X2: 5, Y2: 7}, Score: 0.9}}, nil
+	return []human.Detection{{Box: human.Box{X1: 1, Y1: 1, X2: 5, Y2: 7}, Score: 0.9}}, nil
 }
 
 type fakePose struct {
@@ -117,7 +117,7 @@ type fakePose struct {
 
 // EstimateBatch fails the whole batch (or panics) when it holds frame fail (panicAt), as a
 // failing model run would.
-func (p *fakePose) EstimateBatch(frames []*rawvideo.Frame, dets [][]models.Detection) ([][]models.Person, error) {
+func (p *fakePose) EstimateBatch(frames []*rawvideo.Frame, dets [][]human.Detection) ([][]human.Person, error) {
 	c := p.concurrent.Add(1)
 	defer p.concurrent.Add(-1)
 	if c > p.maxConc.Load() {
@@ -142,9 +142,9 @@ func (p *fakePose) EstimateBatch(frames []*rawvideo.Frame, dets [][]models.Detec
 			m["boom"]++
 		}
 	}
-	out := make([][]models.Person, len(frames))
+	out := make([][]human.Person, len(frames))
 	for i := range frames {
-		out[i] = make([]models.Person, len(dets[i]))
+		out[i] = make([]human.Person, len(dets[i]))
 		for k := range dets[i] {
 			out[i][k].Detection = dets[i][k]
 		}
@@ -159,7 +159,7 @@ type fakeRenderer struct {
 	panicAt int64 // frame to panic at, -1 none
 }
 
-func (fr *fakeRenderer) Render(f *rawvideo.Frame, people []models.Person) error {
+func (fr *fakeRenderer) Render(f *rawvideo.Frame, people []human.Person) error {
 	jitter(fr.r, fr.mu)
 	switch f.Seq {
 	case fr.fail:

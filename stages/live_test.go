@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshpipe/meshpipe/models"
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
@@ -108,7 +108,7 @@ type slowRenderer struct {
 	most time.Duration
 }
 
-func (r *slowRenderer) Render(f *rawvideo.Frame, _ []models.Person) error {
+func (r *slowRenderer) Render(f *rawvideo.Frame, _ []human.Person) error {
 	t0 := time.Now()
 	time.Sleep(r.d)
 	f.Pix[8] = 0xAA

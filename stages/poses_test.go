@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/meshpipe/meshpipe/models"
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
@@ -16,7 +16,7 @@ type recordPoses struct {
 	failAt int64
 }
 
-func (r *recordPoses) WritePoses(f *rawvideo.Frame, people []models.Person) error {
+func (r *recordPoses) WritePoses(f *rawvideo.Frame, people []human.Person) error {
 	if f.Seq == r.failAt {
 		return errors.New("disk full")
 	}

@@ -48,3 +48,25 @@ func (r *Reorder[T]) Pop() (T, bool) {
 
 // Next returns the sequence number of the next item Pop will return.
 func (r *Reorder[T]) Next() int64 { return r.next }
+
+// reorder is the graph's reorder stage: it takes the jobs from in as they finish, in any order,
+// and hands them to emit in sequence order (emit is the write stage). It returns emit's first
+// error, or nil once in is closed. With at most window jobs in flight the ring never overflows.
+func (g *graph) reorder(in <-chan *job, window int, emit func(*job) error) error {
+	rb := NewReorder[*job](window)
+	for j := range in {
+		if err := rb.Push(j.frame.Seq, j); err != nil {
+			return err
+		}
+		for {
+			next, ok := rb.Pop()
+			if !ok {
+				break
+			}
+			if err := emit(next); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

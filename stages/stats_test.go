@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshpipe/meshpipe/models"
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
@@ -73,11 +73,11 @@ func TestRecorderAllocs(t *testing.T) {
 
 type slowPose struct{ d time.Duration }
 
-func (p slowPose) EstimateBatch(frames []*rawvideo.Frame, dets [][]models.Detection) ([][]models.Person, error) {
+func (p slowPose) EstimateBatch(frames []*rawvideo.Frame, dets [][]human.Detection) ([][]human.Person, error) {
 	time.Sleep(p.d * time.Duration(len(frames)))
-	people := make([][]models.Person, len(frames))
+	people := make([][]human.Person, len(frames))
 	for k := range frames {
-		people[k] = make([]models.Person, len(dets[k]))
+		people[k] = make([]human.Person, len(dets[k]))
 		for i := range dets[k] {
 			people[k][i].Detection = dets[k][i]
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/models/ort"
@@ -63,7 +64,7 @@ func BenchmarkPoseBatch(b *testing.B) {
 	const n = 16
 	r := rand.New(rand.NewPCG(1, 1))
 	frames := make([]*rawvideo.Frame, n)
-	dets := make([][]models.Detection, n)
+	dets := make([][]human.Detection, n)
 	for i := range frames {
 		frames[i], _ = rawvideo.NewFrame(768, 576)
 		frames[i].Seq = int64(i)
@@ -71,7 +72,7 @@ func BenchmarkPoseBatch(b *testing.B) {
 			frames[i].Pix[k] = byte(r.IntN(256))
 		}
 		x, y := float32(100+20*i), float32(150+5*i)
-		dets[i] = []models.Detection{{Box: models.Box{X1: x, Y1: y, X2: x + 90, Y2: y + 240}, Score: 0.9}}
+		dets[i] = []human.Detection{{Box: human.Box{X1: x, Y1: y, X2: x + 90, Y2: y + 240}, Score: 0.9}}
 	}
 	// The batch sizes take turns within each iteration, so that a machine whose load changes
 	// during the run (a shared CI box) slows them alike.

@@ -8,8 +8,10 @@ import (
 
 	"github.com/meshpipe/meshpipe/filter"
 	"github.com/meshpipe/meshpipe/gl"
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/models/ort"
+	"github.com/meshpipe/meshpipe/poses"
 	"github.com/meshpipe/meshpipe/rawvideo"
 	"github.com/meshpipe/meshpipe/stages"
 )
@@ -97,7 +99,7 @@ func build(o *options, log *logger) (_ *pipeline, err error) {
 // passThrough is a render worker under -no-render: it leaves the frame as it is.
 type passThrough struct{}
 
-func (passThrough) Render(*rawvideo.Frame, []models.Person) error { return nil }
+func (passThrough) Render(*rawvideo.Frame, []human.Person) error { return nil }
 
 // meshRenderer adapts a gl.Renderer to stages.Renderer: it turns people into meshes under the
 // contract's camera for the frame's size.
@@ -108,7 +110,7 @@ type meshRenderer struct {
 	meshes      []gl.Mesh // reused between frames; one goroutine calls Render
 }
 
-func (m *meshRenderer) Render(f *rawvideo.Frame, people []models.Person) error {
+func (m *meshRenderer) Render(f *rawvideo.Frame, people []human.Person) error {
 	if f == nil {
 		return errors.New("nil frame")
 	}
@@ -151,9 +153,9 @@ func applyPoseFlags(o *options, log *logger, p *pipeline, opt *ort.Options) erro
 	}
 	log.Info("pose", "device", dev, "batch", o.batch, "body", bodyName, "vertices", p.body.VertexCount())
 	if o.poses != "" {
-		w, err := createPoseWriter(o.poses)
+		w, err := poses.Create(o.poses)
 		if err != nil {
-			return err
+			return fmt.Errorf("-poses: %w", err)
 		}
 		p.closers = append(p.closers, w.Close)
 		p.cfg.Poses = w

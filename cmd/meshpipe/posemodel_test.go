@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/internal/drawtest"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 	"github.com/meshpipe/meshpipe/models"
@@ -84,7 +85,7 @@ func TestRunBlazePoseDefault(t *testing.T) {
 	// side leaves room for the fit. A body covers less of its box than the stand-in does, and
 	// background subtraction sometimes gives two people walking together one box, of whom
 	// BlazePose draws one: 1/20 of the box must be drawn.
-	roi := func(b models.Box) models.Window {
+	roi := func(b human.Box) models.Window {
 		return models.Window{CX: (b.X1 + b.X2) / 2, CY: (b.Y1 + b.Y2) / 2, Side: 2 * max(b.Width(), b.Height())}
 	}
 	drawtest.Check(t, in.Bytes(), out, w, h, boxes.PerFrame, roi, 20)

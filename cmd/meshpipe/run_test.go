@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/meshpipe/meshpipe/gl"
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/internal/drawtest"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 	"github.com/meshpipe/meshpipe/models"
@@ -55,7 +56,7 @@ func TestRunYOLOXStill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var bs []models.Box
+	var bs []human.Box
 	for _, d := range dets {
 		bs = append(bs, d.Box)
 	}
@@ -64,7 +65,7 @@ func TestRunYOLOXStill(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	drawtest.Check(t, in, out, f.Width, f.Height, [][]models.Box{bs, bs}, drawtest.CropReach, 10)
+	drawtest.Check(t, in, out, f.Width, f.Height, [][]human.Box{bs, bs}, drawtest.CropReach, 10)
 }
 
 func TestRunTruncatedInput(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
@@ -17,7 +18,7 @@ import (
 type Boxes struct {
 	bg *models.BackgroundSubtractor
 	// PerFrame holds frame k's boxes at index k (empty for a frame without people).
-	PerFrame [][]models.Box
+	PerFrame [][]human.Box
 }
 
 // NewBoxes returns an empty recorder with the default background subtractor.
@@ -30,7 +31,7 @@ func (b *Boxes) Add(t testing.TB, f *rawvideo.Frame) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var bs []models.Box
+	var bs []human.Box
 	for _, d := range dets {
 		bs = append(bs, d.Box)
 	}
@@ -39,7 +40,7 @@ func (b *Boxes) Add(t testing.TB, f *rawvideo.Frame) {
 
 // CropReach is where the HMR2 stand-in draws a person: inside the person's crop window
 // (models.WindowOf), give or take 2 pixels.
-func CropReach(b models.Box) models.Window {
+func CropReach(b human.Box) models.Window {
 	w := models.WindowOf(b)
 	w.Side += 4
 	return w
@@ -51,7 +52,7 @@ func CropReach(b models.Box) models.Window {
 // the first pixel changed away from everyone, when the sizes or frame counts differ, or when no
 // frame holds a person (the check would show nothing). It logs and returns how many people it
 // checked.
-func Check(t testing.TB, in, out []byte, w, h int, boxes [][]models.Box, reach func(models.Box) models.Window, minDiv int) (people int) {
+func Check(t testing.TB, in, out []byte, w, h int, boxes [][]human.Box, reach func(human.Box) models.Window, minDiv int) (people int) {
 	t.Helper()
 	n := w * h * 3
 	if len(out) != len(in) {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/models/ort"
@@ -257,7 +258,7 @@ func openBlazePose(t testing.TB, variant string) *models.BlazePose {
 }
 
 // people returns YOLOX-Nano's people in f that stand at least 40% of the frame's height.
-func people(t testing.TB, f *rawvideo.Frame) []models.Detection {
+func people(t testing.TB, f *rawvideo.Frame) []human.Detection {
 	t.Helper()
 	s, err := ort.Open(testenv.Shared(t, "models/yolox_nano.onnx"), ort.Options{IntraOpThreads: 1})
 	if err != nil {
@@ -272,7 +273,7 @@ func people(t testing.TB, f *rawvideo.Frame) []models.Detection {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var big []models.Detection
+	var big []human.Detection
 	for _, d := range dets {
 		if d.Box.Height() >= 0.4*float32(f.Height) {
 			big = append(big, d)
@@ -299,7 +300,7 @@ func TestBlazePoseReprojectionOnPhotos(t *testing.T) {
 		if len(dets) != c.people {
 			t.Fatalf("%s: %d people found by YOLOX, want %d", c.name, len(dets), c.people)
 		}
-		batch, err := bp.EstimateDetailed([]*rawvideo.Frame{f}, [][]models.Detection{dets})
+		batch, err := bp.EstimateDetailed([]*rawvideo.Frame{f}, [][]human.Detection{dets})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -364,7 +365,7 @@ func BenchmarkPosePerPerson(b *testing.B) {
 	}
 	defer standin.Close()
 	type estimator interface {
-		Estimate(*rawvideo.Frame, []models.Detection) ([]models.Person, error)
+		Estimate(*rawvideo.Frame, []human.Detection) ([]human.Person, error)
 	}
 	cases := []struct {
 		name string
@@ -389,7 +390,7 @@ func BenchmarkPosePerPerson(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*len(dets)), "ms/person")
 			if bp, ok := est.(*models.BlazePose); ok {
-				batch, err := bp.EstimateDetailed([]*rawvideo.Frame{f}, [][]models.Detection{dets})
+				batch, err := bp.EstimateDetailed([]*rawvideo.Frame{f}, [][]human.Detection{dets})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -11,13 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshpipe/meshpipe/models"
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
 // cropJob is a job whose crop count batchFrames reads from its frame's Seq field.
 func cropJob(seq int64, crops int) *job {
-	return &job{frame: &rawvideo.Frame{Seq: seq}, dets: make([]models.Detection, crops)}
+	return &job{frame: &rawvideo.Frame{Seq: seq}, dets: make([]human.Detection, crops)}
 }
 
 // batchFrames keeps jobs in order, never puts more than the limit of crops in a batch (unless
@@ -61,10 +61,10 @@ func TestBatchFramesGrouping(t *testing.T) {
 // peopleDetector gives frame k (k mod 4) people, so batches mix frames of 0 to 3 people.
 type peopleDetector struct{}
 
-func (peopleDetector) Detect(f *rawvideo.Frame) ([]models.Detection, error) {
-	dets := make([]models.Detection, f.Seq%4)
+func (peopleDetector) Detect(f *rawvideo.Frame) ([]human.Detection, error) {
+	dets := make([]human.Detection, f.Seq%4)
 	for i := range dets {
-		dets[i] = models.Detection{Box: models.Box{X1: float32(i), Y1: 1, X2: float32(i) + 4, Y2: 7}, Score: 0.9}
+		dets[i] = human.Detection{Box: human.Box{X1: float32(i), Y1: 1, X2: float32(i) + 4, Y2: 7}, Score: 0.9}
 	}
 	return dets, nil
 }

@@ -5,9 +5,19 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/meshpipe/meshpipe/models"
+	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
+
+// PoseEstimator recovers the body of each detection of several frames at once
+// (models.PoseEstimator, models.BlazePose): the crops of consecutive frames go to the model as
+// one batch. It is shared by all pose workers, so it must be safe for concurrent use.
+type PoseEstimator interface {
+	// EstimateBatch returns people[i] for frames[i], one Person per detection of dets[i], in
+	// order. When it fails, the graph runs each frame of the batch alone, so that the error
+	// it reports names the frame at fault and the frames before it are still drawn.
+	EstimateBatch(frames []*rawvideo.Frame, dets [][]human.Detection) ([][]human.Person, error)
+}
 
 // DefaultBatchWait is how long, by default, the first frame of a pose batch waits for more
 // frames while a pose worker is free. It is short next to a pose model run (tens of
@@ -15,6 +25,37 @@ import (
 // stream whose frames come slowly is hardly held back, while a file, whose frames are all
 // there, fills whole batches.
 const DefaultBatchWait = 10 * time.Millisecond
+
+// batch is the first half of the pose stage: it groups consecutive jobs from in into batches of
+// at most limit crops (batchFrames) and sends them to out, which it closes at the end. Jobs not
+// to be worked on count no crops.
+func (g *graph) batch(in <-chan *job, out chan<- []*job, limit int, wait time.Duration) error {
+	defer close(out)
+	batchFrames(g.ctx, in, out, limit, wait, func(j *job) int {
+		if g.skip(j) {
+			return 0
+		}
+		return len(j.dets)
+	})
+	return nil
+}
+
+// pose is one pose worker, the second half of the pose stage: it runs each batch from in
+// through est (estimate) and sends its jobs on to out, in order. It returns when in is closed
+// or the graph is cancelled.
+func (g *graph) pose(est PoseEstimator, in <-chan []*job, out chan<- *job) error {
+	for b := range in {
+		t0 := g.rec.now()
+		n := estimate(est, b, g.skip, g.fail)
+		g.rec.recordBatch(StagePose, t0, n) // frames without people are not pose work
+		for _, j := range b {
+			if !g.send(out, j) {
+				return nil
+			}
+		}
+	}
+	return nil
+}
 
 // batchFrames reads jobs from in, in order, and sends them to out in batches of consecutive
 // jobs. crops gives a job's number of crops: a job with none (no people, or not to be worked
@@ -122,7 +163,7 @@ func estimate(pose PoseEstimator, b []*job, skip func(*job) bool, fail func(*job
 	}
 	run := func(jobs []*job) error {
 		frames := make([]*rawvideo.Frame, len(jobs))
-		dets := make([][]models.Detection, len(jobs))
+		dets := make([][]human.Detection, len(jobs))
 		for i, j := range jobs {
 			frames[i], dets[i] = j.frame, j.dets
 		}

@@ -1,0 +1,62 @@
+package stages
+
+import (
+	"github.com/meshpipe/meshpipe/human"
+	"github.com/meshpipe/meshpipe/rawvideo"
+)
+
+// Detector finds the people in a frame (models.YOLOX, models.BackgroundSubtractor, ...). The
+// graph calls it in frame order from one goroutine, so it may keep state between frames.
+type Detector interface {
+	// Detect returns the people in f, best first, with TrackID 0; boxes in pixels of f.
+	Detect(f *rawvideo.Frame) ([]human.Detection, error)
+}
+
+// Tracker gives detections stable track ids; it is called in frame order.
+type Tracker interface {
+	Update(dets []human.Detection) []human.Detection
+}
+
+// detect is the graph's second stage: for each job from in, in frame order, it finds the people
+// (d) and gives them track ids (t, when not nil), then sends the job on to out. A failure marks
+// the job's frame; the job still goes on, so that the frames before it are written. detect
+// closes out when in is closed or the graph is cancelled.
+func (g *graph) detect(d Detector, t Tracker, in <-chan *job, out chan<- *job) error {
+	defer close(out)
+	for {
+		var j *job
+		select {
+		case next, ok := <-in:
+			if !ok {
+				return nil
+			}
+			j = next
+		case <-g.ctx.Done():
+			// The reader may be blocked in Read; do not wait for it to close in.
+			return nil
+		}
+		if !g.skip(j) {
+			t0 := g.rec.now()
+			if err := detectFrame(d, t, j); err != nil {
+				g.fail(j, "detect", err)
+			}
+			g.rec.record(StageDetect, t0)
+		}
+		if !g.send(out, j) {
+			return nil
+		}
+	}
+}
+
+// detectFrame runs d and t on j's frame and stores the detections in j; a panic comes back as
+// an error.
+func detectFrame(d Detector, t Tracker, j *job) error {
+	return guard(func() error {
+		dets, err := d.Detect(j.frame)
+		if err == nil && t != nil {
+			dets = t.Update(dets)
+		}
+		j.dets = dets
+		return err
+	})
+}
