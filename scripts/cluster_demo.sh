@@ -68,9 +68,10 @@ say "submitting ${samples[*]} (meshpipe $flags; segments of $segment frames)"
 bin/meshfarm submit -o "$out" -segment-frames "$segment" "${samples[@]}" -- $flags
 echo
 start=$SECONDS
-while bin/meshfarm status -query "ExecutionStatus = 'Running'" | grep -q '^running'; do
-	bin/meshfarm status -query "ExecutionStatus = 'Running'" | sed '$d'
-	echo
+while :; do
+	running=$(bin/meshfarm status -query "ExecutionStatus = 'Running'")
+	[[ $running == *$'\nrunning'* ]] || break
+	printf '%s\n\n' "$(sed '$d' <<<"$running")"
 	sleep 5
 done
 say "all files closed after $((SECONDS - start)) s"

@@ -28,46 +28,66 @@ given back and retried on other workers.
 Flags:
 `
 
-func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// workerConfig is what `meshfarm worker`'s flags say.
+type workerConfig struct {
+	conn        connection
+	concurrency int
+	devices     []string
+	meshpipe    string
+	identity    string
+	verbose     bool
+}
+
+// parseWorker reads the worker's flags and resolves its devices and concurrency from the GPUs
+// found (gpus). It returns exit status 2 with the reason on stderr for bad flags.
+func parseWorker(args []string, gpus []string, stderr io.Writer) (workerConfig, int) {
+	var c workerConfig
 	fs := newFlags("worker", workerHead, stderr)
-	var conn connection
-	conn.define(fs)
-	concurrency := fs.Int("concurrency", 0, "segments run at once (default: one per GPU found, else 1)")
+	c.conn.define(fs)
+	fs.IntVar(&c.concurrency, "concurrency", 0, "segments run at once (default: one per GPU found, else 1)")
 	devices := fs.String("devices", "", "comma-separated meshpipe -device values, one segment on each at a time (default: cuda:0... for each GPU found; none: leave -device to the job)")
-	meshpipe := fs.String("meshpipe", "", "meshpipe binary (default: meshpipe beside meshfarm, else from PATH)")
-	identity := fs.String("identity", "", "this worker's name in Temporal (default: pid@host)")
-	verbose := fs.Bool("v", false, "log every heartbeat too")
+	fs.StringVar(&c.meshpipe, "meshpipe", "", "meshpipe binary (default: meshpipe beside meshfarm, else from PATH)")
+	fs.StringVar(&c.identity, "identity", "", "this worker's name in Temporal (default: pid@host)")
+	fs.BoolVar(&c.verbose, "v", false, "log every heartbeat too")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return c, 2
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "meshfarm worker: unexpected argument %q\n", fs.Arg(0))
-		return 2
+		return c, 2
 	}
-	log := logger(stderr, *verbose)
-
-	devs := gpuDevices(gpuInputs{CudaVisible: os.Getenv("CUDA_VISIBLE_DEVICES"), HasCudaVisible: hasEnv("CUDA_VISIBLE_DEVICES"), DevNames: devNames()})
+	c.devices = gpus
 	switch *devices {
 	case "":
 	case "none":
-		devs = nil
+		c.devices = nil
 	default:
-		devs = strings.Split(*devices, ",")
+		c.devices = strings.Split(*devices, ",")
 	}
-	n := *concurrency
-	switch {
-	case n == 0 && len(devs) > 0:
-		n = len(devs)
+	switch n := c.concurrency; {
+	case n == 0 && len(c.devices) > 0:
+		c.concurrency = len(c.devices)
 	case n == 0:
-		n = 1
+		c.concurrency = 1
 	case n < 0:
 		fmt.Fprintf(stderr, "meshfarm worker: -concurrency %d: want 1 or more\n", n)
-		return 2
-	case len(devs) > 0 && n > len(devs):
-		fmt.Fprintf(stderr, "meshfarm worker: -concurrency %d but %d devices (%s): one segment per GPU (-devices none to share)\n", n, len(devs), strings.Join(devs, ","))
-		return 2
+		return c, 2
+	case len(c.devices) > 0 && n > len(c.devices):
+		fmt.Fprintf(stderr, "meshfarm worker: -concurrency %d but %d devices (%s): one segment per GPU (-devices none to share)\n", n, len(c.devices), strings.Join(c.devices, ","))
+		return c, 2
 	}
-	bin, err := findMeshpipe(*meshpipe)
+	return c, 0
+}
+
+func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	gpus := gpuDevices(gpuInputs{CudaVisible: os.Getenv("CUDA_VISIBLE_DEVICES"), HasCudaVisible: hasEnv("CUDA_VISIBLE_DEVICES"), DevNames: devNames()})
+	c, code := parseWorker(args, gpus, stderr)
+	if code != 0 {
+		return code
+	}
+	log := logger(stderr, c.verbose)
+	conn, n, devs := c.conn, c.concurrency, c.devices
+	bin, err := findMeshpipe(c.meshpipe)
 	if err == nil {
 		err = lookTools("ffmpeg", "ffprobe")
 	}
@@ -84,8 +104,11 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	defer cl.Close()
 	w := worker.New(cl, conn.taskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: n,
-		Identity:                           *identity,
+		Identity:                           c.identity,
 		WorkerStopTimeout:                  5 * time.Second,
+		// Heartbeats reach the server at least every 5 s (the SDK's default is 80% of the
+		// heartbeat timeout), so that status shows a segment's progress as it goes.
+		MaxHeartbeatThrottleInterval: 5 * time.Second,
 	})
 	farm.Register(w, &farm.Activities{Meshpipe: bin, Devices: devs, Log: log})
 	if err := w.Start(); err != nil {
