@@ -30,8 +30,9 @@ type Probe struct {
 	// low loses no frame; one that is too high gives empty segments at the end.
 	Frames int
 	// Seekable says that the packets' presentation times, sorted, are exactly
-	// FirstPTS + k*FrameTicks (a constant frame rate without gaps): frame k then starts at
-	// SeekTime(k), and a segment may seek there instead of decoding every frame before it.
+	// FirstPTS + k*FrameTicks, with FrameTicks one frame at Rate (a constant frame rate without
+	// gaps): frame k then starts at SeekTime(k), and a segment may seek there instead of
+	// decoding every frame before it.
 	Seekable bool
 	// FirstPTS and FrameTicks are the first presentation time and the time between frames, in
 	// TimeBase units; meaningful when Seekable.
@@ -80,6 +81,7 @@ func (e *InputError) Error() string { return e.File + ": " + e.Reason }
 
 type ffprobeJSON struct {
 	Streams []struct {
+		Index        int    `json:"index"`
 		CodecType    string `json:"codec_type"`
 		CodecName    string `json:"codec_name"`
 		Width        int    `json:"width"`
@@ -89,23 +91,28 @@ type ffprobeJSON struct {
 		AvgFrameRate string `json:"avg_frame_rate"`
 		TimeBase     string `json:"time_base"`
 	} `json:"streams"`
+	Packets []struct {
+		StreamIndex int    `json:"stream_index"`
+		PTS         *int64 `json:"pts"`
+		Flags       string `json:"flags"`
+	} `json:"packets"`
 	Format struct {
 		StartTime string `json:"start_time"`
 	} `json:"format"`
 }
 
-// ProbeFile describes file with ffprobe (from PATH): the streams, then every video packet's
-// presentation time (the container's index; nothing is decoded), and finally decodes the first
-// frame with ffmpeg, so that a file whose codec ffmpeg lacks fails here. A file that is
-// missing, has no video stream, no frames, or that ffprobe or ffmpeg cannot read gives an
-// *InputError carrying what they said; a failure to run them at all gives another error.
+// ProbeFile describes file with one ffprobe run (from PATH): the streams and every packet's
+// presentation time (the container's index; nothing is decoded), then decodes the first frame
+// with ffmpeg, so that a file whose codec ffmpeg lacks fails here. A file that is missing, has
+// no video stream, no frames, or that ffprobe or ffmpeg cannot read gives an *InputError
+// carrying what they said; a failure to run them at all gives another error.
 func ProbeFile(ctx context.Context, file string) (Probe, error) {
 	var p Probe
 	if _, err := os.Stat(file); err != nil {
 		return p, &InputError{File: file, Reason: err.Error()}
 	}
 	out, err := runTool(ctx, "ffprobe", file, "-v", "error", "-show_entries",
-		"format=start_time:stream=codec_type,codec_name,width,height,pix_fmt,r_frame_rate,avg_frame_rate,time_base",
+		"format=start_time:stream=index,codec_type,codec_name,width,height,pix_fmt,r_frame_rate,avg_frame_rate,time_base:packet=stream_index,pts,flags",
 		"-of", "json", file)
 	if err != nil {
 		return p, err
@@ -130,7 +137,7 @@ func ProbeFile(ctx context.Context, file string) (Probe, error) {
 	}
 	s := pj.Streams[video]
 	if s.Width <= 0 || s.Height <= 0 || s.PixFmt == "" {
-		return p, &InputError{File: file, Reason: fmt.Sprintf("video stream 0 (%s) has no frame size or pix_fmt: ffmpeg cannot decode it", s.CodecName)}
+		return p, &InputError{File: file, Reason: fmt.Sprintf("video stream %d (%s) has no frame size or pix_fmt: ffmpeg cannot decode it", s.Index, s.CodecName)}
 	}
 	p.Width, p.Height, p.PixFmt, p.TimeBase = s.Width, s.Height, s.PixFmt, s.TimeBase
 	p.Rate = s.RFrameRate
@@ -144,28 +151,18 @@ func ProbeFile(ctx context.Context, file string) (Probe, error) {
 		p.StartTime = st
 	}
 
-	out, err = runTool(ctx, "ffprobe", file, "-v", "error", "-select_streams", "v:0",
-		"-show_entries", "packet=pts,flags", "-of", "csv=p=0", file)
-	if err != nil {
-		return p, err
-	}
 	var pts []int64
 	known := true
-	for _, line := range strings.Split(string(out), "\n") {
-		v, flags, _ := strings.Cut(strings.TrimSpace(line), ",")
-		if v == "" && flags == "" {
-			continue
-		}
-		if strings.Contains(flags, "D") {
-			continue // a packet the demuxer drops (before an edit list's start)
+	for _, pk := range pj.Packets {
+		if pk.StreamIndex != s.Index || strings.Contains(pk.Flags, "D") {
+			continue // another stream's, or one the demuxer drops (before an edit list's start)
 		}
 		p.Frames++
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			known = false // N/A: no presentation time
+		if pk.PTS == nil {
+			known = false // no presentation time
 			continue
 		}
-		pts = append(pts, n)
+		pts = append(pts, *pk.PTS)
 	}
 	if p.Frames == 0 {
 		return p, &InputError{File: file, Reason: "the video stream has no frames"}
@@ -177,7 +174,10 @@ func ProbeFile(ctx context.Context, file string) (Probe, error) {
 		for i := 2; i < len(pts) && regular; i++ {
 			regular = pts[i]-pts[i-1] == d
 		}
-		if regular {
+		// The spacing must also be the stream's rate: ffmpeg's constant-rate output (what a
+		// decode from the start gives) would otherwise repeat or drop frames, and the seek,
+		// which passes frames through as they are, would not.
+		if regular && spacingIsRate(d, p.TimeBase, p.Rate) {
 			p.Seekable, p.FirstPTS, p.FrameTicks = true, pts[0], d
 		}
 	}
@@ -192,6 +192,18 @@ func ProbeFile(ctx context.Context, file string) (Probe, error) {
 		return p, &InputError{File: file, Reason: fmt.Sprintf("ffmpeg decoded no frame from the video stream (%s)", s.CodecName)}
 	}
 	return p, nil
+}
+
+// spacingIsRate reports whether ticks of timeBase ("1/90000") last exactly one frame at rate
+// ("30000/1001").
+func spacingIsRate(ticks int64, timeBase, rate string) bool {
+	tb, ok1 := new(big.Rat).SetString(timeBase)
+	r, ok2 := new(big.Rat).SetString(rate)
+	if !ok1 || !ok2 || tb.Sign() <= 0 || r.Sign() <= 0 {
+		return false
+	}
+	d := new(big.Rat).Mul(new(big.Rat).SetInt64(ticks), tb)
+	return d.Mul(d, r).Cmp(big.NewRat(1, 1)) == 0
 }
 
 func rateKnown(r string) bool {

@@ -78,6 +78,25 @@ func TestSeekTime(t *testing.T) {
 	}
 }
 
+func TestSpacingIsRate(t *testing.T) {
+	for _, c := range []struct {
+		ticks    int64
+		tb, rate string
+		want     bool
+	}{
+		{1024, "1/10240", "10/1", true},
+		{3003, "1/90000", "30000/1001", true},
+		{1, "1/10", "10/1", true},
+		{1, "1/25", "50/1", false}, // fields counted as frames: a decode would repeat each frame
+		{2, "1/25", "25/1", false},
+		{1, "1/25", "", false},
+	} {
+		if got := spacingIsRate(c.ticks, c.tb, c.rate); got != c.want {
+			t.Errorf("spacingIsRate(%d, %s, %s) = %v", c.ticks, c.tb, c.rate, got)
+		}
+	}
+}
+
 func TestOptionFiles(t *testing.T) {
 	got := optionFiles([]string{"-pose-model", "hmr2", "-model", "/m/hmr2.onnx", "--detector=../y.onnx", "-detector", "bgsub", "-body", "b.npz", "-alpha", "0.5"})
 	want := []string{"/m/hmr2.onnx", "../y.onnx", "b.npz"}

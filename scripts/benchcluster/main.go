@@ -39,9 +39,9 @@ type options struct {
 func main() {
 	o := options{}
 	flag.IntVar(&o.files, "files", 3, "input files, each cut from vtest.avi (768x576, 10 fps) at a different place")
-	flag.IntVar(&o.frames, "frames", 300, "frames per file")
-	flag.IntVar(&o.segmentFrames, "segment-frames", 150, "the farm's segment length")
-	flag.IntVar(&o.warmup, "warmup-frames", farm.DefaultWarmupFrames, "the farm's warm-up frames before each segment but the first")
+	flag.IntVar(&o.frames, "frames", 400, "frames per file")
+	flag.IntVar(&o.segmentFrames, "segment-frames", 200, "the farm's segment length (its default, 1800, would make one segment of each file)")
+	flag.IntVar(&o.warmup, "warmup-frames", 10, "the farm's warm-up frames before each segment but the first (its default is 30, for segments of 1800)")
 	flag.StringVar(&o.flags, "flags", "-pose-model standin", "meshpipe's flags, for both kinds of run")
 	flag.StringVar(&o.intermediate, "intermediate", "raw", "the farm's segment files: raw or ffvhuff")
 	flag.StringVar(&o.workers, "workers", "1,2", "worker counts to run the farm with")
