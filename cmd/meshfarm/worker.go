@@ -36,6 +36,9 @@ type workerConfig struct {
 	meshpipe    string
 	identity    string
 	verbose     bool
+	// found says the devices are the GPUs found, not named with -devices, and the concurrency
+	// their count, not set with -concurrency.
+	found, foundConcurrency bool
 }
 
 // parseWorker reads the worker's flags and resolves its devices and concurrency from the GPUs
@@ -59,6 +62,7 @@ func parseWorker(args []string, gpus []string, stderr io.Writer) (workerConfig, 
 	c.devices = gpus
 	switch *devices {
 	case "":
+		c.found = len(gpus) > 0
 	case "none":
 		c.devices = nil
 	default:
@@ -66,7 +70,7 @@ func parseWorker(args []string, gpus []string, stderr io.Writer) (workerConfig, 
 	}
 	switch n := c.concurrency; {
 	case n == 0 && len(c.devices) > 0:
-		c.concurrency = len(c.devices)
+		c.concurrency, c.foundConcurrency = len(c.devices), true
 	case n == 0:
 		c.concurrency = 1
 	case n < 0:
@@ -95,6 +99,19 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "meshfarm worker: %v\n", err)
 		return 1
 	}
+	if len(devs) > 0 {
+		if err := checkDevice(ctx, bin, devs[0]); err != nil {
+			if !c.found {
+				fmt.Fprintf(stderr, "meshfarm worker: -devices: %v\n", err)
+				return 1
+			}
+			log.Warn("GPUs found, but meshpipe cannot use them: segments run on meshpipe's default device", "gpus", len(devs), "err", err)
+			devs = nil
+			if c.foundConcurrency {
+				n = 1
+			}
+		}
+	}
 
 	cl, err := conn.dial(stderr)
 	if err != nil {
@@ -121,6 +138,21 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	log.Info("worker stopping: running segments are given back")
 	w.Stop()
 	return 0
+}
+
+// checkDevice runs meshpipe with -device dev on no frames: it starts ONNX Runtime on the
+// device (an error when it cannot, as for CUDA libraries missing) and stops.
+func checkDevice(ctx context.Context, meshpipe, dev string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, meshpipe, "-device", dev, "-s", "16x16", "-pose-model", "standin", "-detector", "none",
+		"-no-render", "-nostats", "-loglevel", "error")
+	cmd.Stdin = strings.NewReader("")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("meshpipe -device %s: %v: %s", dev, err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // findMeshpipe returns the meshpipe binary: path when given, else "meshpipe" in meshfarm's
