@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,12 +18,21 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
+	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/meshpipe/meshpipe/farm/segment"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 )
+
+// quietSuite is a test suite whose environments log nothing (the activity errors the tests
+// cause on purpose would fill the output).
+func quietSuite() *testsuite.WorkflowTestSuite {
+	var s testsuite.WorkflowTestSuite
+	s.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	return &s
+}
 
 // testJob is a job with short segments and quick retries.
 func testJob() Job {
@@ -46,7 +57,7 @@ func newCalls() *calls { return &calls{segments: map[int]int{}, tasks: map[int]S
 // env returns a test workflow environment whose Probe returns probe (or probeErr), whose
 // Segment runs segment(task, attempt) and whose Join and Cleanup succeed, recording calls.
 func env(t *testing.T, c *calls, probe segment.Probe, probeErr error, seg func(SegmentTask, int) (segment.Result, error)) *testsuite.TestWorkflowEnvironment {
-	var s testsuite.WorkflowTestSuite
+	s := quietSuite()
 	e := s.NewTestWorkflowEnvironment()
 	Register(e, &Activities{})
 	e.OnActivity(activityProbe, mock.Anything, mock.Anything).Return(func(ctx context.Context, j Job) (segment.Probe, error) {
@@ -346,7 +357,7 @@ func TestProcessFileWithRealActivities(t *testing.T) {
 		"-vf", "scale=192:144", "-c:v", "mpeg4", "-q:v", "4", in).CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, b)
 	}
-	var s testsuite.WorkflowTestSuite
+	s := quietSuite()
 	e := s.NewTestWorkflowEnvironment()
 	Register(e, &Activities{Meshpipe: slowMeshpipe(t)})
 	var mu sync.Mutex
@@ -404,7 +415,7 @@ func TestProcessFileWithRealActivities(t *testing.T) {
 // TestProbeActivityBadInput: the Probe activity turns an undecodable input into a
 // non-retryable BadInput failure that carries ffprobe's reason.
 func TestProbeActivityBadInput(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
+	s := quietSuite()
 	e := s.NewTestActivityEnvironment()
 	e.RegisterActivity(&Activities{Meshpipe: "meshpipe"})
 	garbage := filepath.Join(t.TempDir(), "garbage.mp4")
