@@ -98,6 +98,7 @@ func (a *Activities) Segment(ctx context.Context, task SegmentTask) (segment.Res
 	res, err := segment.Run(ctx, segment.Job{Input: task.Job.Input, Probe: task.Probe, Range: task.Range,
 		Meshpipe: a.Meshpipe, Options: opts, Intermediate: task.Job.Intermediate, Out: task.Out,
 		Progress: func(n int) { written.Store(int64(n)) }})
+	written.Store(int64(res.Frames))
 	stop()
 	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
 		err = cause // the stall watchdog's reason
@@ -125,8 +126,9 @@ func (a *Activities) Join(ctx context.Context, task JoinTask) (int, error) {
 		return Heartbeat{Frame: n - 1, Written: n}
 	})
 	n, err := segment.Join(ctx, segment.JoinJob{Input: task.Job.Input, Probe: task.Probe, Segments: task.Segments,
-		Frames: task.Frames, Intermediate: task.Job.Intermediate, Output: task.Job.Output, VideoCodec: task.Job.VideoCodec,
+		Frames: task.Frames, Skips: task.Skips, Intermediate: task.Job.Intermediate, Output: task.Job.Output, VideoCodec: task.Job.VideoCodec,
 		Progress: func(n int) { written.Store(int64(n)) }})
+	written.Store(int64(n))
 	stop()
 	if err != nil {
 		log.Warn("join failed", "err", err)

@@ -53,10 +53,12 @@ type SegmentTask struct {
 type JoinTask struct {
 	Job   Job
 	Probe segment.Probe
-	// Segments are the segment files in order, Frames their frame counts; WorkDir their folder,
-	// removed once the output is whole.
+	// Segments are the segment files in order, Frames their range's frame counts and Skips the
+	// frames before those in each file (segment.Result); WorkDir their folder, removed once the
+	// output is whole.
 	Segments []string
 	Frames   []int
+	Skips    []int
 	WorkDir  string
 }
 
@@ -147,16 +149,16 @@ func ProcessFile(ctx workflow.Context, job Job) (Result, error) {
 	}
 
 	progress.Phase = PhaseJoining
-	counts := make([]int, len(ranges))
+	counts, skips := make([]int, len(ranges)), make([]int, len(ranges))
 	res := Result{Output: job.Output, Segments: len(ranges)}
 	for i, r := range results {
-		counts[i] = r.Frames
+		counts[i], skips[i] = r.Frames, r.Skip
 		if r.Seeked {
 			res.Seeked++
 		}
 	}
 	if err := workflow.ExecuteActivity(long, activityJoin, JoinTask{Job: job, Probe: probe, Segments: files,
-		Frames: counts, WorkDir: workDir}).Get(ctx, &res.Frames); err != nil {
+		Frames: counts, Skips: skips, WorkDir: workDir}).Get(ctx, &res.Frames); err != nil {
 		cleanup(ctx, workDir)
 		return Result{}, failure("join", err)
 	}

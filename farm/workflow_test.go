@@ -323,7 +323,7 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-// slowMeshpipe writes a stand-in for meshpipe that passes y4m frames through, 20 ms each.
+// slowMeshpipe writes a stand-in for meshpipe that passes y4m frames through, 60 ms each.
 func slowMeshpipe(t *testing.T) string {
 	slow := filepath.Join(t.TempDir(), "meshpipe")
 	os.WriteFile(slow, []byte(`#!/usr/bin/python3
@@ -341,7 +341,7 @@ while True:
     o.write(line)
     o.write(i.read(size))
     o.flush()
-    time.sleep(0.02)
+    time.sleep(0.06)
 `), 0o755)
 	return slow
 }

@@ -334,8 +334,9 @@ func compareRuns(t *testing.T, name string, got, want, src [][]byte, frames, seg
 // (YOLOX) every frame must equal a single meshpipe run over the whole clip; with background
 // subtraction, whose background model is built from every frame before, frames after a
 // segment's start may differ: the test reports how many, and bounds how much. A second submit
-// of a file starts nothing; the undecodable file fails at once with ffprobe's reason while the
-// others finish.
+// of a file starts nothing; the undecodable file fails at once with ffprobe's reason, and a
+// file whose pose model breaks the contract with meshpipe's, neither retried, while the others
+// finish.
 func TestCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the cluster test takes about a minute")
@@ -356,7 +357,8 @@ func TestCluster(t *testing.T) {
 	light := []string{"-pose-model", "standin", "-render-workers", "1", "-pose-workers", "1", "-samples", "1"}
 	stateless := append([]string{"-detector", yolox}, light...)
 	stateful := append([]string{"-detector", "bgsub"}, light...)
-	outStateless, outStateful := filepath.Join(dir, "yolox"), filepath.Join(dir, "bgsub")
+	offContract := append([]string{"-pose-model", "hmr2", "-model", yolox}, light[2:]...) // a detector is no HMR2
+	outStateless, outStateful, outOffContract := filepath.Join(dir, "yolox"), filepath.Join(dir, "bgsub"), filepath.Join(dir, "offcontract")
 
 	a := startWorker(t, address, meshpipe, "A")
 	b := startWorker(t, address, meshpipe, "B")
@@ -386,7 +388,7 @@ func TestCluster(t *testing.T) {
 		out   string
 		opts  []string
 		files []string
-	}{{outStateless, stateless, append([]string{bad}, clips...)}, {outStateful, stateful, clips[:1]}} {
+	}{{outStateless, stateless, append([]string{bad}, clips...)}, {outStateful, stateful, clips[:1]}, {outOffContract, offContract, clips[1:2]}} {
 		lines := submit(sub.out, sub.opts, sub.files...)
 		for _, f := range sub.files {
 			l := lines[f]
@@ -461,7 +463,7 @@ func TestCluster(t *testing.T) {
 		t.Logf("every process of worker A ended with it (%.1f s after the kill)", time.Since(killedAt).Seconds())
 	}
 
-	// Every file ends: four outputs, one failure.
+	// Every file ends: four outputs, two failures.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	closed := map[string]time.Time{}
@@ -476,6 +478,17 @@ func TestCluster(t *testing.T) {
 			}
 			continue
 		}
+		if j.outDir == outOffContract {
+			if err == nil || !strings.Contains(err.Error(), "want img[-1 3 256 256]") || !strings.Contains(err.Error(), "yolox_nano.onnx") {
+				t.Errorf("%s with a detector as pose model: %v, want meshpipe's contract error", filepath.Base(j.in), err)
+			} else {
+				t.Logf("off-contract model: %v", err)
+			}
+			if n, most := activityAttempts(ctx, t, cl, j.id, "Segment"); n == 0 || most != 1 {
+				t.Errorf("off-contract model: %d segments started, up to attempt %d: want no retry", n, most)
+			}
+			continue
+		}
 		if err != nil {
 			t.Fatalf("%s: %v", filepath.Base(j.in), err)
 		}
@@ -485,13 +498,13 @@ func TestCluster(t *testing.T) {
 	}
 	badID := ids[outStateless+bad]
 	for _, j := range jobs {
-		if j.in != bad && !closed[badID].Before(closed[j.id]) {
+		if j.in != bad && j.outDir != outOffContract && !closed[badID].Before(closed[j.id]) {
 			t.Errorf("the undecodable file closed at %v, not before %s (%v)", closed[badID], filepath.Base(j.in), closed[j.id])
 		}
 	}
 	t.Logf("all files closed %.1f s after the submit; the undecodable file %.1f s after it",
 		time.Since(start).Seconds(), closed[badID].Sub(start).Seconds())
-	if probes, attempt := probeAttempts(ctx, t, cl, badID); probes != 1 || attempt != 1 {
+	if probes, attempt := activityAttempts(ctx, t, cl, badID, "Probe"); probes != 1 || attempt != 1 {
 		t.Errorf("the undecodable file was probed %d times (attempt %d): want once, no retry", probes, attempt)
 	}
 
@@ -525,7 +538,7 @@ func TestCluster(t *testing.T) {
 
 	// Outputs against single runs of the same options over the whole clip.
 	for _, j := range jobs {
-		if j.in == bad {
+		if j.in == bad || j.outDir == outOffContract {
 			continue
 		}
 		name := filepath.Base(j.outDir) + "/" + filepath.Base(j.in)
@@ -571,11 +584,11 @@ func TestCluster(t *testing.T) {
 	}
 }
 
-// probeAttempts returns how many Probe activities a workflow scheduled and the attempt of
-// the last one started.
-func probeAttempts(ctx context.Context, t *testing.T, cl client.Client, id string) (scheduled, attempt int) {
+// activityAttempts returns how many activities of type name a workflow started and the
+// highest attempt among them.
+func activityAttempts(ctx context.Context, t *testing.T, cl client.Client, id, name string) (started, most int) {
 	it := cl.GetWorkflowHistory(ctx, id, "", false, 0)
-	probeIDs := map[int64]bool{}
+	ofType := map[int64]bool{}
 	for it.HasNext() {
 		e, err := it.Next()
 		if err != nil {
@@ -586,15 +599,15 @@ func probeAttempts(ctx context.Context, t *testing.T, cl client.Client, id strin
 		}
 		switch a := e.Attributes.(type) {
 		case *historypb.HistoryEvent_ActivityTaskScheduledEventAttributes:
-			if a.ActivityTaskScheduledEventAttributes.ActivityType.GetName() == "Probe" {
-				scheduled++
-				probeIDs[e.EventId] = true
+			if a.ActivityTaskScheduledEventAttributes.ActivityType.GetName() == name {
+				ofType[e.EventId] = true
 			}
 		case *historypb.HistoryEvent_ActivityTaskStartedEventAttributes:
-			if probeIDs[a.ActivityTaskStartedEventAttributes.ScheduledEventId] {
-				attempt = int(a.ActivityTaskStartedEventAttributes.Attempt)
+			if ofType[a.ActivityTaskStartedEventAttributes.ScheduledEventId] {
+				started++
+				most = max(most, int(a.ActivityTaskStartedEventAttributes.Attempt))
 			}
 		}
 	}
-	return scheduled, attempt
+	return started, most
 }

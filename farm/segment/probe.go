@@ -57,17 +57,28 @@ func (p Probe) Pipe() Pipe {
 	return Pipe{PixFmt: "rgb24", Width: p.Width, Height: p.Height, Rate: p.Rate}
 }
 
-// SeekTime is the -ss value, in seconds from the container's start, that makes ffmpeg's first
-// decoded frame frame k: half a frame before frame k's presentation time, so that rounding
-// cannot drop frame k or keep frame k-1. Only meaningful when Seekable.
-func (p Probe) SeekTime(k int) (float64, error) {
+// SeekTime is the -ss value that makes ffmpeg's first decoded frame frame k: frame k's
+// presentation time, counted from the container's start as ffmpeg's -ss is, rounded down to
+// the microsecond (ffmpeg's own unit for -ss), as "S.UUUUUU". Frame k then comes out at time
+// 0 (less than a microsecond late), so a constant-rate output puts nothing before it, and
+// frame k-1, a whole frame earlier, is dropped. Only meaningful when Seekable.
+func (p Probe) SeekTime(k int) (string, error) {
 	tb, ok := new(big.Rat).SetString(p.TimeBase)
 	if !ok || tb.Sign() <= 0 {
-		return 0, fmt.Errorf("time base %q", p.TimeBase)
+		return "", fmt.Errorf("time base %q", p.TimeBase)
 	}
-	ticks := new(big.Rat).SetFrac64(2*p.FirstPTS+int64(2*k-1)*p.FrameTicks, 2)
-	t, _ := ticks.Mul(ticks, tb).Float64()
-	return max(0, t-p.StartTime), nil
+	start, ok := new(big.Rat).SetString(strconv.FormatFloat(p.StartTime, 'f', -1, 64))
+	if !ok {
+		return "", fmt.Errorf("start time %v", p.StartTime)
+	}
+	t := new(big.Rat).SetInt64(p.FirstPTS + int64(k)*p.FrameTicks)
+	t.Mul(t, tb).Sub(t, start).Mul(t, big.NewRat(1000000, 1))
+	us := new(big.Int).Quo(t.Num(), t.Denom()) // truncates toward zero
+	if t.Sign() < 0 {
+		us.SetInt64(0)
+	}
+	n := us.Int64()
+	return fmt.Sprintf("%d.%06d", n/1000000, n%1000000), nil
 }
 
 // InputError is a file that cannot be processed, whoever tries: missing, unreadable, no video

@@ -1,7 +1,7 @@
 package segment
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
 // Intermediate formats of segment files. Both are lossless, so the join gives back exactly the
@@ -54,8 +57,13 @@ type Job struct {
 
 // Result is what a segment run wrote.
 type Result struct {
-	// Frames is the number of frames written to Out: Range.Len() unless the stream ended first.
+	// Frames is the number of the range's frames in Out: Range.Len() unless the stream ended
+	// first.
 	Frames int
+	// Skip is the number of frames at the start of Out that precede the range (the warm-up
+	// frames, kept in Raw segment files, where dropping them costs a copy of every frame; the
+	// join skips them).
+	Skip int
 	// EOF says that the stream ended before the range did (always true for the last segment).
 	EOF bool
 	// Seeked says that the decoder seeked to the first frame instead of decoding the frames
@@ -73,12 +81,14 @@ type OptionsError struct {
 
 func (e *OptionsError) Error() string { return "meshpipe refused the job's options: " + e.Reason }
 
-// Run runs the segment: ffmpeg decodes Input (seeking to the first warm-up frame when the probe
-// allows it, else decoding the frames before it and dropping them here), meshpipe draws the
-// warm-up frames and the range, the warm-up frames' output is dropped, and the range's frames
-// go to the intermediate file. Every child runs in its own process group, killed when ctx ends
-// and when this process dies. Errors: *OptionsError for options meshpipe refuses, ctx's error
-// when it ended, else an error naming the child that failed and what it printed.
+// Run runs the segment: ffmpeg decodes Input from the first warm-up frame (seeking there when
+// the probe allows it, else decoding the frames before it, which Run drops), meshpipe draws
+// the warm-up frames and the range, and its output goes to the segment file. Frames go from
+// ffmpeg to meshpipe, and from meshpipe into a Raw segment file, without passing through this
+// process (Result.Skip then counts the warm-up frames in the file); an FFVHuff segment file
+// gets the range's frames only. Every child runs in its own process group, killed when ctx
+// ends and when this process dies. Errors: *OptionsError for options meshpipe refuses, ctx's
+// error when it ended, else an error naming the child that failed and what it printed.
 func Run(ctx context.Context, job Job) (Result, error) {
 	var res Result
 	if err := CheckIntermediate(job.Intermediate); err != nil {
@@ -102,16 +112,10 @@ func Run(ctx context.Context, job Job) (Result, error) {
 		if err != nil {
 			return res, fmt.Errorf("%s: seeking to frame %d: %w", job.Input, skip, err)
 		}
-		decArgs = append(decArgs, "-ss", strconv.FormatFloat(t, 'f', 6, 64))
+		decArgs = append(decArgs, "-ss", t)
 		res.Seeked, skip = true, 0
 	}
 	decArgs = append(decArgs, "-i", job.Input, "-map", "0:v:0")
-	if res.Seeked {
-		// The first frame kept lands up to half a frame after time 0: a constant-rate output
-		// would put a copy of it before it. The probe found the file's frames evenly spaced, so
-		// every frame passes through as it is, as from a decode from the start.
-		decArgs = append(decArgs, "-fps_mode", "passthrough")
-	}
 	if want >= 0 {
 		decArgs = append(decArgs, "-frames:v", strconv.Itoa(skip+want))
 	}
@@ -119,142 +123,164 @@ func Run(ctx context.Context, job Job) (Result, error) {
 	dec := command(ctx, "ffmpeg", decArgs...)
 	var decErr tailBuffer
 	dec.Stderr = &decErr
-	decOut, err := dec.StdoutPipe()
-	if err != nil {
-		return res, err
-	}
-	if err := dec.Start(); err != nil {
-		return res, fmt.Errorf("starting ffmpeg (from PATH): %w", err)
-	}
 	decFailed := func(err error) error {
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if parent.Err() != nil {
+			return parent.Err()
 		}
 		return fmt.Errorf("ffmpeg decoding %s: %w%s", job.Input, err, colonTail(decErr.String()))
-	}
-	fr, err := newFrameReader(decOut, pipe)
-	var buf []byte
-	for i := 0; err == nil && i < skip; i++ {
-		buf, err = fr.next(buf)
-	}
-	if err != nil {
-		cancel()
-		werr := dec.Wait()
-		if errors.Is(err, io.EOF) && werr == nil {
-			// The stream ended before the segment: nothing to write but an empty stream.
-			res.EOF = true
-			return res, writeEmpty(job, fr)
-		}
-		if werr != nil {
-			return res, decFailed(werr)
-		}
-		return res, decFailed(err)
 	}
 
 	mpArgs := append(append(append([]string{}, job.Options...), "-nostats", "-loglevel", "warning"), pipe.meshpipeInput()...)
 	mp := command(ctx, job.Meshpipe, mpArgs...)
 	var mpErr tailBuffer
 	mp.Stderr = &mpErr
-	mpIn, err := mp.StdinPipe()
-	if err != nil {
-		return res, err
-	}
-	mpOut, err := mp.StdoutPipe()
-	if err != nil {
-		return res, err
-	}
-	if err := mp.Start(); err != nil {
-		cancel()
-		dec.Wait()
-		return res, fmt.Errorf("starting meshpipe %s: %w", job.Meshpipe, err)
+
+	// ffmpeg -> meshpipe: one pipe between them, or, to drop the frames before the segment,
+	// through this process.
+	var fr *frameReader
+	var mpIn io.WriteCloser
+	var buf []byte
+	var pipeEnds []*os.File // the direct pipe's ends, closed here once both children have them
+	if skip == 0 {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			return res, err
+		}
+		dec.Stdout, mp.Stdin = pw, pr
+		pipeEnds = []*os.File{pr, pw}
+		defer pr.Close()
+		defer pw.Close()
+		if err := dec.Start(); err != nil {
+			return res, fmt.Errorf("starting ffmpeg (from PATH): %w", err)
+		}
+	} else {
+		decOut, err := dec.StdoutPipe()
+		if err != nil {
+			return res, err
+		}
+		if err := dec.Start(); err != nil {
+			return res, fmt.Errorf("starting ffmpeg (from PATH): %w", err)
+		}
+		fr, err = newFrameReader(decOut, pipe)
+		for i := 0; err == nil && i < skip; i++ {
+			buf, err = fr.next(buf)
+		}
+		if err != nil {
+			cancel()
+			werr := dec.Wait()
+			if errors.Is(err, io.EOF) && werr == nil {
+				// The stream ended before the segment: nothing to write but an empty stream.
+				res.EOF = true
+				return res, writeEmpty(job, fr)
+			}
+			if werr != nil {
+				return res, decFailed(werr)
+			}
+			return res, decFailed(err)
+		}
+		if mpIn, err = mp.StdinPipe(); err != nil {
+			return res, err
+		}
 	}
 
+	// meshpipe -> segment file: the file itself for Raw, else through this process (which
+	// drops the warm-up frames) into the encoder.
 	dst, err := createSegment(ctx, job, pipe)
 	if err != nil {
 		cancel()
 		dec.Wait()
-		mp.Wait()
 		return res, err
+	}
+	var mpOut io.ReadCloser
+	if dst.file != nil {
+		mp.Stdout = dst.file
+	} else if mpOut, err = mp.StdoutPipe(); err != nil {
+		dst.close(false)
+		cancel()
+		dec.Wait()
+		return res, err
+	}
+	if err := mp.Start(); err != nil {
+		dst.close(false)
+		cancel()
+		dec.Wait()
+		return res, fmt.Errorf("starting meshpipe %s: %w", job.Meshpipe, err)
+	}
+	for _, f := range pipeEnds {
+		f.Close() // the children hold them now
 	}
 
 	var wg sync.WaitGroup
 	var feedErr, decWaitErr, drainErr, mpWaitErr error
-	fed := 0
+	fed := -1    // frames fed through this process; -1 when they went straight to meshpipe
+	drained := 0 // frames meshpipe wrote through this process
 	wg.Add(2)
-	go func() { // decoder -> meshpipe
+	go func() { // the decoder, and the frames it sends through this process
 		defer wg.Done()
-		fw := &frameWriter{w: mpIn, y4m: pipe.Y4M, header: fr.header}
-		for want < 0 || fed < want {
-			buf, err = fr.next(buf)
-			if errors.Is(err, io.EOF) {
-				res.EOF = true
-				break
+		if fr != nil {
+			fed = 0
+			fw := &frameWriter{w: mpIn, y4m: pipe.Y4M, header: fr.header}
+			for want < 0 || fed < want {
+				buf, err = fr.next(buf)
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err == nil {
+					err = fw.write(buf)
+				}
+				if err != nil {
+					feedErr = err
+					cancel()
+					break
+				}
+				fed++
 			}
-			if err == nil {
-				err = fw.write(buf)
+			if feedErr == nil {
+				feedErr = fw.flushHeader()
 			}
-			if err != nil {
+			if err := mpIn.Close(); err != nil && feedErr == nil {
 				feedErr = err
-				cancel()
-				break
 			}
-			fed++
+			io.Copy(io.Discard, fr.br) // -frames:v has ended it; let it finish
 		}
-		if feedErr == nil {
-			feedErr = fw.flushHeader()
-		}
-		if err := mpIn.Close(); err != nil && feedErr == nil {
-			feedErr = err
-		}
-		io.Copy(io.Discard, decOut) // -frames:v has ended it; let it finish
 		decWaitErr = dec.Wait()
 		if decWaitErr != nil {
 			cancel()
 		}
 	}()
-	go func() { // meshpipe -> segment file, after the warm-up frames
+	stopProgress := func() {}
+	if mpOut == nil {
+		stopProgress = watchProgress(dst.tmp, pipe, r.Warmup, job.Progress)
+	}
+	go func() { // meshpipe, and its frames when they go through this process
 		defer wg.Done()
-		drainErr = func() error {
-			mr, err := newFrameReader(mpOut, pipe)
-			if errors.Is(err, io.EOF) {
-				return nil // meshpipe wrote nothing; its exit status says why
+		if mpOut != nil {
+			drained, drainErr = drain(mpOut, pipe, dst, r.Warmup, &res, job.Progress)
+			if drainErr != nil {
+				cancel()
 			}
-			if err != nil {
-				return err
-			}
-			fw := &frameWriter{w: dst, y4m: pipe.Y4M, header: mr.header}
-			var frame []byte
-			for {
-				frame, err = mr.next(frame)
-				if errors.Is(err, io.EOF) {
-					return fw.flushHeader()
-				}
-				if err != nil {
-					return err
-				}
-				if mr.frames <= r.Warmup {
-					continue
-				}
-				if err := fw.write(frame); err != nil {
-					return fmt.Errorf("writing %s: %w", dst.name(), err)
-				}
-				res.Frames++
-				if job.Progress != nil {
-					job.Progress(res.Frames)
-				}
-			}
-		}()
-		if drainErr != nil {
-			cancel()
+			io.Copy(io.Discard, mpOut)
 		}
-		io.Copy(io.Discard, mpOut)
 		mpWaitErr = mp.Wait()
 		if mpWaitErr != nil {
 			cancel()
 		}
 	}()
 	wg.Wait()
-	closeErr := dst.close(drainErr == nil && mpWaitErr == nil && feedErr == nil && decWaitErr == nil)
+	stopProgress()
+	ok := drainErr == nil && mpWaitErr == nil && feedErr == nil && decWaitErr == nil
+	var total int // frames meshpipe wrote, warm-up included
+	var countErr error
+	if ok && dst.file != nil {
+		if total, countErr = countFrames(dst.file, pipe); countErr == nil {
+			res.Skip = min(r.Warmup, total)
+			res.Frames = total - res.Skip
+		}
+		ok = countErr == nil
+	} else if mpOut != nil {
+		total = drained
+	}
+	closeErr := dst.close(ok)
 
 	// The child that exited with a status of its own failed first; the others were killed.
 	switch {
@@ -272,23 +298,136 @@ func Run(ctx context.Context, job Job) (Result, error) {
 		return res, meshpipeFailed(job, mpWaitErr, mpErr.String(), res.Frames)
 	case decWaitErr != nil:
 		return res, decFailed(decWaitErr)
+	case countErr != nil:
+		return res, countErr
 	case closeErr != nil:
 		return res, closeErr
 	}
-	wantOut := fed - r.Warmup
-	if wantOut < 0 {
-		wantOut = 0
+	if fed >= 0 && total != fed {
+		return res, fmt.Errorf("meshpipe wrote %d frames for the %d it was given", total, fed)
 	}
-	if res.Frames != wantOut {
-		return res, fmt.Errorf("meshpipe wrote %d frames after the warm-up for the %d fed after it", res.Frames, wantOut)
-	}
-	if want >= 0 && fed < want {
-		res.EOF = true
-	}
-	if r.Last {
-		res.EOF = true
-	}
+	res.EOF = r.Last || (want >= 0 && total < want)
 	return res, nil
+}
+
+// drain reads meshpipe's output, drops the first warmup frames and writes the others to dst,
+// counting them in res.Frames and reporting them to progress. It returns the number of frames
+// meshpipe wrote.
+func drain(mpOut io.Reader, pipe Pipe, dst *segmentFile, warmup int, res *Result, progress func(int)) (int, error) {
+	mr, err := newFrameReader(mpOut, pipe)
+	if errors.Is(err, io.EOF) {
+		return 0, nil // meshpipe wrote nothing; its exit status says why
+	}
+	if err != nil {
+		return 0, err
+	}
+	fw := &frameWriter{w: dst, y4m: pipe.Y4M, header: mr.header}
+	var frame []byte
+	for {
+		frame, err = mr.next(frame)
+		if errors.Is(err, io.EOF) {
+			return mr.frames, fw.flushHeader()
+		}
+		if err != nil {
+			return mr.frames, err
+		}
+		if mr.frames <= warmup {
+			continue
+		}
+		if err := fw.write(frame); err != nil {
+			return mr.frames, fmt.Errorf("writing %s: %w", dst.name(), err)
+		}
+		res.Frames++
+		if progress != nil {
+			progress(res.Frames)
+		}
+	}
+}
+
+// frameLayout returns the header's length and the bytes of one frame (its FRAME line
+// included) of a stream in pipe's layout that starts with head (a y4m stream's header line;
+// nothing for rawvideo).
+func frameLayout(head []byte, pipe Pipe) (headerLen, frameLen int, err error) {
+	if !pipe.Y4M {
+		pf, err := rawvideo.ParsePixFmt(pipe.PixFmt)
+		if err == nil {
+			frameLen, err = pf.FrameSize(pipe.Width, pipe.Height)
+		}
+		return 0, frameLen, err
+	}
+	nl := bytes.IndexByte(head, '\n')
+	if nl < 0 {
+		return 0, 0, errors.New("no yuv4mpegpipe header line")
+	}
+	fr, err := newFrameReader(bytes.NewReader(head[:nl+1]), pipe)
+	if err != nil {
+		return 0, 0, err
+	}
+	return nl + 1, len(frameLine) + fr.size, nil
+}
+
+// countFrames returns the number of whole frames in the segment file f (from its size and
+// layout); a file that does not end at a frame's end is an error.
+func countFrames(f *os.File, pipe Pipe) (int, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if fi.Size() == 0 {
+		return 0, nil
+	}
+	head := make([]byte, 4096)
+	n, _ := f.ReadAt(head, 0)
+	hl, fl, err := frameLayout(head[:n], pipe)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	body := fi.Size() - int64(hl)
+	if body%int64(fl) != 0 {
+		return 0, fmt.Errorf("%s: %d bytes after the header are not whole frames of %d bytes", f.Name(), body, fl)
+	}
+	return int(body / int64(fl)), nil
+}
+
+// watchProgress reports, twice a second, the range's frames in the segment file being written
+// (its frames past the warm-up), from the file's size. stop ends it.
+func watchProgress(path string, pipe Pipe, warmup int, progress func(int)) (stop func()) {
+	if progress == nil {
+		return func() {}
+	}
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		hl, fl := -1, 0
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				continue
+			}
+			if hl < 0 {
+				head := make([]byte, 4096)
+				n, _ := f.ReadAt(head, 0)
+				if h, l, err := frameLayout(head[:n], pipe); err == nil {
+					hl, fl = h, l
+				}
+			}
+			fi, err := f.Stat()
+			f.Close()
+			if hl >= 0 && err == nil {
+				if n := int((fi.Size()-int64(hl))/int64(fl)) - warmup; n > 0 {
+					progress(n)
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 func exitedWithStatus(err error) bool {
@@ -343,12 +482,12 @@ func optionFiles(opts []string) []string {
 	return files
 }
 
-// segmentFile is the intermediate being written: a buffered file, or an ffmpeg encoder's stdin.
+// segmentFile is the intermediate being written: a file meshpipe writes (Raw), or an ffmpeg
+// encoder's stdin (FFVHuff).
 type segmentFile struct {
 	tmp  string
 	out  string
 	file *os.File
-	bw   *bufio.Writer
 	enc  *exec.Cmd
 	in   io.WriteCloser
 	errs tailBuffer
@@ -360,7 +499,7 @@ func (s *segmentFile) Write(p []byte) (int, error) {
 	if s.enc != nil {
 		return s.in.Write(p)
 	}
-	return s.bw.Write(p)
+	return s.file.Write(p)
 }
 
 // close finishes the temporary file and, when keep is set and all went well, renames it to
@@ -373,10 +512,7 @@ func (s *segmentFile) close(keep bool) error {
 			err = fmt.Errorf("ffmpeg encoding %s: %w%s", s.out, werr, colonTail(s.errs.String()))
 		}
 	} else {
-		err = s.bw.Flush()
-		if cerr := s.file.Close(); err == nil {
-			err = cerr
-		}
+		err = s.file.Close()
 	}
 	if err == nil && keep {
 		err = os.Rename(s.tmp, s.out)
@@ -401,10 +537,10 @@ func createSegment(ctx context.Context, job Job, pipe Pipe) (*segmentFile, error
 	}
 	s := &segmentFile{tmp: f.Name(), out: job.Out, file: f}
 	if job.Intermediate == Raw {
-		s.bw = bufio.NewWriterSize(f, 1<<20)
 		return s, nil
 	}
 	f.Close()
+	s.file = nil
 	args := append([]string{"-nostdin", "-v", "error", "-y"}, pipe.encoderInput()...)
 	args = append(args, "-map", "0:v:0", "-c:v", "ffvhuff", "-f", "nut", s.tmp)
 	s.enc = command(ctx, "ffmpeg", args...)

@@ -62,16 +62,21 @@ func TestPlan(t *testing.T) {
 }
 
 func TestSeekTime(t *testing.T) {
-	p := Probe{TimeBase: "1/10240", FirstPTS: 0, FrameTicks: 1024, StartTime: 0}
-	for k, want := range map[int]float64{1: 0.05, 10: 0.95, 100: 9.95} {
-		got, err := p.SeekTime(k)
-		if err != nil || got < want-1e-9 || got > want+1e-9 {
-			t.Errorf("SeekTime(%d) = %v, %v; want %v", k, got, err, want)
+	for _, c := range []struct {
+		p    Probe
+		k    int
+		want string
+	}{
+		{Probe{TimeBase: "1/10240", FrameTicks: 1024}, 1, "0.100000"},
+		{Probe{TimeBase: "1/10240", FrameTicks: 1024}, 95, "9.500000"},
+		{Probe{TimeBase: "1/30000", FrameTicks: 1001}, 1, "0.033366"},                                  // 33366.67 us, rounded down
+		{Probe{TimeBase: "1/90000", FirstPTS: 9000, FrameTicks: 3003, StartTime: 0.1}, 10, "0.333666"}, // (9000 + 30030)/90000 - 0.1
+		{Probe{TimeBase: "1/25", FirstPTS: 0, FrameTicks: 1, StartTime: 1.5}, 2, "0.000000"},           // before the start: 0
+	} {
+		got, err := c.p.SeekTime(c.k)
+		if err != nil || got != c.want {
+			t.Errorf("%+v.SeekTime(%d) = %q, %v; want %q", c.p, c.k, got, err, c.want)
 		}
-	}
-	p = Probe{TimeBase: "1/90000", FirstPTS: 9000, FrameTicks: 3003, StartTime: 0.1}
-	if got, _ := p.SeekTime(10); got < 0.316983 || got > 0.316984 { // (9000 + 9.5*3003)/90000 - 0.1
-		t.Errorf("SeekTime with a start time = %v", got)
 	}
 	if _, err := (Probe{TimeBase: "x"}).SeekTime(3); err == nil {
 		t.Error("bad time base: no error")
@@ -197,20 +202,24 @@ func TestSegmentsJoinExactly(t *testing.T) {
 			}
 			dir := t.TempDir()
 			var segs []string
-			var counts []int
+			var counts, skips []int
 			for _, r := range ranges {
 				out := filepath.Join(dir, fmt.Sprintf("seg-%d", r.Index))
 				res, err := Run(ctx, Job{Input: c.file, Probe: p, Range: r, Meshpipe: cat, Intermediate: c.intermediate, Out: out})
 				if err != nil {
 					t.Fatalf("%s: %v", r, err)
 				}
-				if res.Frames != r.Len() || res.EOF != r.Last || res.Seeked != (r.Start-r.Warmup > 0 && !c.noSeek) {
+				wantSkip := 0
+				if c.intermediate == Raw {
+					wantSkip = r.Warmup
+				}
+				if res.Frames != r.Len() || res.Skip != wantSkip || res.EOF != r.Last || res.Seeked != (r.Start-r.Warmup > 0 && !c.noSeek) {
 					t.Errorf("%s: %+v", r, res)
 				}
-				segs, counts = append(segs, out), append(counts, res.Frames)
+				segs, counts, skips = append(segs, out), append(counts, res.Frames), append(skips, res.Skip)
 			}
 			output := filepath.Join(dir, "out.mkv")
-			n, err := Join(ctx, JoinJob{Input: c.file, Probe: p, Segments: segs, Frames: counts, Intermediate: c.intermediate, Output: output, VideoCodec: "ffv1"})
+			n, err := Join(ctx, JoinJob{Input: c.file, Probe: p, Segments: segs, Frames: counts, Skips: skips, Intermediate: c.intermediate, Output: output, VideoCodec: "ffv1"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -27,6 +27,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/meshpipe/meshpipe/farm"
+	"github.com/meshpipe/meshpipe/farm/segment"
 )
 
 type options struct {
@@ -38,10 +39,10 @@ type options struct {
 
 func main() {
 	o := options{}
-	flag.IntVar(&o.files, "files", 3, "input files, each cut from vtest.avi (768x576, 10 fps) at a different place")
-	flag.IntVar(&o.frames, "frames", 400, "frames per file")
-	flag.IntVar(&o.segmentFrames, "segment-frames", 200, "the farm's segment length (its default, 1800, would make one segment of each file)")
-	flag.IntVar(&o.warmup, "warmup-frames", 10, "the farm's warm-up frames before each segment but the first (its default is 30, for segments of 1800)")
+	flag.IntVar(&o.files, "files", 2, "input files, each cut from vtest.avi (768x576, 10 fps) at a different place")
+	flag.IntVar(&o.frames, "frames", 800, "frames per file")
+	flag.IntVar(&o.segmentFrames, "segment-frames", 400, "the farm's segment length (its default, 1800, would make one segment of each file)")
+	flag.IntVar(&o.warmup, "warmup-frames", farm.DefaultWarmupFrames, "the farm's warm-up frames before each segment but the first")
 	flag.StringVar(&o.flags, "flags", "-pose-model standin", "meshpipe's flags, for both kinds of run")
 	flag.StringVar(&o.intermediate, "intermediate", "raw", "the farm's segment files: raw or ffvhuff")
 	flag.StringVar(&o.workers, "workers", "1,2", "worker counts to run the farm with")
@@ -59,7 +60,9 @@ type result struct {
 	workers           int
 	wall              time.Duration
 	cpu, server, self time.Duration // children (meshpipe, ffmpeg, workers), Temporal server, this process
-	frames            int
+	workersOwn        time.Duration // the worker processes' own CPU time (the SDK, the frames they pass on)
+	frames, run       int           // frames written; frames meshpipe ran (warm-up frames included)
+	segments          int
 }
 
 func run(o options) error {
@@ -129,6 +132,7 @@ func run(o options) error {
 		}
 		r.frames += n
 	}
+	r.run, r.segments = r.frames, len(inputs)
 	r.wall = time.Since(start)
 	results = append(results, r)
 	report(r, results[0])
@@ -198,12 +202,24 @@ func runFarm(o options, k int, inputs []string, work, meshfarm, meshpipe, addres
 			return r, fmt.Errorf("farm with %d workers: %s: %w", k, id, err)
 		}
 		r.frames += res.Frames
+		r.segments += res.Segments
 	}
 	r.wall = time.Since(start)
 	r.self = selfCPU() - self0
 	r.server = procCPU(serverPid) - server0
 	for _, w := range workers {
+		r.workersOwn += procCPU(w.Process.Pid)
 		w.Process.Signal(syscall.SIGTERM)
+	}
+	for _, in := range inputs {
+		n, _ := frameCount(in)
+		ranges, err := segment.Plan(n, o.segmentFrames, o.warmup)
+		if err != nil {
+			return r, err
+		}
+		for _, rg := range ranges {
+			r.run += rg.Len() + rg.Warmup
+		}
 	}
 	for _, w := range workers {
 		w.Wait()
@@ -222,9 +238,9 @@ func runFarm(o options, k int, inputs []string, work, meshfarm, meshpipe, addres
 }
 
 func report(r, single result) {
-	fmt.Printf("%-62s wall %6.1f s (%.2fx single)  CPU %6.1f s (%.3fx single)  server %5.1f s  client %4.1f s  frames %d\n",
+	fmt.Printf("%-62s wall %6.1f s (%.2fx single)  CPU %6.1f s (%.3fx single; workers' own %.1f s)  server %5.1f s  client %4.1f s  frames %d (meshpipe ran %d in %d segments)\n",
 		r.name, r.wall.Seconds(), r.wall.Seconds()/single.wall.Seconds(), r.cpu.Seconds(), r.cpu.Seconds()/single.cpu.Seconds(),
-		r.server.Seconds(), r.self.Seconds(), r.frames)
+		r.workersOwn.Seconds(), r.server.Seconds(), r.self.Seconds(), r.frames, r.run, r.segments)
 }
 
 func writeTable(o options, rs []result) error {
@@ -232,12 +248,12 @@ func writeTable(o options, rs []result) error {
 	single := rs[0]
 	fmt.Fprintf(&b, "Inputs: %d files of %d frames (768x576 H.264 cut from vtest.avi); meshpipe `%s`; farm segments of %d frames with %d warm-up frames, %s intermediate; %d cores, %s.\n\n",
 		o.files, o.frames, o.flags, o.segmentFrames, o.warmup, o.intermediate, runtime.NumCPU(), loadavg())
-	b.WriteString("| run | wall s | wall vs single | CPU s (meshpipe, ffmpeg, workers) | CPU vs single | Temporal server CPU s | client CPU s | all CPU vs single |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| run | segments | frames meshpipe ran | wall s | wall vs single | CPU s (meshpipe, ffmpeg, workers) | of which workers' own | CPU vs single | Temporal server CPU s | client CPU s | all CPU vs single |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rs {
 		all := r.cpu + r.server + r.self
-		fmt.Fprintf(&b, "| %s | %.1f | %.2f | %.1f | %.3f | %.1f | %.1f | %.3f |\n", r.name, r.wall.Seconds(), r.wall.Seconds()/single.wall.Seconds(),
-			r.cpu.Seconds(), r.cpu.Seconds()/single.cpu.Seconds(), r.server.Seconds(), r.self.Seconds(), all.Seconds()/single.cpu.Seconds())
+		fmt.Fprintf(&b, "| %s | %d | %d | %.1f | %.2f | %.1f | %.1f | %.3f | %.1f | %.1f | %.3f |\n", r.name, r.segments, r.run, r.wall.Seconds(), r.wall.Seconds()/single.wall.Seconds(),
+			r.cpu.Seconds(), r.workersOwn.Seconds(), r.cpu.Seconds()/single.cpu.Seconds(), r.server.Seconds(), r.self.Seconds(), all.Seconds()/single.cpu.Seconds())
 	}
 	fmt.Println()
 	fmt.Print(b.String())
