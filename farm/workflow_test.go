@@ -16,9 +16,13 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/mocks"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -426,5 +430,37 @@ func TestProbeActivityBadInput(t *testing.T) {
 	var app *temporal.ApplicationError
 	if !errors.As(err, &app) || !app.NonRetryable() || app.Type() != ErrBadInput || !strings.Contains(app.Message(), "Invalid data") {
 		t.Errorf("probe of garbage: %v", err)
+	}
+}
+
+// TestSubmitDedupes: Submit starts the workflow under the job's id with Temporal's "allow
+// duplicate failed only" reuse policy and an error when the id is taken, and reports a taken
+// id (running or completed) as not started.
+func TestSubmitDedupes(t *testing.T) {
+	job := testJob()
+	id := WorkflowID("sha256:aa:10", job)
+	c := &mocks.Client{}
+	run := &mocks.WorkflowRun{}
+	run.On("GetRunID").Return("run-1")
+	c.On("ExecuteWorkflow", mock.Anything, mock.Anything, WorkflowName, job).Return(run, nil).Once()
+	c.On("ExecuteWorkflow", mock.Anything, mock.Anything, WorkflowName, job).
+		Return(nil, serviceerror.NewWorkflowExecutionAlreadyStarted("already started", "", "run-1")).Once()
+	for i, wantStarted := range []bool{true, false} {
+		sub, err := Submit(context.Background(), c, "q", "sha256:aa:10", job)
+		if err != nil || sub.ID != id || sub.RunID != "run-1" || sub.Started != wantStarted {
+			t.Errorf("submit %d: %+v, %v; want id %s, started %v", i, sub, err, id, wantStarted)
+		}
+	}
+	for _, call := range c.Calls {
+		o := call.Arguments.Get(1).(client.StartWorkflowOptions)
+		if o.ID != id || o.TaskQueue != "q" || o.WorkflowIDReusePolicy != enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY ||
+			!o.WorkflowExecutionErrorWhenAlreadyStarted || o.Memo[memoInput] != job.Input {
+			t.Errorf("start options %+v", o)
+		}
+	}
+	bad := job
+	bad.Options = []string{"-o", "x"}
+	if _, err := Submit(context.Background(), c, "q", "sha256:aa:10", bad); err == nil || len(c.Calls) != 2 {
+		t.Errorf("a bad job: %v after %d calls; want an error before any call", err, len(c.Calls))
 	}
 }
