@@ -4,7 +4,8 @@ export PATH := /usr/local/go/bin:$(PATH)
 
 GO ?= go
 
-# make demo: the sample video through meshpipe, then a contact sheet of the result.
+# make demo: the sample video through meshpipe, then a contact sheet of the result, and each
+# track's motion (BVH and glb files, -motion) in out/vtest_motion/.
 #   DEMO_FRAMES=N     only the first N frames (default: the whole video, 795 frames)
 #   MESHPIPE_FLAGS=   extra flags for meshpipe
 #   MESHPIPE_CMD=cmd  the whole filter command instead of bin/meshpipe (try MESHPIPE_CMD=cat)
@@ -12,8 +13,9 @@ DEMO_FRAMES ?=
 MESHPIPE_FLAGS ?=
 DEMO_IN := .deps/samples/vtest.avi
 DEMO_SIZE := 768x576
-MESHPIPE_CMD ?= $(strip bin/meshpipe -s $(DEMO_SIZE) $(MESHPIPE_FLAGS))
 DEMO_RATE := 10
+DEMO_MOTION := out/vtest_motion
+MESHPIPE_CMD ?= $(strip bin/meshpipe -s $(DEMO_SIZE) -r $(DEMO_RATE) -motion $(DEMO_MOTION) $(MESHPIPE_FLAGS))
 DEMO_OUT := out/vtest_mesh.mp4
 DEMO_SHEET := out/vtest_mesh_sheet.png
 
@@ -72,22 +74,26 @@ bench-plugin: setup build plugin
 	@bash scripts/bench_plugin.sh
 
 # Every test (the long run of 50,000 frames included: it is skipped only with -short), the
-# graph and the readers again under the race detector, then each fuzz target briefly.
+# graph and the readers again under the race detector, the whole module built without cgo
+# (ONNX Runtime and OpenGL then fail with a clear error, which models/ort's NoCgo test checks),
+# then each fuzz target briefly.
 test: setup
 	$(GO) vet ./...
 	$(GO) test ./... -count=1 -timeout 20m
-	$(GO) test -race ./stages/... ./rawvideo/... -count=1 -timeout 20m
+	$(GO) test -race ./stages/... ./rawvideo/... ./mkvraw/... -count=1 -timeout 20m
+	CGO_ENABLED=0 $(GO) build ./...
+	CGO_ENABLED=0 $(GO) test ./models/ort -count=1 -run NoCgo
 	@$(MAKE) --no-print-directory fuzz-short
 
 test-race: setup
-	$(GO) test -race ./stages/... ./rawvideo/... -count=1 -timeout 20m
+	$(GO) test -race ./stages/... ./rawvideo/... ./mkvraw/... -count=1 -timeout 20m
 
 # Each fuzz target for FUZZTIME, starting from its seeds and committed corpus
 # (testdata/fuzz/<target>); go test fuzzes one target at a time. A failing input is written
 # to that folder: commit it with the fix, as a regression seed.
 #   FUZZTIME=1m make fuzz-short   fuzz longer
 FUZZTIME ?= 8s
-FUZZ_TARGETS := rawvideo:FuzzRawReader rawvideo:FuzzY4MReader models:FuzzYOLOXDecode cmd/meshpipe:FuzzParseArgs
+FUZZ_TARGETS := rawvideo:FuzzRawReader rawvideo:FuzzY4MReader mkvraw:FuzzSplitter models:FuzzYOLOXDecode cmd/meshpipe:FuzzParseArgs
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; name=$${t##*:}; \
@@ -97,6 +103,7 @@ fuzz-short:
 
 demo: setup $(if $(filter bin/meshpipe,$(firstword $(MESHPIPE_CMD))),build)
 	@mkdir -p out
+	@$(if $(findstring -motion $(DEMO_MOTION),$(MESHPIPE_CMD)),rm -rf $(DEMO_MOTION))
 	@frames='$(DEMO_FRAMES)'; \
 	limit=(); if [[ -n $$frames ]]; then limit=(-frames:v "$$frames"); fi; \
 	echo "demo: $(DEMO_IN) | $(MESHPIPE_CMD) | $(DEMO_OUT)" >&2; \
@@ -112,6 +119,10 @@ demo: setup $(if $(filter bin/meshpipe,$(firstword $(MESHPIPE_CMD))),build)
 	bash scripts/contact_sheet.sh $(DEMO_OUT) $(DEMO_SHEET) 3x2 320; \
 	echo "video:  $(DEMO_OUT) ($$n frames)"; \
 	echo "sheet:  $(DEMO_SHEET)"; \
+	if [[ -f $(DEMO_MOTION)/tracks.json ]]; then \
+	  echo "motion: $(DEMO_MOTION)/ ($$(ls $(DEMO_MOTION) | grep -c '\.glb$$') tracks: track_ID.bvh, track_ID.glb, $$(du -sh $(DEMO_MOTION) | cut -f1) in all;" \
+	    "open them: blender --python scripts/blender_import.py -- $(DEMO_MOTION))"; \
+	fi; \
 	awk -v n="$$n" -v a="$$t0" -v b="$$t1" -v s="$$start" -v e="$$end" 'BEGIN { \
 	  printf "timing: $(firstword $(MESHPIPE_CMD)): %d frames in %.2f s = %.1f fps (whole pipeline %.2f s)\n", \
 	    n, b - a, (b > a ? n / (b - a) : 0), e - s }'

@@ -1,241 +1,326 @@
 package filter
 
 import (
-	"errors"
+	"bytes"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/meshpipe/meshpipe/gl"
-	"github.com/meshpipe/meshpipe/human"
-	"github.com/meshpipe/meshpipe/models"
+	"github.com/meshpipe/meshpipe/internal/drawtest"
+	"github.com/meshpipe/meshpipe/internal/testenv"
+	"github.com/meshpipe/meshpipe/pipeline"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
-// fakeDetector returns boxes[seq] for frame seq and records the frames it saw.
-type fakeDetector struct {
-	boxes map[int64][]human.Box
-	seen  []int64
-	err   error
-}
-
-func (d *fakeDetector) Detect(f *rawvideo.Frame) ([]human.Detection, error) {
-	d.seen = append(d.seen, f.Seq)
-	if d.err != nil {
-		return nil, d.err
-	}
-	var dets []human.Detection
-	for _, b := range d.boxes[f.Seq] {
-		dets = append(dets, human.Detection{Box: b, Score: 1})
-	}
-	return dets, nil
-}
-
-// fakePose gives each detection a one-vertex "body" at x = box.X1 and records how many calls
-// were running at once.
-type fakePose struct {
-	mu               sync.Mutex
-	running, maxRun  int
-	calls            int
-	wait             chan struct{} // if not nil, each call waits for it (or 2 s)
-	panicOn, errorOn int           // box X1 that makes Estimate panic / fail; 0: never
-}
-
-func (p *fakePose) Estimate(f *rawvideo.Frame, dets []human.Detection) ([]human.Person, error) {
-	p.mu.Lock()
-	p.calls++
-	p.running++
-	p.maxRun = max(p.maxRun, p.running)
-	p.mu.Unlock()
-	defer func() {
-		p.mu.Lock()
-		p.running--
-		p.mu.Unlock()
-	}()
-	if p.wait != nil {
-		select {
-		case <-p.wait:
-		case <-time.After(2 * time.Second):
-		}
-	}
-	people := make([]human.Person, len(dets))
-	for i, d := range dets {
-		if int(d.Box.X1) == p.panicOn && p.panicOn != 0 {
-			panic("fake pose panic")
-		}
-		if int(d.Box.X1) == p.errorOn && p.errorOn != 0 {
-			return nil, errors.New("fake pose error")
-		}
-		people[i] = human.Person{Detection: d, Vertices: []float32{d.Box.X1, 0, 1}}
-	}
-	return people, nil
-}
-
-// fakeRenderer records what it was asked to draw.
-type fakeRenderer struct {
-	meshes []gl.Mesh
-	alpha  float32
-	cam    gl.Camera
-	frames int
-}
-
-func (r *fakeRenderer) Render(f *rawvideo.Frame, cam gl.Camera, meshes []gl.Mesh, alpha float32) error {
-	r.frames++
-	r.meshes = append(r.meshes[:0], meshes...)
-	r.alpha, r.cam = alpha, cam
-	return nil
-}
-
-func box(x float32) human.Box { return human.Box{X1: x, Y1: 10, X2: x + 20, Y2: 60} }
-
-func frame(t *testing.T, seq int64) *rawvideo.Frame {
+// index returns the index of the parameter called name.
+func index(t testing.TB, name string) int {
 	t.Helper()
-	f, err := rawvideo.NewFrame(64, 48)
+	for i, p := range Params() {
+		if p.Name == name {
+			return i
+		}
+	}
+	t.Fatalf("no parameter %s", name)
+	return -1
+}
+
+// Every option both faces share is a parameter of the same name, with the pipe's default; the
+// first five keep the positions ffmpeg users give them by.
+func TestParams(t *testing.T) {
+	var names []string
+	for _, p := range Params() {
+		names = append(names, p.Name)
+		if (p.Kind == Double) != (p.Name == "alpha") {
+			t.Errorf("%s: kind %v", p.Name, p.Kind)
+		}
+		if p.Explanation == "" {
+			t.Errorf("%s: no explanation", p.Name)
+		}
+	}
+	var shared []string
+	for _, s := range pipeline.Shared {
+		shared = append(shared, s.Name)
+	}
+	if !slices.Equal(names, shared) {
+		t.Errorf("parameters %v, shared options %v", names, shared)
+	}
+	if got := strings.Join(names[:5], " "); got != "model detector alpha color body" {
+		t.Errorf("first five parameters %q", got)
+	}
+	f, err := New(64, 48, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Seq = seq
+	o, err := f.options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := pipeline.DefaultOptions()
+	if o.Detector != d.Detector || o.MaxPeople != d.MaxPeople || o.Alpha != d.Alpha || o.Color != d.Color || o.Samples != d.Samples ||
+		o.Threads != d.Threads || o.Device != d.Device || o.PoseModel != "" || o.Model != "" || o.Body != "" {
+		t.Errorf("default parameters give %+v, want the pipe's defaults %+v", o, d)
+	}
+	for name, want := range map[string]Value{"detector": {Text: "bgsub"}, "max-people": {Text: "16"}, "alpha": {Number: 1},
+		"device": {Text: "auto"}, "threads": {Text: "1"}, "samples": {Text: "4"}, "pose-model": {}} {
+		if got := f.Get(index(t, name)); got != want {
+			t.Errorf("default %s = %+v, want %+v", name, got, want)
+		}
+	}
+	if _, err := New(0, 48, "", nil); err == nil {
+		t.Error("a 0x48 filter was made")
+	}
+}
+
+// Each parameter reaches its option; a bad value is refused with an error naming the
+// parameter.
+func TestOptions(t *testing.T) {
+	f, _ := New(64, 48, "/plugins", nil)
+	for name, v := range map[string]string{"pose-model": "lite", "model-dir": "/m", "detector": "none", "body": "/b/smpl.npz",
+		"max-people": " 3 ", "samples": "1", "threads": "2", "device": "cpu", "color": "track", "ort-lib": "/o/lib.so"} {
+		f.Set(index(t, name), Value{Text: v})
+	}
+	f.Set(index(t, "alpha"), Value{Number: 0.5})
+	o, err := f.options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.PoseModel != "lite" || o.ModelDir != "/m" || o.Detector != "none" || o.Body != "/b/smpl.npz" || o.MaxPeople != 3 ||
+		o.Samples != 1 || o.Threads != 2 || o.Device != "cpu" || o.Color != "track" || o.ORTLib != "/o/lib.so" || o.Alpha != 0.5 ||
+		o.SearchDir != "/plugins" || o.RenderWorkers != 1 || o.Prefix != "" {
+		t.Errorf("options %+v", o)
+	}
+	for _, c := range []struct {
+		name string
+		v    Value
+		want string
+	}{
+		{"max-people", Value{Text: "many"}, `max-people "many": want a whole number`},
+		{"max-people", Value{Text: "0"}, "max-people 0: need at least 1"},
+		{"samples", Value{Text: "99"}, "samples 99: want 1 (no anti-aliasing) to 16"},
+		{"threads", Value{Text: "-1"}, "threads -1: must not be negative"},
+		{"device", Value{Text: "gpu"}, `device: device "gpu"`},
+		{"alpha", Value{Number: 1.5}, "alpha 1.5: must be within 0..1"},
+		{"color", Value{Text: "rainbow"}, `color "rainbow": want default or track`},
+	} {
+		f, _ := New(64, 48, "", nil)
+		f.Set(index(t, c.name), c.v)
+		if _, err := f.options(); err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s %+v: %v, want %q", c.name, c.v, err, c.want)
+		}
+	}
+}
+
+// lines collects what a Filter says.
+type lines struct {
+	mu  sync.Mutex
+	all []string
+}
+
+func (l *lines) say(msg string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.all = append(l.all, msg)
+}
+
+// with counts the lines that contain sub.
+func (l *lines) with(sub string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, s := range l.all {
+		if strings.Contains(s, sub) {
+			n++
+		}
+	}
+	return n
+}
+
+func (l *lines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.all, "\n")
+}
+
+// newFilter makes a w x h Filter for the tests: the project's ONNX Runtime, the stand-in and
+// the whole-frame detector unless set otherwise.
+func newFilter(t testing.TB, w, h int, log *lines, set map[string]string) *Filter {
+	t.Helper()
+	f, err := New(w, h, "", log.say)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	f.Set(index(t, "ort-lib"), Value{Text: testenv.ORTLibrary(t)})
+	f.Set(index(t, "pose-model"), Value{Text: "standin"})
+	f.Set(index(t, "detector"), Value{Text: "full"})
+	for name, v := range set {
+		f.Set(index(t, name), Value{Text: v})
+	}
 	return f
 }
 
-// People come back in detection order, posed by two goroutines at once, with track ids and
-// track colours, and the renderer gets the contract's camera and the alpha set.
-func TestApplyOrderParallelColors(t *testing.T) {
-	det := &fakeDetector{boxes: map[int64][]human.Box{
-		0: {box(1), box(2), box(3), box(4), box(5)},
-		1: {box(1), box(2), box(3), box(4), box(5)},
-		2: nil,
-	}}
-	pose := &fakePose{wait: make(chan struct{})}
-	r := &fakeRenderer{}
-	f := New(Parts{Detector: det, Tracker: models.NewTracker(), Pose: pose, Renderer: r, PoseWorkers: 2})
-	f.Alpha, f.Color = 0.25, ColorTrack
-
-	// Frame 0: both pose calls must be in Estimate together before either may return.
-	go func() {
-		for {
-			pose.mu.Lock()
-			n := pose.running
-			pose.mu.Unlock()
-			if n == 2 {
-				close(pose.wait)
-				return
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}()
-	n, err := f.Apply(frame(t, 0))
-	if err != nil || n != 5 {
-		t.Fatalf("Apply: %d people, %v; want 5", n, err)
-	}
-	if pose.calls != 2 || pose.maxRun != 2 {
-		t.Errorf("pose: %d calls, at most %d at once; want 2 calls running together", pose.calls, pose.maxRun)
-	}
-	if len(r.meshes) != 5 {
-		t.Fatalf("%d meshes drawn, want 5", len(r.meshes))
-	}
-	for i, m := range r.meshes {
-		if m.Vertices[0] != float32(i+1) {
-			t.Errorf("mesh %d is person at x=%v: order lost", i, m.Vertices[0])
-		}
-		if want := gl.TrackColor(i + 1); m.Color != want {
-			t.Errorf("mesh %d colour %v, want track %d's %v", i, m.Color, i+1, want)
-		}
-	}
-	cam := models.NewCamera(64, 48)
-	if r.alpha != 0.25 || r.cam != (gl.Camera{Focal: cam.Focal, CX: cam.CX, CY: cam.CY}) {
-		t.Errorf("renderer got alpha %v camera %+v", r.alpha, r.cam)
-	}
-
-	// Frame 1: the same people keep their ids; in default mode every mesh is gl.DefaultColor.
-	f.Color = ColorDefault
-	if _, err := f.Apply(frame(t, 1)); err != nil {
-		t.Fatal(err)
-	}
-	for i, m := range r.meshes {
-		if m.Color != gl.DefaultColor {
-			t.Errorf("frame 1 mesh %d colour %v, want %v", i, m.Color, gl.DefaultColor)
-		}
-	}
-	// Frame 2: nobody, so nothing is posed or drawn.
-	calls, frames := pose.calls, r.frames
-	if n, err := f.Apply(frame(t, 2)); err != nil || n != 0 || pose.calls != calls || r.frames != frames {
-		t.Errorf("empty frame: %d people, %v, %d pose calls, %d renders", n, err, pose.calls-calls, r.frames-frames)
-	}
-	if fmt.Sprint(det.seen) != "[0 1 2]" {
-		t.Errorf("detector saw frames %v, want [0 1 2]", det.seen)
-	}
+func update(f *Filter, src []byte) []byte {
+	dst := make([]byte, len(src))
+	f.Update(src, dst)
+	return dst
 }
 
-func TestApplyErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		det  *fakeDetector
-		pose *fakePose
-		want string
+// A bad parameter value is said once, in one line naming the parameter; frames pass through
+// untouched while it stands, and drawing comes back once it is put right.
+func TestBadParameterPassesThrough(t *testing.T) {
+	const w, h = 64, 48
+	src := drawtest.RGBAPattern(w, h)
+	for _, c := range []struct {
+		name, bad, good string
+		want            string
 	}{
-		{"detect", &fakeDetector{err: errors.New("boom")}, &fakePose{}, "detect: frame 7: boom"},
-		{"pose", &fakeDetector{boxes: map[int64][]human.Box{7: {box(1), box(2), box(3)}}}, &fakePose{errorOn: 3}, "pose: frame 7: fake pose error"},
-		{"panic", &fakeDetector{boxes: map[int64][]human.Box{7: {box(1), box(2), box(3)}}}, &fakePose{panicOn: 3}, "pose: frame 7: pose estimator panicked: fake pose panic"},
+		{"max-people", "0", "16", "max-people 0: need at least 1"},
+		{"samples", "lots", "4", `samples "lots": want a whole number`},
+		{"threads", "-2", "1", "threads -2: must not be negative"},
+		{"device", "tpu", "cpu", `device: device "tpu"`},
+		{"color", "rainbow", "track", `color "rainbow": want default or track`},
+		{"detector", "hog", "full", `detector "hog": want bgsub, full, none or a YOLOX-style .onnx file`},
+		{"pose-model", "magic", "standin", `pose-model "magic": want hmr2`},
+		{"body", "/nonexistent/smpl.npz", "", "body: body model /nonexistent/smpl.npz"},
+		{"model", "/nonexistent/hmr2.onnx", "", "model /nonexistent/hmr2.onnx: only pose-model hmr2 reads it, not standin"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			f := New(Parts{Detector: tc.det, Pose: tc.pose, Renderer: &fakeRenderer{}})
-			_, err := f.Apply(frame(t, 7))
-			if err == nil || err.Error() != tc.want {
-				t.Errorf("error %v, want %q", err, tc.want)
+		t.Run(c.name, func(t *testing.T) {
+			log := &lines{}
+			f := newFilter(t, w, h, log, map[string]string{c.name: c.bad})
+			for k := 0; k < 3; k++ {
+				if dst := update(f, src); !bytes.Equal(dst, src) {
+					t.Fatalf("frame %d changed with %s %q", k, c.name, c.bad)
+				}
+			}
+			if n := log.with(c.want); n != 1 || len(log.all) != 1 {
+				t.Errorf("said %q %d times in %d lines, want one line:\n%s", c.want, n, len(log.all), log)
+			}
+			f.Set(index(t, c.name), Value{Text: c.good})
+			if dst := update(f, src); bytes.Equal(dst, src) {
+				t.Errorf("%s %q: nothing drawn\n%s", c.name, c.good, log)
 			}
 		})
 	}
-	f := New(Parts{Detector: &fakeDetector{}, Pose: &fakePose{}, Renderer: &fakeRenderer{}})
-	if _, err := f.Apply(&rawvideo.Frame{Width: 4, Height: 4, Stride: 12, Pix: make([]byte, 10)}); err == nil {
-		t.Error("a short frame was accepted")
+	log := &lines{}
+	f := newFilter(t, w, h, log, nil)
+	f.Set(index(t, "alpha"), Value{Number: -0.5})
+	for k := 0; k < 2; k++ {
+		if dst := update(f, src); !bytes.Equal(dst, src) {
+			t.Fatal("alpha -0.5: frame changed")
+		}
 	}
-	closed := 0
-	f = New(Parts{Detector: &fakeDetector{}, Pose: &fakePose{}, Renderer: &fakeRenderer{},
-		Closers: []func() error{func() error { closed++; return nil }}})
-	if err := f.Close(); err != nil || closed != 1 {
-		t.Fatalf("Close: %v, %d closers run", err, closed)
-	}
-	if err := f.Close(); err != nil || closed != 1 {
-		t.Errorf("second Close: %v, %d closers run", err, closed)
-	}
-	if _, err := f.Apply(frame(t, 0)); err == nil || !strings.Contains(err.Error(), "after Close") {
-		t.Errorf("Apply after Close: %v", err)
+	if n := log.with("alpha -0.5: must be within 0..1"); n != 1 {
+		t.Errorf("alpha said %d times:\n%s", n, log)
 	}
 }
 
-func TestOptionsCheck(t *testing.T) {
-	ok := DefaultOptions()
-	if err := ok.Check(); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		mod  func(*Options)
+// Whatever keeps the parts from being made is said once per set of parameters, naming the
+// parameter or the file.
+func TestCannotStart(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.onnx")
+	for _, c := range []struct {
+		name string
+		set  map[string]string
 		want string
 	}{
-		{func(o *Options) { o.Alpha = 1.5 }, "alpha 1.5"},
-		{func(o *Options) { o.Alpha = -0.1 }, "alpha -0.1"},
-		{func(o *Options) { o.Detector = "yolo.pt" }, `detector "yolo.pt"`},
-		{func(o *Options) { o.Threads = -1 }, "threads -1"},
-		{func(o *Options) { o.PoseWorkers = -2 }, "pose workers -2"},
-		{func(o *Options) { o.Color = 7 }, "colour mode 7"},
+		{"model", map[string]string{"pose-model": "hmr2", "model": missing}, "model " + missing},
+		{"hmr2 without model", map[string]string{"pose-model": "hmr2"}, "pose-model hmr2: give the HMR2 model file with model PATH.onnx"},
+		{"detector file", map[string]string{"detector": missing}, "detector: model " + missing},
+		{"model-dir", map[string]string{"pose-model": "heavy", "model-dir": dir}, "pose-model blazepose-heavy: blazepose-heavy.onnx not found"},
+		{"ort", map[string]string{"ort-lib": filepath.Join(dir, "libonnxruntime.so.1")}, "ONNX Runtime library not found; tried:"},
 	} {
-		o := DefaultOptions()
-		tc.mod(&o)
-		if err := o.Check(); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Check: %v, want an error with %q", err, tc.want)
+		t.Run(c.name, func(t *testing.T) {
+			log := &lines{}
+			f := newFilter(t, 64, 48, log, c.set)
+			src := drawtest.RGBAPattern(64, 48)
+			for k := 0; k < 3; k++ {
+				if dst := update(f, src); !bytes.Equal(dst, src) {
+					t.Fatal("a frame changed though the filter cannot start")
+				}
+			}
+			if n := log.with("cannot start, so frames pass through unchanged: " + c.want); n != 1 || len(log.all) != 1 {
+				t.Errorf("want one line with %q:\n%s", c.want, log)
+			}
+		})
+	}
+}
+
+// A drawn frame keeps the input's alpha; drawing in place gives the same; the look changes
+// without the parts being made again, and a changed detector makes them again.
+func TestUpdate(t *testing.T) {
+	const w, h = 64, 48
+	log := &lines{}
+	f := newFilter(t, w, h, log, nil)
+	src := drawtest.RGBAPattern(w, h)
+	dst := update(f, src)
+	drawtest.CheckRGBA(t, src, dst, w, h, 20)
+	parts := f.parts
+	inPlace := append([]byte(nil), src...)
+	f.Update(inPlace, inPlace)
+	if !bytes.Equal(inPlace, dst) {
+		t.Error("drawing in place differs from drawing into another buffer")
+	}
+	f.Set(index(t, "alpha"), Value{Number: 0.3})
+	f.Set(index(t, "color"), Value{Text: "track"})
+	if got := update(f, src); bytes.Equal(got, dst) || f.parts != parts {
+		t.Errorf("alpha and color: same frame %v, parts made again %v", bytes.Equal(got, dst), f.parts != parts)
+	}
+	f.Set(index(t, "detector"), Value{Text: "none"})
+	if got := update(f, src); !bytes.Equal(got, src) || f.parts == parts {
+		t.Errorf("detector none: frame changed %v, parts made again %v", !bytes.Equal(got, src), f.parts != parts)
+	}
+	if len(log.all) != 0 {
+		t.Errorf("said: %s", log)
+	}
+}
+
+// Two Filters in one process keep their own state: run side by side, frame by frame, each
+// gives exactly what one Filter alone gives, and people are drawn.
+func TestTwoFilters(t *testing.T) {
+	const n = 20
+	var frames [][]byte
+	var w, h int
+	testenv.VideoFrames(t, testenv.Sample(t, "vtest.avi"), n, func(f *rawvideo.Frame) {
+		w, h = f.Width, f.Height
+		rgba := make([]byte, 4*w*h)
+		for i := 0; i < w*h; i++ {
+			copy(rgba[4*i:], f.Pix[3*i:3*i+3])
+			rgba[4*i+3] = 255
+		}
+		frames = append(frames, rgba)
+	})
+	set := map[string]string{"detector": "bgsub", "color": "track"}
+	run := func(fs ...*Filter) [][][]byte {
+		out := make([][][]byte, len(fs))
+		for _, src := range frames {
+			for i, f := range fs {
+				out[i] = append(out[i], update(f, src))
+			}
+		}
+		return out
+	}
+	log := &lines{}
+	alone := run(newFilter(t, w, h, log, set))[0]
+	pair := run(newFilter(t, w, h, log, set), newFilter(t, w, h, log, set))
+	drawn := 0
+	for k := range frames {
+		if !bytes.Equal(alone[k], frames[k]) {
+			drawn++
+		}
+		for i := range pair {
+			if !bytes.Equal(pair[i][k], alone[k]) {
+				t.Fatalf("frame %d: filter %d of two differs from a filter alone", k, i)
+			}
 		}
 	}
-	for s, want := range map[string]ColorMode{"": ColorDefault, "default": ColorDefault, "Track": ColorTrack} {
-		if m, err := ParseColorMode(s); err != nil || m != want {
-			t.Errorf("ParseColorMode(%q) = %v, %v", s, m, err)
-		}
+	if drawn < n/2 {
+		t.Errorf("people drawn on %d of %d frames; want at least half", drawn, n)
 	}
-	if _, err := ParseColorMode("rainbow"); err == nil || !strings.Contains(err.Error(), `"rainbow"`) {
-		t.Errorf("ParseColorMode(rainbow): %v", err)
-	}
+	t.Logf("%d of %d frames drawn on", drawn, n)
 }
 
 func TestRGBARoundTrip(t *testing.T) {
@@ -296,5 +381,33 @@ func BenchmarkRGBA(b *testing.B) {
 	for b.Loop() {
 		FromRGBA(&f, src, w, h)
 		ToRGBA(dst, &f, src)
+	}
+}
+
+// BenchmarkUpdate times a Filter (the plugin's whole frame: RGBA in and out, the background
+// subtractor, the pose model, one render worker) on frames 0-39 of vtest.avi, with the stand-in
+// and with BlazePose full.
+func BenchmarkUpdate(b *testing.B) {
+	var frames [][]byte
+	var w, h int
+	testenv.VideoFrames(b, testenv.Sample(b, "vtest.avi"), 40, func(f *rawvideo.Frame) {
+		w, h = f.Width, f.Height
+		rgba := make([]byte, 4*w*h)
+		for i := 0; i < w*h; i++ {
+			copy(rgba[4*i:], f.Pix[3*i:3*i+3])
+		}
+		frames = append(frames, rgba)
+	})
+	for _, model := range []string{"standin", "blazepose-full"} {
+		b.Run(fmt.Sprintf("pose-model=%s", model), func(b *testing.B) {
+			f := newFilter(b, w, h, &lines{}, map[string]string{"pose-model": model, "detector": "bgsub"})
+			dst := make([]byte, 4*w*h)
+			k := 0
+			for b.Loop() {
+				f.Update(frames[k%len(frames)], dst)
+				k++
+			}
+			b.ReportMetric(float64(k)/b.Elapsed().Seconds(), "frames/s")
+		})
 	}
 }

@@ -80,3 +80,33 @@ type Person struct {
 	// pred_vertices.
 	Joints [JointCount][3]float32
 }
+
+// Reuse returns people resized to n Persons for a pose estimator to fill, reusing what an
+// earlier frame left: the backing array when its capacity holds n (else a new one, with the
+// old Persons copied over), and each Person's vertex buffer. Every Person is zeroed except
+// Vertices, which keeps its buffer with length 0 (see VertexBuffer). The Persons between
+// len(people) and cap(people) count as left by an earlier frame too, so a caller that keeps
+// people[:0] between frames (the stage graph's jobs) keeps their buffers.
+func Reuse(people []Person, n int) []Person {
+	if cap(people) < n {
+		grown := make([]Person, n)
+		copy(grown, people[:cap(people)])
+		people = grown
+	}
+	people = people[:n]
+	for i := range people {
+		people[i] = Person{Vertices: people[i].Vertices[:0]}
+	}
+	return people
+}
+
+// VertexBuffer sets p.Vertices to length n (x, y, z triples: 3 per vertex), reusing its buffer
+// when the capacity holds n and allocating a new one otherwise, and returns it. The values are
+// whatever the buffer held: the caller overwrites all of them.
+func (p *Person) VertexBuffer(n int) []float32 {
+	if cap(p.Vertices) < n {
+		p.Vertices = make([]float32, n)
+	}
+	p.Vertices = p.Vertices[:n]
+	return p.Vertices
+}

@@ -3,11 +3,10 @@ package models
 import (
 	"fmt"
 	"math"
-	"sync"
+	"slices"
 
 	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/rawvideo"
-	"gonum.org/v1/gonum/mat"
 )
 
 // BlazePoseSize is the side in pixels of the square region BlazePose GHUM's landmark model takes
@@ -216,15 +215,34 @@ const minPoseScore = 0.3
 // 24-joint tree (IK.Solve), and the camera translation is fitted so that the body's joints
 // project onto the image landmarks (FitTranslation) under the contract's camera (NewCamera).
 // It implements the same Estimate as PoseEstimator and is safe for concurrent use when its
-// Runners are.
+// Runners are. With RunnerInto Runners (models/ort.Session) and people buffers kept from frame
+// to frame (EstimateInto), a steady stream of frames allocates nothing.
 type BlazePose struct {
-	runner Runner
-	body   *Body
-	ik     *IK
-	name   string
-	opt    BlazePoseOptions
-	minVis float32
-	crops  sync.Pool // *[]float32 input batches
+	runner  Runner
+	body    *Body
+	ik      *IK
+	name    string
+	opt     BlazePoseOptions
+	minVis  float32
+	scratch freeList[blazeScratch] // one per call in progress, reused across frames
+}
+
+// blazeScratch is what one batch works in: the regions and their landmarks, the model inputs
+// and outputs of both passes and of the detector.
+type blazeScratch struct {
+	regs       []region
+	boxes      []ROI // each region's box-placed ROI (ROIOfBox)
+	rois       []ROI // the first pass's regions
+	byDetector []bool
+	again      []int // the regions that get a second pass
+	againRegs  []region
+	next       []ROI
+	lms        []Landmarks // per region, the pass that found the body more surely
+	second     []Landmarks
+	crops      []float32
+	shape      [4]int64
+	out        map[string]Tensor
+	det        detectorScratch
 }
 
 // BlazePoseOptions are BlazePose's choices of how to find each person's region of interest.
@@ -276,23 +294,45 @@ func (b *BlazePose) Estimate(f *rawvideo.Frame, dets []human.Detection) ([]human
 }
 
 // EstimateBatch returns, for each frame frames[i], one Person per detection of dets[i], in the
-// same order (stages.PoseEstimator): EstimateDetailed's people without their landmarks.
+// same order: EstimateInto into new buffers (nil for a frame without people).
 func (b *BlazePose) EstimateBatch(frames []*rawvideo.Frame, dets [][]human.Detection) ([][]human.Person, error) {
-	res, err := b.EstimateDetailed(frames, dets)
-	if err != nil {
+	people := make([][]human.Person, len(frames))
+	if err := b.EstimateInto(frames, dets, people); err != nil {
 		return nil, err
 	}
-	people := make([][]human.Person, len(res))
-	for i, r := range res {
-		if len(r) == 0 {
+	return people, nil
+}
+
+// EstimateInto sets people[i], for each frame frames[i], to one Person per detection of
+// dets[i], in the same order: EstimateDetailed's people without their landmarks, reusing the
+// array and vertex buffers people[i] holds (human.Reuse: also those beyond its length). After
+// an error people holds partial results.
+func (b *BlazePose) EstimateInto(frames []*rawvideo.Frame, dets [][]human.Detection, people [][]human.Person) error {
+	if len(people) != len(frames) {
+		return fmt.Errorf("pose: %d frames but %d people lists", len(frames), len(people))
+	}
+	s, err := b.landmarksOf(frames, dets)
+	if s != nil {
+		defer b.scratch.put(s)
+	}
+	if err != nil {
+		return err
+	}
+	k := 0
+	for i, f := range frames {
+		people[i] = human.Reuse(people[i], len(dets[i]))
+		if len(dets[i]) == 0 {
 			continue
 		}
-		people[i] = make([]human.Person, len(r))
-		for k := range r {
-			people[i][k] = r[k].Person
+		cam := NewCamera(f.Width, f.Height)
+		for d := range dets[i] {
+			p := &people[i][d]
+			p.Detection = dets[i][d]
+			b.place(p, &s.lms[k], cam)
+			k++
 		}
 	}
-	return people, nil
+	return nil
 }
 
 // region is one person of a batch: the frame it is in and its detection.
@@ -309,62 +349,14 @@ type region struct {
 // betas and a zero PredCam (there is no crop camera). Errors name the model, the output at
 // fault and, for one person's output, the frame (its Seq).
 func (b *BlazePose) EstimateDetailed(frames []*rawvideo.Frame, dets [][]human.Detection) ([][]BlazePosePerson, error) {
-	if len(frames) != len(dets) {
-		return nil, fmt.Errorf("pose: %d frames but %d detection lists", len(frames), len(dets))
+	s, err := b.landmarksOf(frames, dets)
+	if s != nil {
+		defer b.scratch.put(s)
 	}
-	var regs []region
-	for i, f := range frames {
-		for _, d := range dets[i] {
-			regs = append(regs, region{f, d})
-		}
-	}
-	res := make([][]BlazePosePerson, len(frames))
-	if len(regs) == 0 {
-		return res, nil
-	}
-	// First regions: the detector's where it finds the person, else the boxes'.
-	boxes := make([]ROI, len(regs))
-	for i, r := range regs {
-		boxes[i] = ROIOfBox(r.det.Box)
-	}
-	rois := append([]ROI(nil), boxes...)
-	var byDetector []bool
-	if b.opt.Detector != nil {
-		found, ok, err := b.detect(regs)
-		if err != nil {
-			return nil, err
-		}
-		for i := range rois {
-			if ok[i] {
-				rois[i] = found[i]
-			}
-		}
-		byDetector = ok
-	}
-	lms, err := b.landmarks(regs, rois)
 	if err != nil {
 		return nil, err
 	}
-	// Where the detector's region shows no body, the box's region gets a second try.
-	var again []int
-	var againRegs []region
-	var next []ROI
-	for i := range byDetector {
-		if byDetector[i] && lms[i].Score < minPoseScore {
-			again, againRegs, next = append(again, i), append(againRegs, regs[i]), append(next, boxes[i])
-		}
-	}
-	if len(next) > 0 {
-		second, err := b.landmarks(againRegs, next)
-		if err != nil {
-			return nil, err
-		}
-		for k, i := range again {
-			if second[k].Score > lms[i].Score {
-				lms[i] = second[k]
-			}
-		}
-	}
+	res := make([][]BlazePosePerson, len(frames))
 	k := 0
 	for i, f := range frames {
 		if len(dets[i]) == 0 {
@@ -375,48 +367,105 @@ func (b *BlazePose) EstimateDetailed(frames []*rawvideo.Frame, dets [][]human.De
 		for d := range dets[i] {
 			p := &res[i][d]
 			p.Detection = dets[i][d]
-			p.Landmarks = lms[k]
-			b.place(p, cam)
+			p.Landmarks = s.lms[k]
+			fit := b.place(&p.Person, &p.Landmarks, cam)
+			p.Found, p.Solved, p.Fitted, p.Reprojection = fit.found, fit.solved, fit.fitted, fit.reprojection
 			k++
 		}
 	}
 	return res, nil
 }
 
-// landmarks runs the landmark model on region rois[i] of regs[i]'s frame, all as one batch.
-func (b *BlazePose) landmarks(regs []region, rois []ROI) ([]Landmarks, error) {
+// landmarksOf finds the landmarks of every detection of every frame, in order, into the
+// scratch it returns (s.lms), which the caller puts back into b.scratch when done with it, also
+// after an error (nil only when the arguments do not match).
+func (b *BlazePose) landmarksOf(frames []*rawvideo.Frame, dets [][]human.Detection) (*blazeScratch, error) {
+	if len(frames) != len(dets) {
+		return nil, fmt.Errorf("pose: %d frames but %d detection lists", len(frames), len(dets))
+	}
+	s := b.scratch.get()
+	if s.out == nil {
+		s.out, s.det.out = map[string]Tensor{}, map[string]Tensor{}
+	}
+	s.regs = s.regs[:0]
+	for i, f := range frames {
+		for _, d := range dets[i] {
+			s.regs = append(s.regs, region{f, d})
+		}
+	}
+	if len(s.regs) == 0 {
+		return s, nil
+	}
+	// First regions: the detector's where it finds the person, else the boxes'.
+	s.boxes, s.rois = s.boxes[:0], s.rois[:0]
+	for _, r := range s.regs {
+		s.boxes = append(s.boxes, ROIOfBox(r.det.Box))
+	}
+	s.rois = append(s.rois, s.boxes...)
+	s.byDetector = s.byDetector[:0]
+	if b.opt.Detector != nil {
+		if err := b.detect(&s.det, s.regs); err != nil {
+			return s, err
+		}
+		for i := range s.rois {
+			if s.det.ok[i] {
+				s.rois[i] = s.det.rois[i]
+			}
+		}
+		s.byDetector = append(s.byDetector, s.det.ok...)
+	}
+	var err error
+	if s.lms, err = b.landmarks(s, s.lms, s.regs, s.rois); err != nil {
+		return s, err
+	}
+	// Where the detector's region shows no body, the box's region gets a second try.
+	s.again, s.againRegs, s.next = s.again[:0], s.againRegs[:0], s.next[:0]
+	for i := range s.byDetector {
+		if s.byDetector[i] && s.lms[i].Score < minPoseScore {
+			s.again, s.againRegs, s.next = append(s.again, i), append(s.againRegs, s.regs[i]), append(s.next, s.boxes[i])
+		}
+	}
+	if len(s.next) > 0 {
+		if s.second, err = b.landmarks(s, s.second, s.againRegs, s.next); err != nil {
+			return s, err
+		}
+		for k, i := range s.again {
+			if s.second[k].Score > s.lms[i].Score {
+				s.lms[i] = s.second[k]
+			}
+		}
+	}
+	return s, nil
+}
+
+// landmarks runs the landmark model on region rois[i] of regs[i]'s frame, all as one batch,
+// and returns their landmarks in lms (reused).
+func (b *BlazePose) landmarks(s *blazeScratch, lms []Landmarks, regs []region, rois []ROI) ([]Landmarks, error) {
 	const per = BlazePoseSize * BlazePoseSize * 3
-	n := len(rois) * per
-	bufp, _ := b.crops.Get().(*[]float32)
-	if bufp == nil || cap(*bufp) < n {
-		s := make([]float32, n)
-		bufp = &s
-	}
-	buf := (*bufp)[:n]
-	defer b.crops.Put(bufp)
+	s.crops = resize(s.crops, len(rois)*per)
 	for i, r := range rois {
-		CropROI(buf[i*per:(i+1)*per], regs[i].frame, r)
+		CropROI(s.crops[i*per:(i+1)*per], regs[i].frame, r)
 	}
-	out, err := b.runner.Run(Tensor{Shape: []int64{int64(len(rois)), BlazePoseSize, BlazePoseSize, 3}, Data: buf})
-	if err != nil {
-		return nil, err
+	s.shape = [4]int64{int64(len(rois)), BlazePoseSize, BlazePoseSize, 3}
+	if err := runInto(b.runner, Tensor{Shape: s.shape[:], Data: s.crops}, s.out); err != nil {
+		return lms, err
 	}
 	var vals [3][]float32
 	for k, spec := range BlazePoseOutputs {
-		t, ok := out[spec.Name]
+		t, ok := s.out[spec.Name]
 		want := len(rois) * int(spec.Shape[1])
 		if !ok || len(t.Data) != want {
-			return nil, fmt.Errorf("model %s: output %s has %d values for a batch of %d, want %d (shape %v)",
+			return lms, fmt.Errorf("model %s: output %s has %d values for a batch of %d, want %d (shape %v)",
 				b.name, spec.Name, len(t.Data), len(rois), want, spec.Shape)
 		}
 		vals[k] = t.Data
 	}
-	lms := make([]Landmarks, len(rois))
+	lms = slices.Grow(lms[:0], len(rois))[:len(rois)]
 	const nl, nw = (LandmarkCount + blazePoseAux) * 5, (LandmarkCount + blazePoseAux) * 3
 	for i := range rois {
 		lms[i] = decodeLandmarks(vals[0][i*nl:(i+1)*nl], vals[1][i*nw:(i+1)*nw], vals[2][i], rois[i])
 		if err := checkFinite(&lms[i]); err != nil {
-			return nil, fmt.Errorf("model %s: frame %d: %w", b.name, regs[i].frame.Seq, err)
+			return lms, fmt.Errorf("model %s: frame %d: %w", b.name, regs[i].frame.Seq, err)
 		}
 	}
 	return lms, nil
@@ -459,25 +508,33 @@ func decodeLandmarks(ld, world []float32, flag float32, roi ROI) Landmarks {
 
 func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
 
-// place poses p's body from its landmarks and places it in the camera frame.
-func (b *BlazePose) place(p *BlazePosePerson, cam Camera) {
-	lm := &p.Landmarks
-	p.Found = lm.Score >= minPoseScore
+// placement is how place placed a body: the details BlazePosePerson reports.
+type placement struct {
+	found          bool
+	solved, fitted [JointCount]bool
+	reprojection   float32
+}
+
+// place poses p's body from its landmarks lm and places it in the camera frame: p's Pose,
+// CamT, Vertices (its buffer reused) and Joints.
+func (b *BlazePose) place(p *human.Person, lm *Landmarks, cam Camera) placement {
+	var fit placement
+	fit.found = lm.Score >= minPoseScore
 	var pose IKPose
-	if p.Found {
+	if fit.found {
 		pose = b.ik.Solve(lm, b.minVis)
 	} else {
 		pose = b.ik.Neutral()
 	}
 	p.Pose = human.Pose{GlobalOrient: pose.GlobalOrient, BodyPose: pose.BodyPose}
-	p.Solved = pose.Solved
+	fit.solved = pose.Solved
 	v := b.body.VertexCount()
-	p.Vertices = make([]float32, 3*v)
-	joints := b.body.Pose(&p.Pose, p.Vertices)
+	verts := p.VertexBuffer(3 * v)
+	joints := b.body.Pose(&p.Pose, verts)
 
 	var targets [JointCount][2]float32
 	var weights [JointCount]float32
-	if p.Found {
+	if fit.found {
 		for j, m := range JointLandmark {
 			if m < 0 || lm.Visibility[m] < b.minVis {
 				continue
@@ -487,33 +544,34 @@ func (b *BlazePose) place(p *BlazePosePerson, cam Camera) {
 			}
 			targets[j] = lm.Image[m]
 			weights[j] = 1
-			p.Fitted[j] = true
+			fit.fitted[j] = true
 		}
 	}
 	t, ok := FitTranslation(cam, joints[:], targets[:], weights[:])
 	if !ok {
-		p.Fitted = [JointCount]bool{}
-		t = boxTranslation(cam, p.Vertices, p.Box)
+		fit.fitted = [JointCount]bool{}
+		t = boxTranslation(cam, verts, p.Box)
 	}
 	p.CamT = t
 	for k := 0; k < v; k++ {
-		p.Vertices[3*k] += t[0]
-		p.Vertices[3*k+1] += t[1]
-		p.Vertices[3*k+2] += t[2]
+		verts[3*k] += t[0]
+		verts[3*k+1] += t[1]
+		verts[3*k+2] += t[2]
 	}
 	var sum float32
 	var n int
 	for j := range joints {
 		p.Joints[j] = add3(joints[j], t)
-		if p.Fitted[j] {
+		if fit.fitted[j] {
 			u, v := cam.Project(p.Joints[j])
 			sum += float32(math.Hypot(float64(u-targets[j][0]), float64(v-targets[j][1])))
 			n++
 		}
 	}
 	if n > 0 {
-		p.Reprojection = sum / float32(n)
+		fit.reprojection = sum / float32(n)
 	}
+	return fit
 }
 
 // FitTranslation returns the camera translation T (metres, camera frame) that best puts the
@@ -522,44 +580,44 @@ func (b *BlazePose) place(p *BlazePosePerson, cam Camera) {
 // sum_j w_j |proj(X_j + T) - target_j|^2. It starts from the linear least-squares solution of
 // the projection equations multiplied out by the depth, f (X + Tx) - (u - cx)(Z + Tz) = 0 and
 // f (Y + Ty) - (v - cy)(Z + Tz) = 0 (the direct linear transform for a translation alone),
-// then takes Gauss-Newton steps on the pixel error itself (both solved with gonum's mat). ok is
-// false when fewer than two points have weight, or the fit does not put every weighted point
-// in front of the camera.
+// then takes Gauss-Newton steps on the pixel error itself; both solve 3x3 normal equations
+// (solveSPD). ok is false when fewer than two points have weight, the equations are singular,
+// or the fit does not put every weighted point in front of the camera. It allocates nothing.
 func FitTranslation(cam Camera, joints [][3]float32, targets [][2]float32, weights []float32) (t [3]float32, ok bool) {
-	var idx []int
-	for j, w := range weights {
+	n := 0
+	for _, w := range weights {
 		if w > 0 {
-			idx = append(idx, j)
+			n++
 		}
 	}
-	if len(idx) < 2 {
+	if n < 2 {
 		return t, false
 	}
 	f := float64(cam.Focal)
-	a := mat.NewDense(2*len(idx), 3, nil)
-	rhs := mat.NewVecDense(2*len(idx), nil)
-	for r, j := range idx {
-		w := math.Sqrt(float64(weights[j]))
+	var ata [maxSolve][maxSolve]float64
+	var T [maxSolve]float64
+	for j, wt := range weights {
+		if !(wt > 0) {
+			continue
+		}
+		w := float64(wt)
 		X, Y, Z := float64(joints[j][0]), float64(joints[j][1]), float64(joints[j][2])
 		du := float64(targets[j][0] - cam.CX)
 		dv := float64(targets[j][1] - cam.CY)
-		a.SetRow(2*r, []float64{w, 0, -w * du / f})
-		rhs.SetVec(2*r, w*(du*Z/f-X))
-		a.SetRow(2*r+1, []float64{0, w, -w * dv / f})
-		rhs.SetVec(2*r+1, w*(dv*Z/f-Y))
+		addNormal(&ata, &T, w, [2][3]float64{{1, 0, -du / f}, {0, 1, -dv / f}}, [2]float64{du*Z/f - X, dv*Z/f - Y})
 	}
-	var sol mat.VecDense
-	if err := sol.SolveVec(a, rhs); err != nil {
+	if !solveSPD(&ata, &T, 3) {
 		return t, false
 	}
-	T := [3]float64{sol.AtVec(0), sol.AtVec(1), sol.AtVec(2)}
 	// Gauss-Newton on the pixel residuals.
 	for it := 0; it < 20; it++ {
-		var jtj mat.SymDense
-		jtj = *mat.NewSymDense(3, nil)
-		jtr := mat.NewVecDense(3, nil)
-		for _, j := range idx {
-			w := float64(weights[j])
+		var jtj [maxSolve][maxSolve]float64
+		var step [maxSolve]float64
+		for j, wt := range weights {
+			if !(wt > 0) {
+				continue
+			}
+			w := float64(wt)
 			X, Y := float64(joints[j][0])+T[0], float64(joints[j][1])+T[1]
 			Z := float64(joints[j][2]) + T[2]
 			if Z <= 1e-6 {
@@ -567,40 +625,43 @@ func FitTranslation(cam Camera, joints [][3]float32, targets [][2]float32, weigh
 			}
 			ru := f*X/Z + float64(cam.CX) - float64(targets[j][0])
 			rv := f*Y/Z + float64(cam.CY) - float64(targets[j][1])
-			rows := [2][3]float64{{f / Z, 0, -f * X / (Z * Z)}, {0, f / Z, -f * Y / (Z * Z)}}
-			res := [2]float64{ru, rv}
-			for k := 0; k < 2; k++ {
-				for p := 0; p < 3; p++ {
-					jtr.SetVec(p, jtr.AtVec(p)+w*rows[k][p]*res[k])
-					for q := p; q < 3; q++ {
-						jtj.SetSym(p, q, jtj.At(p, q)+w*rows[k][p]*rows[k][q])
-					}
-				}
-			}
+			addNormal(&jtj, &step, w, [2][3]float64{{f / Z, 0, -f * X / (Z * Z)}, {0, f / Z, -f * Y / (Z * Z)}}, [2]float64{ru, rv})
 		}
-		var step mat.VecDense
-		if err := step.SolveVec(&jtj, jtr); err != nil {
+		if !solveSPD(&jtj, &step, 3) {
 			break
 		}
 		for p := 0; p < 3; p++ {
-			T[p] -= step.AtVec(p)
+			T[p] -= step[p]
 		}
-		if mat.Norm(&step, 2) < 1e-9 {
+		if math.Sqrt(step[0]*step[0]+step[1]*step[1]+step[2]*step[2]) < 1e-9 {
 			break
 		}
 	}
-	for _, j := range idx {
-		if !(float64(joints[j][2])+T[2] > 1e-3) {
+	for j, w := range weights {
+		if w > 0 && !(float64(joints[j][2])+T[2] > 1e-3) {
 			return t, false
 		}
 	}
-	for p := range T {
+	for p := range 3 {
 		if math.IsNaN(T[p]) || math.IsInf(T[p], 0) {
 			return t, false
 		}
 		t[p] = float32(T[p])
 	}
 	return t, true
+}
+
+// addNormal adds two weighted rows of a 3-unknown least-squares problem to its normal
+// equations: ata += w rows^T rows and atb += w rows^T rhs.
+func addNormal(ata *[maxSolve][maxSolve]float64, atb *[maxSolve]float64, w float64, rows [2][3]float64, rhs [2]float64) {
+	for k := range rows {
+		for p := 0; p < 3; p++ {
+			atb[p] += w * rows[k][p] * rhs[k]
+			for q := 0; q < 3; q++ {
+				ata[p][q] += w * rows[k][p] * rows[k][q]
+			}
+		}
+	}
 }
 
 // boxTranslation places posed vertices (camera orientation, before translation) so that their

@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/meshpipe/meshpipe/human"
@@ -86,35 +87,47 @@ func detectorWindow(b human.Box) ROI {
 	return ROI{CX: (b.X1 + b.X2) / 2, CY: (b.Y1 + b.Y2) / 2, Side: detectorWindowScale * max(b.Width(), b.Height())}
 }
 
+// detectorScratch is what one detector batch works in: its input crops and windows, its
+// output, and what it found per region.
+type detectorScratch struct {
+	crops []float32
+	shape [4]int64
+	wins  []ROI
+	out   map[string]Tensor
+	rois  []ROI  // per region, the ROI the detector's keypoints give
+	ok    []bool // per region, whether the detector found the person
+}
+
 // detect runs the detector on a window around each region's detection, in its frame (one
-// batch), and returns, where it finds a person whose body centre lies within the detection's box
-// (grown by a tenth), the region its keypoints give, with found true; the best-scoring such
-// person is taken.
-func (b *BlazePose) detect(regs []region) (rois []ROI, found []bool, err error) {
+// batch), and sets, where it finds a person whose body centre lies within the detection's box
+// (grown by a tenth), s.rois[i] to the region its keypoints give and s.ok[i] to true; the
+// best-scoring such person is taken.
+func (b *BlazePose) detect(s *detectorScratch, regs []region) error {
 	const per = PoseDetectorSize * PoseDetectorSize * 3
-	buf := make([]float32, len(regs)*per)
-	wins := make([]ROI, len(regs))
-	dets := make([]human.Detection, len(regs))
+	n := len(regs)
+	s.crops = resize(s.crops, n*per)
+	s.wins = slices.Grow(s.wins[:0], n)[:n]
 	for i, r := range regs {
-		dets[i] = r.det
-		wins[i] = detectorWindow(r.det.Box)
-		cropSquare(buf[i*per:(i+1)*per], r.frame, wins[i], PoseDetectorSize, 1/127.5, -1)
+		s.wins[i] = detectorWindow(r.det.Box)
+		cropSquare(s.crops[i*per:(i+1)*per], r.frame, s.wins[i], PoseDetectorSize, 1/127.5, -1)
 	}
-	out, err := b.opt.Detector.Run(Tensor{Shape: []int64{int64(len(dets)), PoseDetectorSize, PoseDetectorSize, 3}, Data: buf})
-	if err != nil {
-		return nil, nil, err
+	s.shape = [4]int64{int64(n), PoseDetectorSize, PoseDetectorSize, 3}
+	if err := runInto(b.opt.Detector, Tensor{Shape: s.shape[:], Data: s.crops}, s.out); err != nil {
+		return err
 	}
-	t, ok := out[PoseDetectorOutput.Name]
-	if want := len(dets) * poseAnchorCount * 13; !ok || len(t.Data) != want {
-		return nil, nil, fmt.Errorf("pose detector: output %s has %d values for a batch of %d, want %d (shape %v)",
-			PoseDetectorOutput.Name, len(t.Data), len(dets), want, PoseDetectorOutput.Shape)
+	t, ok := s.out[PoseDetectorOutput.Name]
+	if want := n * poseAnchorCount * 13; !ok || len(t.Data) != want {
+		return fmt.Errorf("pose detector: output %s has %d values for a batch of %d, want %d (shape %v)",
+			PoseDetectorOutput.Name, len(t.Data), n, want, PoseDetectorOutput.Shape)
 	}
 	anchors := poseAnchors()
-	rois, found = make([]ROI, len(dets)), make([]bool, len(dets))
-	for i, d := range dets {
+	s.rois = slices.Grow(s.rois[:0], n)[:n]
+	s.ok = slices.Grow(s.ok[:0], n)[:n]
+	for i, r := range regs {
+		box := r.det.Box
 		rows := t.Data[i*poseAnchorCount*13 : (i+1)*poseAnchorCount*13]
 		// The box, grown by a tenth, where the body's centre must lie.
-		mx, my := d.Box.Width()/10, d.Box.Height()/10
+		mx, my := box.Width()/10, box.Height()/10
 		best, bestLogit := -1, float32(math.Inf(-1))
 		var centre, scale [2]float32
 		for a := 0; a < poseAnchorCount; a++ {
@@ -126,18 +139,19 @@ func (b *BlazePose) detect(regs []region) (rois []ROI, found []bool, err error) 
 			at := func(k int) [2]float32 {
 				x := (r[5+2*k]/PoseDetectorSize + anchors[a][0]) * BlazePoseSize
 				y := (r[6+2*k]/PoseDetectorSize + anchors[a][1]) * BlazePoseSize
-				fx, fy := wins[i].ToFrame(x, y)
+				fx, fy := s.wins[i].ToFrame(x, y)
 				return [2]float32{fx, fy}
 			}
 			c := at(0)
-			if c[0] < d.Box.X1-mx || c[0] > d.Box.X2+mx || c[1] < d.Box.Y1-my || c[1] > d.Box.Y2+my {
+			if c[0] < box.X1-mx || c[0] > box.X2+mx || c[1] < box.Y1-my || c[1] > box.Y2+my {
 				continue
 			}
 			best, bestLogit, centre, scale = a, logit, c, at(1)
 		}
+		s.rois[i], s.ok[i] = ROI{}, best >= 0
 		if best >= 0 {
-			rois[i], found[i] = ROIOfKeypoints(centre, scale), true
+			s.rois[i] = ROIOfKeypoints(centre, scale)
 		}
 	}
-	return rois, found, nil
+	return nil
 }

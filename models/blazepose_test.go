@@ -189,9 +189,9 @@ func TestBlazePoseEstimate(t *testing.T) {
 	cam := NewCamera(640, 480)
 	want := NewIK(body).Neutral()
 	// Bend the left knee and raise the right arm, so that limbs are solved, not neutral.
-	bend := quatMatrix(expRot([]float64{1, 0, 0}))
+	bend := quatMatrix(expRot([3]float64{1, 0, 0}))
 	copy(want.BodyPose[(4-1)*9:], bend[:])
-	raise := quatMatrix(expRot([]float64{0, 0, 0.3}))
+	raise := quatMatrix(expRot([3]float64{0, 0, 0.3}))
 	copy(want.BodyPose[(17-1)*9:], raise[:])
 	T := [3]float32{0.3, 0.2, 40}
 	box := human.Box{X1: 250, Y1: 100, X2: 390, Y2: 420}

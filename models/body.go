@@ -17,6 +17,15 @@ const JointCount = human.JointCount
 // file's kintree_table, Loper et al. 2015).
 var SMPLParents = [JointCount]int{-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21}
 
+// JointNames names SMPL's joints in joint order (SMPLParents), as the smplx tools name them
+// (smplx/joint_names.py): the bone names of meshpipe's motion files.
+var JointNames = [JointCount]string{
+	"pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee",
+	"spine2", "left_ankle", "right_ankle", "spine3", "left_foot", "right_foot",
+	"neck", "left_collar", "right_collar", "head", "left_shoulder", "right_shoulder",
+	"left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hand", "right_hand",
+}
+
 // PoseBasis is the number of SMPL pose blend-shape coefficients: (R_j - I) of joints 1..23,
 // 9 values each (Loper et al. 2015, eq. 9).
 const PoseBasis = 9 * (JointCount - 1)
@@ -89,6 +98,24 @@ func (b *Body) Check() error {
 		}
 	}
 	return nil
+}
+
+// Shaped writes the rest-pose vertices for betas (nil: zero betas) into dst ([V*3], metres,
+// body frame): the template plus the shape blend shapes, step 1 of Pose. Without shape blend
+// shapes (the mannequin) it is the template.
+func (b *Body) Shaped(betas *[BetaCount]float32, dst []float32) { b.shape(betas, dst) }
+
+// RestJoints returns the rest-pose joints for betas (nil: zero betas), in metres in the body
+// frame: step 2 of Pose, the joints that Pose rotates about. Without a joint regressor they are
+// Joints; otherwise they are regressed from the shaped template (one V*3 scratch buffer is
+// allocated).
+func (b *Body) RestJoints(betas *[BetaCount]float32) [JointCount][3]float32 {
+	if b.JRegressor == nil {
+		return b.Joints
+	}
+	v := make([]float32, len(b.Template))
+	b.shape(betas, v)
+	return b.regress(v)
 }
 
 // shape writes the template plus the shape blend shapes for betas into dst ([V*3]).

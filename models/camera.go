@@ -9,7 +9,7 @@ const CropSize = 256
 // EXTRA.FOCAL_LENGTH = 5000, MODEL.IMAGE_SIZE = 256).
 const hmr2Focal = 5000
 
-// Camera is the pinhole camera of the pose-model contract (DESIGN.md): focal length and
+// Camera is the pinhole camera of the pose-model contract (docs/design.md): focal length and
 // principal point in pixels. The image frame has x right and y down; the camera frame has
 // x right, y down and z forward, in metres.
 type Camera struct {
@@ -40,7 +40,7 @@ type Window struct {
 }
 
 // WindowOf returns the crop window of a person box: centred on the box, widened to a 3:4
-// (w:h) window, side b = max(h, 4w/3) (DESIGN.md's crop; 4D-Humans expand_to_aspect_ratio
+// (w:h) window, side b = max(h, 4w/3) (docs/design.md's crop; 4D-Humans expand_to_aspect_ratio
 // with the 192x256 ViT window).
 func WindowOf(b human.Box) Window {
 	return Window{

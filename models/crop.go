@@ -3,7 +3,6 @@ package models
 import (
 	"math"
 	"slices"
-	"sync"
 
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
@@ -29,19 +28,21 @@ func BlurSigma(side float32) float64 {
 
 // blurKernel returns the normalised 1-D Gaussian weights for sigma, from -r to r: the kernel
 // of scipy.ndimage.gaussian_filter1d with its default truncate = 4, r = int(4*sigma + 0.5),
-// which skimage.filters.gaussian (the blur 4D-Humans calls) uses.
-func blurKernel(sigma float64) []float32 {
+// which skimage.filters.gaussian (the blur 4D-Humans calls) uses. The weights are written over
+// dst when its capacity holds them.
+func blurKernel(dst []float32, sigma float64) []float32 {
 	r := int(4*sigma + 0.5)
-	k64 := make([]float64, 2*r+1)
-	var sum float64
-	for i := range k64 {
+	weight := func(i int) float64 {
 		x := float64(i - r)
-		k64[i] = math.Exp(-0.5 / (sigma * sigma) * x * x)
-		sum += k64[i]
+		return math.Exp(-0.5 / (sigma * sigma) * x * x)
 	}
-	k := make([]float32, len(k64))
+	var sum float64
+	for i := 0; i <= 2*r; i++ {
+		sum += weight(i)
+	}
+	k := resize(dst, 2*r+1)
 	for i := range k {
-		k[i] = float32(k64[i] / sum)
+		k[i] = float32(weight(i) / sum)
 	}
 	return k
 }
@@ -118,7 +119,10 @@ func CropInto(dst []float32, f *rawvideo.Frame, w Window) {
 		bias[c] = -imageMean[c] / imageStd[c]
 	}
 	if sigma := BlurSigma(w.Side); sigma > 0 {
-		cropBlurred(dst, f, &cw, blurKernel(sigma), gain, bias)
+		s := blurPool.get()
+		defer blurPool.put(s)
+		s.kernel = blurKernel(s.kernel, sigma)
+		cropBlurred(dst, f, &cw, s, gain, bias)
 		return
 	}
 	const n = CropSize
@@ -152,8 +156,9 @@ func CropInto(dst []float32, f *rawvideo.Frame, w Window) {
 	}
 }
 
-// blurScratch is reused between crops: the blurred rows and the index tables.
+// blurScratch is reused between crops: the kernel, the blurred rows and the index tables.
 type blurScratch struct {
+	kernel  []float32 // the Gaussian's weights (blurKernel)
 	rows    []float32 // vertically blurred frame rows, [len(rowIdx)][span*3]
 	pix     []float32 // blurred samples at the crop's taps, [len(rowIdx)][len(colIdx)*3]
 	rowSlot []int     // frame row -> index in rows, or -1
@@ -162,17 +167,18 @@ type blurScratch struct {
 	colIdx  []int     // the frame columns the taps read, ascending
 }
 
-var blurPool = sync.Pool{New: func() any { return new(blurScratch) }}
+// blurPool holds the blur scratch of the crops in progress (the pose workers').
+var blurPool freeList[blurScratch]
 
-// cropBlurred makes the crop from the Gaussian-blurred frame. Only what the warp reads is
-// blurred: the frame rows and columns that the crop's bilinear taps touch (at most 512 of
-// each), each the same value as blurring the whole frame would give (the blur repeats the
-// frame's edge pixels, mode 'nearest', whatever part of it is computed).
-func cropBlurred(dst []float32, f *rawvideo.Frame, cw *cropWarp, k []float32, gain, bias [3]float32) {
+// cropBlurred makes the crop from the frame blurred with the Gaussian s.kernel, in s's
+// buffers. Only what the warp reads is blurred: the frame rows and columns that the crop's
+// bilinear taps touch (at most 512 of each), each the same value as blurring the whole frame
+// would give (the blur repeats the frame's edge pixels, mode 'nearest', whatever part of it is
+// computed).
+func cropBlurred(dst []float32, f *rawvideo.Frame, cw *cropWarp, s *blurScratch, gain, bias [3]float32) {
 	const n = CropSize
+	k := s.kernel
 	r := len(k) / 2
-	s := blurPool.Get().(*blurScratch)
-	defer blurPool.Put(s)
 	clamp := func(v, hi int) int { return min(max(v, 0), hi-1) }
 
 	// The frame rows and columns that the taps read, in order.

@@ -116,7 +116,7 @@ func TestBlurSigma(t *testing.T) {
 			t.Errorf("BlurSigma(%v) = %v, want %v", c.side, got, c.want)
 		}
 	}
-	k := blurKernel(1.5) // radius int(6.5) = 6
+	k := blurKernel(nil, 1.5) // radius int(6.5) = 6
 	var sum float32
 	for _, v := range k {
 		sum += v

@@ -3,9 +3,7 @@ package models
 import (
 	"math"
 
-	"gonum.org/v1/gonum/diff/fd"
 	"gonum.org/v1/gonum/num/quat"
-	"gonum.org/v1/gonum/optimize"
 	"gonum.org/v1/gonum/spatial/r3"
 )
 
@@ -112,9 +110,11 @@ var limbs = [4]limb{
 }
 
 // IK turns BlazePose landmarks into rotations on a body's 24-joint tree. It keeps only the
-// body's rest joints, so one IK may be used from several goroutines at once.
+// body's rest joints and its neutral pose, so one IK may be used from several goroutines at
+// once. Solve and Neutral allocate nothing.
 type IK struct {
-	joints [JointCount]r3.Vec
+	joints  [JointCount]r3.Vec
+	neutral IKPose
 }
 
 // NewIK returns an IK for body's rest skeleton: its joints with zero betas (Body.Joints, or the
@@ -128,6 +128,7 @@ func NewIK(body *Body) *IK {
 	for j, p := range joints {
 		ik.joints[j] = r3.Vec{X: float64(p[0]), Y: float64(p[1]), Z: float64(p[2])}
 	}
+	ik.neutral = ik.solveNeutral()
 	return ik
 }
 
@@ -269,8 +270,10 @@ func (ik *IK) Solve(lm *Landmarks, minVis float32) IKPose {
 
 // Neutral returns the pose the body keeps when there are no landmarks: facing the camera,
 // upright, legs straight and arms hanging (the limbs' neutral poses of Solve); Solved is all
-// false.
-func (ik *IK) Neutral() IKPose {
+// false. It is solved once, by NewIK.
+func (ik *IK) Neutral() IKPose { return ik.neutral }
+
+func (ik *IK) solveNeutral() IKPose {
 	var lm Landmarks
 	// A body facing the camera: left parts on the image's right (+x), shoulders above the hips
 	// (-y). Only the torso is used, since nothing is visible.
@@ -286,51 +289,187 @@ func (ik *IK) Neutral() IKPose {
 // fitTorso fits the root rotation R and the per-spine-joint rotation Q (see Solve) so that the
 // body's hip line R(J1-J2), shoulder line RQ^3(J16-J17) and hips-to-shoulders direction (the
 // forward kinematics of the spine) point along the given unit vectors, by least squares on the
-// differences of unit vectors, with gonum's L-BFGS over R's rotation vector and the y and z
-// components of Q's, and finite-difference gradients. The start is R from the hip line and up
-// alone and Q a third of the rest of the shoulders' rotation, without its x component.
+// differences of unit vectors (nine residuals), over R's rotation vector and the y and z
+// components of Q's, with Levenberg-Marquardt (leastSquares). The start is R from the hip line
+// and up alone and Q a third of the rest of the shoulders' rotation, without its x component.
 func (ik *IK) fitTorso(hipLine, shoulderLine, up r3.Vec) (root, spine quat.Number) {
+	t := torsoFit{hipLine: hipLine, shoulderLine: shoulderLine, up: up}
 	J := &ik.joints
-	restHip := r3.Sub(J[1], J[2])
-	restShoulder := r3.Sub(J[16], J[17])
+	t.restHip = r3.Sub(J[1], J[2])
+	t.restShoulder = r3.Sub(J[16], J[17])
 	hipC, shC := mid(J[1], J[2]), mid(J[16], J[17])
 	restUp := r3.Sub(shC, hipC)
 	// Up from the hip centre in root-joint terms: (J3-hipC) + Q(J6-J3) + Q^2(J9-J6) + Q^3(shC-J9).
-	seg := [4]r3.Vec{r3.Sub(J[3], hipC), r3.Sub(J[6], J[3]), r3.Sub(J[9], J[6]), r3.Sub(shC, J[9])}
-	predict := func(r, q quat.Number) (h, s, u r3.Vec) {
-		h = rotate(r, restHip)
-		rq := r
-		u = rotate(r, seg[0])
-		for k := 1; k < 4; k++ {
-			rq = quat.Mul(rq, q)
-			u = r3.Add(u, rotate(rq, seg[k]))
-		}
-		s = rotate(rq, restShoulder)
-		return r3.Unit(h), r3.Unit(s), r3.Unit(u)
-	}
-	spineOf := func(x []float64) quat.Number { return expRot([]float64{0, x[3], x[4]}) }
-	cost := func(x []float64) float64 {
-		h, s, u := predict(expRot(x[0:3]), spineOf(x))
-		return r3.Norm2(r3.Sub(h, hipLine)) + r3.Norm2(r3.Sub(s, shoulderLine)) + r3.Norm2(r3.Sub(u, up))
-	}
-	r0 := frameMatch(restHip, restUp, hipLine, up)
-	sh := frameMatch(restShoulder, restUp, shoulderLine, up)
+	t.seg = [4]r3.Vec{r3.Sub(J[3], hipC), r3.Sub(J[6], J[3]), r3.Sub(J[9], J[6]), r3.Sub(shC, J[9])}
+	r0 := frameMatch(t.restHip, restUp, hipLine, up)
+	sh := frameMatch(t.restShoulder, restUp, shoulderLine, up)
 	q0 := logRot(powUnit(quat.Mul(quat.Conj(r0), sh), 1.0/3))
-	x := make([]float64, 5)
-	copy(x[0:3], logRot(r0))
-	copy(x[3:5], q0[1:3])
-	if cost(x) < 1e-14 {
-		return r0, spineOf(x)
+	r := logRot(r0)
+	x := [torsoParams]float64{r[0], r[1], r[2], q0[1], q0[2]}
+	leastSquares(&t, &x)
+	return expRot([3]float64{x[0], x[1], x[2]}), t.spine(&x)
+}
+
+// torsoParams is the number of fitTorso's parameters: R's rotation vector, and the y and z
+// components of Q's.
+const torsoParams = 5
+
+// torsoFit is fitTorso's least-squares problem.
+type torsoFit struct {
+	hipLine, shoulderLine, up r3.Vec    // the target directions (unit)
+	restHip, restShoulder     r3.Vec    // the rest hip and shoulder lines
+	seg                       [4]r3.Vec // the spine's segments from the hip centre up (rest)
+}
+
+func (t *torsoFit) spine(x *[torsoParams]float64) quat.Number {
+	return expRot([3]float64{0, x[3], x[4]})
+}
+
+// residuals writes the differences between the predicted and the target directions.
+func (t *torsoFit) residuals(x *[torsoParams]float64, res *[torsoResiduals]float64) {
+	r, q := expRot([3]float64{x[0], x[1], x[2]}), t.spine(x)
+	h := rotate(r, t.restHip)
+	rq := r
+	u := rotate(r, t.seg[0])
+	for k := 1; k < 4; k++ {
+		rq = quat.Mul(rq, q)
+		u = r3.Add(u, rotate(rq, t.seg[k]))
 	}
-	p := optimize.Problem{
-		Func: cost,
-		Grad: func(grad, x []float64) { fd.Gradient(grad, cost, x, &fd.Settings{Formula: fd.Central}) },
+	s := rotate(rq, t.restShoulder)
+	for i, d := range [3]r3.Vec{r3.Sub(r3.Unit(h), t.hipLine), r3.Sub(r3.Unit(s), t.shoulderLine), r3.Sub(r3.Unit(u), t.up)} {
+		res[3*i], res[3*i+1], res[3*i+2] = d.X, d.Y, d.Z
 	}
-	res, err := optimize.Minimize(p, x, &optimize.Settings{GradientThreshold: 1e-9, MajorIterations: 200}, &optimize.LBFGS{})
-	if err == nil && res != nil && res.F < cost(x) {
-		x = res.X
+}
+
+// torsoResiduals is the number of torsoFit's residuals: three directions of three components.
+const torsoResiduals = 9
+
+// leastSquares minimises the sum of squares of t's residuals over x, from x, by
+// Levenberg-Marquardt (Nocedal and Wright, Numerical Optimization, 2nd ed., section 10.3):
+// each step solves (J^T J + lambda I) d = -J^T r, with the Jacobian J by central differences
+// (step 6e-6, about the cube root of float64's epsilon: gonum's diff/fd Central default), and is
+// taken when it lowers the sum (lambda then shrinks tenfold) or retried with lambda ten times
+// larger. It stops after 100 steps, when the gradient J^T r or a taken step falls below 1e-12,
+// or when no lambda up to 1e10 lowers the sum. It allocates nothing.
+func leastSquares(t *torsoFit, x *[torsoParams]float64) {
+	const n, m, h = torsoParams, torsoResiduals, 6e-6
+	var r, rp, rm [m]float64
+	sum := func(r *[m]float64) float64 {
+		var s float64
+		for _, v := range r {
+			s += v * v
+		}
+		return s
 	}
-	return expRot(x[0:3]), spineOf(x)
+	t.residuals(x, &r)
+	cost := sum(&r)
+	if cost < 1e-14 {
+		return
+	}
+	lambda := 1e-3
+	for it := 0; it < 100; it++ {
+		var jac [m][n]float64
+		for k := 0; k < n; k++ {
+			xp, xm := *x, *x
+			xp[k] += h
+			xm[k] -= h
+			t.residuals(&xp, &rp)
+			t.residuals(&xm, &rm)
+			for i := range jac {
+				jac[i][k] = (rp[i] - rm[i]) / (2 * h)
+			}
+		}
+		var jtj [maxSolve][maxSolve]float64
+		var g [n]float64
+		gmax := 0.0
+		for p := 0; p < n; p++ {
+			for i := 0; i < m; i++ {
+				g[p] += jac[i][p] * r[i]
+				for q := 0; q < n; q++ {
+					jtj[p][q] += jac[i][p] * jac[i][q]
+				}
+			}
+			gmax = max(gmax, math.Abs(g[p]))
+		}
+		if gmax < 1e-12 {
+			return
+		}
+		for {
+			a := jtj
+			var d [maxSolve]float64
+			for p := 0; p < n; p++ {
+				a[p][p] += lambda
+				d[p] = -g[p]
+			}
+			var xn [n]float64
+			step := 0.0
+			if solveSPD(&a, &d, n) {
+				for p := range xn {
+					xn[p] = x[p] + d[p]
+					step = max(step, math.Abs(d[p]))
+				}
+				t.residuals(&xn, &rp)
+				if c := sum(&rp); c < cost {
+					*x, r, cost = xn, rp, c
+					lambda = max(lambda/10, 1e-12)
+					if step < 1e-12 {
+						return
+					}
+					break
+				}
+			}
+			if lambda *= 10; lambda > 1e10 {
+				return
+			}
+		}
+	}
+}
+
+// maxSolve is the largest system solveSPD solves.
+const maxSolve = 5
+
+// solveSPD solves a x = b for the symmetric positive definite n x n matrix in a's top-left
+// corner (n <= maxSolve) by Cholesky factorisation, in place: a is overwritten and b becomes
+// x. It returns false, leaving b undefined, when a pivot is not above 1e-14 times the largest
+// diagonal value (a is singular or not positive definite, to working precision). It is here,
+// not gonum's mat, because it allocates nothing: the IK and the camera fit run for every
+// person of every frame.
+func solveSPD(a *[maxSolve][maxSolve]float64, b *[maxSolve]float64, n int) bool {
+	scale := 0.0
+	for i := 0; i < n; i++ {
+		scale = max(scale, a[i][i])
+	}
+	tiny := 1e-14 * scale
+	for j := 0; j < n; j++ {
+		d := a[j][j]
+		for k := 0; k < j; k++ {
+			d -= a[j][k] * a[j][k]
+		}
+		if !(d > tiny) {
+			return false
+		}
+		a[j][j] = math.Sqrt(d)
+		for i := j + 1; i < n; i++ {
+			v := a[i][j]
+			for k := 0; k < j; k++ {
+				v -= a[i][k] * a[j][k]
+			}
+			a[i][j] = v / a[j][j]
+		}
+	}
+	for i := 0; i < n; i++ { // L y = b
+		for k := 0; k < i; k++ {
+			b[i] -= a[i][k] * b[k]
+		}
+		b[i] /= a[i][i]
+	}
+	for i := n - 1; i >= 0; i-- { // L^T x = y
+		for k := i + 1; k < n; k++ {
+			b[i] -= a[k][i] * b[k]
+		}
+		b[i] /= a[i][i]
+	}
+	return true
 }
 
 // hingeAxis returns where a limb's flexion axis h (rest, body frame; upper bone r1, lower bone
@@ -398,27 +537,26 @@ func frameMatch(u1, u2, v1, v2 r3.Vec) quat.Number {
 // powUnit returns the unit quaternion q raised to the power s: the same axis, s times the angle
 // (taken the short way round).
 func powUnit(q quat.Number, s float64) quat.Number {
-	return expRot(r3Scale(s, logRot(q)))
+	v := logRot(q)
+	return expRot([3]float64{s * v[0], s * v[1], s * v[2]})
 }
-
-func r3Scale(s float64, v []float64) []float64 { return []float64{s * v[0], s * v[1], s * v[2]} }
 
 // logRot returns the rotation vector (axis times angle in radians, angle in [0, pi]) of the
 // unit quaternion q.
-func logRot(q quat.Number) []float64 {
+func logRot(q quat.Number) [3]float64 {
 	if q.Real < 0 {
 		q = quat.Scale(-1, q)
 	}
 	s := math.Sqrt(q.Imag*q.Imag + q.Jmag*q.Jmag + q.Kmag*q.Kmag)
 	if s < 1e-15 {
-		return []float64{2 * q.Imag, 2 * q.Jmag, 2 * q.Kmag}
+		return [3]float64{2 * q.Imag, 2 * q.Jmag, 2 * q.Kmag}
 	}
 	k := 2 * math.Atan2(s, q.Real) / s
-	return []float64{k * q.Imag, k * q.Jmag, k * q.Kmag}
+	return [3]float64{k * q.Imag, k * q.Jmag, k * q.Kmag}
 }
 
 // expRot returns the unit quaternion of the rotation vector v (axis times angle in radians).
-func expRot(v []float64) quat.Number {
+func expRot(v [3]float64) quat.Number {
 	angle := math.Sqrt(v[0]*v[0] + v[1]*v[1] + v[2]*v[2])
 	if angle < 1e-15 {
 		return quat.Number{Real: 1, Imag: v[0] / 2, Jmag: v[1] / 2, Kmag: v[2] / 2}
@@ -426,14 +564,13 @@ func expRot(v []float64) quat.Number {
 	return quat.Number(r3.NewRotation(angle, r3.Vec{X: v[0], Y: v[1], Z: v[2]}))
 }
 
-// quatMatrix returns the row-major 3x3 rotation matrix of the unit quaternion q.
+// quatMatrix returns the row-major 3x3 rotation matrix of the unit quaternion q: its column c
+// is q applied to the unit vector along axis c.
 func quatMatrix(q quat.Number) [9]float32 {
-	m := r3.Rotation(q).Mat()
 	var out [9]float32
-	for r := 0; r < 3; r++ {
-		for c := 0; c < 3; c++ {
-			out[3*r+c] = float32(m.At(r, c))
-		}
+	for c, e := range [3]r3.Vec{{X: 1}, {Y: 1}, {Z: 1}} {
+		col := rotate(q, e)
+		out[c], out[3+c], out[6+c] = float32(col.X), float32(col.Y), float32(col.Z)
 	}
 	return out
 }

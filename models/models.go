@@ -40,6 +40,34 @@ type Runner interface {
 	Run(input Tensor) (map[string]Tensor, error)
 }
 
+// RunnerInto is a Runner that can also write its outputs into buffers the caller keeps
+// (models/ort.Session is one), so that a steady stream of batches allocates nothing. The pose
+// estimators use RunInto when their Runner has it, and Run otherwise.
+type RunnerInto interface {
+	Runner
+	// RunInto runs input like Run and stores every output in out under its name, reusing the
+	// Shape and Data slices out already holds there when their capacity suffices. It must be
+	// safe for concurrent use, each caller with its own out.
+	RunInto(input Tensor, out map[string]Tensor) error
+}
+
+// runInto runs r on input into out: with RunInto when r has it, else with Run, whose outputs
+// then replace out's contents.
+func runInto(r Runner, input Tensor, out map[string]Tensor) error {
+	if ri, ok := r.(RunnerInto); ok {
+		return ri.RunInto(input, out)
+	}
+	res, err := r.Run(input)
+	if err != nil {
+		return err
+	}
+	clear(out)
+	for k, v := range res {
+		out[k] = v
+	}
+	return nil
+}
+
 // TensorSpec describes one model input or output: its name and shape, with -1 for a dynamic
 // size (such as the batch).
 type TensorSpec struct {

@@ -3,13 +3,13 @@ package models
 import (
 	"fmt"
 	"math"
-	"sync"
+	"slices"
 
 	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
-// The pose-model contract (DESIGN.md): the names and shapes of HMR2's ONNX input and outputs.
+// The pose-model contract (docs/design.md): the names and shapes of HMR2's ONNX input and outputs.
 // -1 stands for the dynamic batch B.
 var (
 	PoseInput   = TensorSpec{"img", []int64{-1, 3, CropSize, CropSize}}
@@ -88,12 +88,21 @@ func fits(model, kind string, want, got TensorSpec) error {
 // PoseEstimator recovers the bodies of the people in a frame with a model that keeps the
 // pose-model contract: crop each person, run the crops as one batch, place each body with the
 // contract's camera maths and pose it by linear blend skinning. It is safe for concurrent use
-// when its Runner is.
+// when its Runner is. With a RunnerInto (models/ort.Session) and people buffers kept from
+// frame to frame (EstimateInto), a steady stream of frames allocates nothing.
 type PoseEstimator struct {
-	runner Runner
-	body   *Body
-	name   string
-	crops  sync.Pool // *[]float32 crop batches, reused across frames
+	runner  Runner
+	body    *Body
+	name    string
+	scratch freeList[poseScratch] // one per call in progress, reused across frames
+}
+
+// poseScratch is what one EstimateInto call works in.
+type poseScratch struct {
+	crops   []float32 // the batch's crops, [B,3,256,256]
+	shape   [4]int64  // the batch's input shape
+	windows []Window  // each crop's window
+	out     map[string]Tensor
 }
 
 // NewPoseEstimator returns a PoseEstimator over r, drawing body (the mannequin, or a body
@@ -116,77 +125,84 @@ func (p *PoseEstimator) Estimate(f *rawvideo.Frame, dets []human.Detection) ([]h
 }
 
 // EstimateBatch returns, for each frame frames[i], one Person per detection of dets[i], in the
-// same order. The crops of every person of every frame go to the model as one batch (B = the
-// number of people; frames without people add nothing). Errors name the model and the output
-// tensor at fault (missing, wrong size, or a non-positive scale s), and the frame (its Seq)
-// when one person's output is at fault.
+// same order: EstimateInto into new buffers (nil for a frame without people).
 func (p *PoseEstimator) EstimateBatch(frames []*rawvideo.Frame, dets [][]human.Detection) ([][]human.Person, error) {
-	if len(frames) != len(dets) {
-		return nil, fmt.Errorf("pose: %d frames but %d detection lists", len(frames), len(dets))
+	people := make([][]human.Person, len(frames))
+	if err := p.EstimateInto(frames, dets, people); err != nil {
+		return nil, err
+	}
+	return people, nil
+}
+
+// EstimateInto sets people[i], for each frame frames[i], to one Person per detection of
+// dets[i], in the same order, reusing the array and vertex buffers people[i] holds
+// (human.Reuse: also those beyond its length). The crops of every person of every frame go to
+// the model as one batch (B = the number of people; frames without people add nothing).
+// Errors name the model and the output tensor at fault (missing, wrong size, or a
+// non-positive scale s), and the frame (its Seq) when one person's output is at fault; after
+// an error people holds partial results.
+func (p *PoseEstimator) EstimateInto(frames []*rawvideo.Frame, dets [][]human.Detection, people [][]human.Person) error {
+	if len(frames) != len(dets) || len(people) != len(frames) {
+		return fmt.Errorf("pose: %d frames but %d detection lists and %d people lists", len(frames), len(dets), len(people))
 	}
 	total := 0
-	for _, d := range dets {
+	for i, d := range dets {
 		total += len(d)
+		people[i] = human.Reuse(people[i], len(d))
 	}
-	people := make([][]human.Person, len(frames))
 	if total == 0 {
-		return people, nil
+		return nil
+	}
+	s := p.scratch.get()
+	defer p.scratch.put(s)
+	if s.out == nil {
+		s.out = map[string]Tensor{}
 	}
 	const per = 3 * CropSize * CropSize
-	n := total * per
-	bufp, _ := p.crops.Get().(*[]float32)
-	if bufp == nil || cap(*bufp) < n {
-		b := make([]float32, n)
-		bufp = &b
-	}
-	buf := (*bufp)[:n]
-	defer p.crops.Put(bufp)
-	windows := make([]Window, total)
+	s.crops = resize(s.crops, total*per)
+	s.windows = slices.Grow(s.windows[:0], total)[:total]
 	k := 0
 	for fi, f := range frames {
 		for _, d := range dets[fi] {
-			windows[k] = WindowOf(d.Box)
-			CropInto(buf[k*per:(k+1)*per], f, windows[k])
+			s.windows[k] = WindowOf(d.Box)
+			CropInto(s.crops[k*per:(k+1)*per], f, s.windows[k])
 			k++
 		}
 	}
-	out, err := p.runner.Run(Tensor{Shape: []int64{int64(total), 3, CropSize, CropSize}, Data: buf})
-	if err != nil {
-		return nil, err
+	s.shape = [4]int64{int64(total), 3, CropSize, CropSize}
+	if err := runInto(p.runner, Tensor{Shape: s.shape[:], Data: s.crops}, s.out); err != nil {
+		return err
 	}
-	get := func(spec TensorSpec) ([]float32, error) {
-		t, ok := out[spec.Name]
-		want := total
-		for _, d := range spec.Shape[1:] {
-			want *= int(d)
-		}
-		if !ok || len(t.Data) != want {
+	// get returns output name, checked to hold per values for each of the batch's people.
+	get := func(name string, per int, shape func() []int64) ([]float32, error) {
+		t, ok := s.out[name]
+		if want := total * per; !ok || len(t.Data) != want {
 			return nil, fmt.Errorf("model %s: output %s has %d values for a batch of %d, want %d (shape %v)",
-				p.name, spec.Name, len(t.Data), total, want, spec.Shape)
+				p.name, name, len(t.Data), total, want, shape())
 		}
 		return t.Data, nil
 	}
 	var vals [4][]float32
 	for i, spec := range PoseOutputs {
-		if vals[i], err = get(spec); err != nil {
-			return nil, err
-		}
-	}
-	var verts []float32
-	if _, ok := out[PoseVertices.Name]; ok {
-		spec := TensorSpec{PoseVertices.Name, []int64{-1, int64(p.body.VertexCount()), 3}}
-		if verts, err = get(spec); err != nil {
-			return nil, fmt.Errorf("%w; the body model has %d vertices (give the SMPL file the model was made with, -body PATH.npz)", err, p.body.VertexCount())
+		var err error
+		if vals[i], err = get(spec.Name, Tensor{Shape: spec.Shape[1:]}.Len(), func() []int64 { return spec.Shape }); err != nil {
+			return err
 		}
 	}
 	v := p.body.VertexCount()
+	var verts []float32
+	if _, ok := s.out[PoseVertices.Name]; ok {
+		var err error
+		if verts, err = get(PoseVertices.Name, 3*v, func() []int64 { return []int64{-1, int64(v), 3} }); err != nil {
+			return fmt.Errorf("%w; the body model has %d vertices (give the SMPL file the model was made with, -body PATH.npz)", err, v)
+		}
+	}
 	k = 0
 	for fi, f := range frames {
 		if len(dets[fi]) == 0 {
 			continue
 		}
 		cam := NewCamera(f.Width, f.Height)
-		people[fi] = make([]human.Person, len(dets[fi]))
 		for di := range dets[fi] {
 			pp := &people[fi][di]
 			pp.Detection = dets[fi][di]
@@ -194,19 +210,19 @@ func (p *PoseEstimator) EstimateBatch(frames []*rawvideo.Frame, dets [][]human.D
 			copy(pp.Pose.GlobalOrient[:], vals[1][k*9:])
 			copy(pp.Pose.BodyPose[:], vals[2][k*23*9:])
 			copy(pp.Pose.Betas[:], vals[3][k*10:])
-			if s := pp.Pose.PredCam[0]; !(s > 0) || math.IsInf(float64(s), 0) {
-				return nil, fmt.Errorf("model %s: output pred_cam gives scale s = %v for person %d of frame %d; s must be positive and finite", p.name, s, di, f.Seq)
+			if sc := pp.Pose.PredCam[0]; !(sc > 0) || math.IsInf(float64(sc), 0) {
+				return fmt.Errorf("model %s: output pred_cam gives scale s = %v for person %d of frame %d; s must be positive and finite", p.name, sc, di, f.Seq)
 			}
-			pp.CamT = cam.Translation(pp.Pose.PredCam, windows[k])
-			pp.Vertices = make([]float32, 3*v)
-			pp.Joints = p.body.Pose(&pp.Pose, pp.Vertices)
+			pp.CamT = cam.Translation(pp.Pose.PredCam, s.windows[k])
+			vs := pp.VertexBuffer(3 * v)
+			pp.Joints = p.body.Pose(&pp.Pose, vs)
 			if verts != nil {
-				copy(pp.Vertices, verts[k*3*v:(k+1)*3*v])
+				copy(vs, verts[k*3*v:(k+1)*3*v])
 			}
 			for q := 0; q < v; q++ {
-				pp.Vertices[3*q] += pp.CamT[0]
-				pp.Vertices[3*q+1] += pp.CamT[1]
-				pp.Vertices[3*q+2] += pp.CamT[2]
+				vs[3*q] += pp.CamT[0]
+				vs[3*q+1] += pp.CamT[1]
+				vs[3*q+2] += pp.CamT[2]
 			}
 			for q := range pp.Joints {
 				pp.Joints[q] = add3(pp.Joints[q], pp.CamT)
@@ -214,5 +230,5 @@ func (p *PoseEstimator) EstimateBatch(frames []*rawvideo.Frame, dets [][]human.D
 			k++
 		}
 	}
-	return people, nil
+	return nil
 }

@@ -198,6 +198,42 @@ func TestMannequinIgnoresBetas(t *testing.T) {
 	}
 }
 
+// RestJoints and Shaped give what Pose starts from: at the rest pose (every rotation the
+// identity, pose blend shapes then add nothing) Pose's joints are RestJoints and its vertices
+// Shaped, for an SMPL-layout file with betas and for the mannequin.
+func TestRestJointsAreThePosesRest(t *testing.T) {
+	smpl, err := LoadBody(makeBody(t, 300, 3, "f32"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := human.Pose{GlobalOrient: identity, BodyPose: *restPose()}
+	for k := range p.Betas {
+		p.Betas[k] = float32(k) - 4.5
+	}
+	for name, b := range map[string]*Body{"smpl": smpl, "mannequin": Mannequin()} {
+		posed := make([]float32, len(b.Template))
+		shaped := make([]float32, len(b.Template))
+		joints := b.Pose(&p, posed)
+		b.Shaped(&p.Betas, shaped)
+		rest := b.RestJoints(&p.Betas)
+		for j := range rest {
+			for k := 0; k < 3; k++ {
+				if math.Abs(float64(rest[j][k]-joints[j][k])) > 1e-6 { // Pose adds up bone vectors
+					t.Fatalf("%s: joint %d: RestJoints %v, Pose's %v", name, j, rest[j], joints[j])
+				}
+			}
+		}
+		for i := range posed {
+			if math.Abs(float64(posed[i]-shaped[i])) > 1e-6 {
+				t.Fatalf("%s: value %d: Pose %v, Shaped %v", name, i, posed[i], shaped[i])
+			}
+		}
+	}
+	if smpl.RestJoints(nil) != smpl.Joints {
+		t.Error("RestJoints(nil) differs from the zero-betas joints LoadBody keeps")
+	}
+}
+
 func slicesEqual(a, b []float32) bool {
 	if len(a) != len(b) {
 		return false

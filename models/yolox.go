@@ -37,7 +37,7 @@ const (
 var yoloxStrides = [3]int{8, 16, 32}
 
 // YOLOX is a person Detector over a YOLOX-style ONNX model (such as yolox_nano.onnx, see
-// DESIGN.md "Detectors").
+// docs/design.md).
 //
 // Input: tensor "images", float32 [1,3,S,S], channels in B, G, R order, values 0..255 with no
 // normalisation. The frame is scaled by r = min(S/W, S/H) (bilinear) to int(W*r) x int(H*r)

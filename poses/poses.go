@@ -41,6 +41,10 @@ type Camera struct {
 type Person struct {
 	// TrackID identifies the person across frames (from 1; 0 when untracked).
 	TrackID int `json:"track_id"`
+	// PoseStatus says whether the pose was found on this frame, held from an earlier frame, or
+	// is missing: "found", "held" or "missing". Empty (and then left out of the line) means
+	// found: every person meshpipe writes today, and every person of older files.
+	PoseStatus string `json:"pose_status,omitempty"`
 	// BBox is the detection's box (x1, y1, x2, y2) in pixels.
 	BBox [4]float32 `json:"bbox"`
 	// Score is the detector's confidence in [0, 1].

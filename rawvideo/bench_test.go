@@ -7,7 +7,7 @@ import (
 )
 
 // 1080p frames through each conversion; b.SetBytes counts the rgb24 frame, so MB/s compares
-// with the pipe's rgb24 rate (DESIGN.md: ~63 fps, 390 MB/s, for a Go pass-through).
+// with the pipe's rgb24 rate (docs/design.md: ~63 fps, 390 MB/s, for a Go pass-through).
 
 func benchRead(b *testing.B, p PixFmt) {
 	const w, h = 1920, 1080

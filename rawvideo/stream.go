@@ -50,6 +50,18 @@ func (r Ratio) Float() float64 {
 
 func (r Ratio) String() string { return fmt.Sprintf("%d/%d", r.Num, r.Den) }
 
+// FramesBelow counts the frames k = 0, 1, ... of a stream at rate r (frames per second) whose
+// time k*Den/Num lies below d: exactly ceil(d*Num/Den), in integers, as ffmpeg's -t cuts a
+// constant-rate stream. A rate over 10^6 fps or a duration over about 9 s * 10^12 / Num would
+// overflow; frame rates and durations of video keep far below both. 0 for an unknown r.
+func (r Ratio) FramesBelow(d time.Duration) int64 {
+	if r.IsZero() {
+		return 0
+	}
+	den := int64(r.Den) * int64(time.Second)
+	return (int64(d)*int64(r.Num) + den - 1) / den
+}
+
 // Reader reads frames from a byte stream — a rawvideo stream of one pix_fmt, such as
 // `ffmpeg -f rawvideo -pix_fmt rgb24 -` writes, or a YUV4MPEG2 stream — and hands each over
 // as an rgb24 Frame.

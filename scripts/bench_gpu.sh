@@ -151,9 +151,16 @@ fi
 # 4. CUDA 13 and cuDNN 9: the system's, or Python's nvidia-* packages'.
 py=${PYTHON:-}
 if [[ -z $py ]]; then
+	# The first Python that has torch and onnx (a GPU machine's may be a virtual environment's
+	# python3 rather than /usr/bin/python3), else the first there is.
 	for p in /usr/bin/python3 python3; do
-		if command -v "$p" >/dev/null; then py=$p; break; fi
+		if command -v "$p" >/dev/null && "$p" -c 'import torch, onnx' 2>/dev/null; then py=$p; break; fi
 	done
+	if [[ -z $py ]]; then
+		for p in /usr/bin/python3 python3; do
+			if command -v "$p" >/dev/null; then py=$p; break; fi
+		done
+	fi
 fi
 nv_dirs=()
 for p in /usr/bin/python3 python3 ${PYTHON:+"$PYTHON"}; do

@@ -5,13 +5,15 @@
 #   scripts/bench_plugin.sh            (make bench-plugin runs it)
 #
 # BENCH_FRAMES   frames to time (default 200; vtest.avi has 795)
-# BENCH_PARAMS   the plugin's filter_params (default "|bgsub|1|default": stand-in pose model,
-#                background subtraction, opaque meshes, 4D-Humans' colour)
+# BENCH_PARAMS   the plugin's filter_params (default "|bgsub|1|default": every parameter at its
+#                default, as the pipe's flags: BlazePose full when set up, background
+#                subtraction, opaque meshes, 4D-Humans' colour)
 # MESHPIPE_FLAGS the pipe's flags besides -s (default: none, which is the same set-up)
 #
 # Both read the same decoded rgb24 frames from a file and write rgb24 to /dev/null, so neither
-# pays for decoding or encoding. The plugin runs each frame synchronously (its people posed by
-# two goroutines, one GL context); the pipe overlaps frames (2 pose and 4 render workers). The
+# pays for decoding or encoding. The plugin runs each frame synchronously (its people posed in
+# one run of the model, one GL context); the pipe overlaps frames (2 pose workers, batches of
+# 4 crops, and the render workers picked for the renderer). The
 # third line is ffmpeg with no meshpipe at all, converting rgb24 to RGBA and back as it does
 # around the plugin: the plugin's share of the time is the difference.
 set -euo pipefail

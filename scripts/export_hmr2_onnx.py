@@ -41,6 +41,7 @@ for tests' references).
 Needs Debian's python3-torch (1.13) and python3-onnx. Run it with /usr/bin/python3.
 """
 import argparse
+import inspect
 import math
 import os
 import sys
@@ -381,8 +382,12 @@ def export(net, out, opset, fp16, external, names):
     with tempfile.TemporaryDirectory() as tmp:
         raw = os.path.join(tmp, "model.onnx")
         with torch.no_grad():
+            # torch 2.9 and later export with the dynamo exporter by default, which does not take
+            # dynamic_axes the same way; the TorchScript exporter (dynamo=False) is the one this
+            # script is written for, and the only one older torch (Debian's 1.13) has.
+            extra = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
             torch.onnx.export(net, dummy, raw, opset_version=opset, input_names=["img"], output_names=names,
-                              dynamic_axes=axes, do_constant_folding=True)
+                              dynamic_axes=axes, do_constant_folding=True, **extra)
         model = onnx.load(raw)  # also reads weights torch wrote as external files
     if fp16:
         model = to_fp16(model)

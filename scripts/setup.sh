@@ -2,16 +2,20 @@
 # Installs what meshpipe builds, tests and demos with. Idempotent: a step whose result is already
 # in place is skipped, so a second run takes about a second.
 #
-#   scripts/setup.sh [STEP...]      steps: apt ort samples blazepose tfjs gomod temporal (default:
-#                                   all, in that order)
+#   scripts/setup.sh [STEP...]      steps: apt ort samples blazepose tfjs gltf gomod temporal
+#                                   (default: all, in that order)
 #
 # apt      Debian packages: ffmpeg, gcc, pkg-config, Mesa EGL/GL (headless), Xvfb, the X11
 #          headers GLFW builds against, python3-onnx, python3-numpy, python3-opencv and
 #          python3-torch (for /usr/bin/python3: the tests' references and
 #          scripts/export_hmr2_onnx.py; torch is a 116 MB download, about 30 s to install),
-#          frei0r-plugins-dev (frei0r.h, which the frei0r plugin is built against), and
+#          frei0r-plugins-dev (frei0r.h, which the frei0r plugin is built against), the other
+#          hosts the plugin is tested in: melt (MLT) and gstreamer1.0-tools with
+#          gstreamer1.0-plugins-base and -bad (gst-launch-1.0, videoconvert, rawvideoparse and
+#          the frei0r wrapper),
 #          linux-libc-dev (linux/videodev2.h, which pion/mediadevices' V4L2 camera driver
-#          includes through cgo).
+#          includes through cgo), and blender (run headless by the tests that import the motion
+#          files, -motion; an 81 MB download, 352 MB installed).
 # ort      the ONNX Runtime C library, unpacked from the npm package onnxruntime-node (its
 #          install script is never run), into $MESHPIPE_DEPS/onnxruntime-VERSION/.
 # samples  sample media with people, copied out of Debian packages without installing them,
@@ -24,6 +28,9 @@
 # tfjs     TensorFlow.js (core, converter, CPU backend; versions pinned by
 #          scripts/tfjs/package-lock.json, install scripts never run) into
 #          $MESHPIPE_DEPS/node/, for the test that checks the converter against TF.js itself.
+# gltf     the Khronos glTF validator (npm gltf-validator; version pinned by
+#          scripts/gltf-validator/package-lock.json, install scripts never run) into
+#          $MESHPIPE_DEPS/gltf-validator/, for the tests that validate the motion files' .glb.
 # gomod    go mod download, so that builds and tests do not fetch later.
 # temporal the Temporal CLI (its dev server: `temporal server start-dev`) for meshfarm's cluster
 #          test, make cluster-demo and make bench-cluster: built from source with `go install
@@ -48,7 +55,9 @@ apt_packages=(
 	libx11-dev libxrandr-dev libxinerama-dev libxcursor-dev libxi-dev libxxf86vm-dev
 	python3-onnx python3-numpy python3-opencv python3-torch
 	frei0r-plugins-dev
+	melt gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-bad
 	linux-libc-dev
+	blender
 )
 
 ort_version=1.29.0
@@ -86,6 +95,7 @@ blazepose_models=(lite full heavy detector)
 blazepose_src=$deps/blazepose-$blazepose_version
 models_dir=$deps/models
 node_dir=$deps/node
+gltf_dir=$deps/gltf-validator
 
 temporal_version=1.5.1
 temporal_dir=$deps/temporal-cli-$temporal_version
@@ -315,6 +325,21 @@ step_tfjs() {
 		npm ci --ignore-scripts --no-audit --loglevel=error
 }
 
+step_gltf() {
+	local lock=$root/scripts/gltf-validator/package-lock.json
+	if [[ -f $gltf_dir/package-lock.json ]] && cmp -s "$lock" "$gltf_dir/package-lock.json" &&
+		[[ -f $gltf_dir/node_modules/gltf-validator/package.json ]]; then
+		say "glTF validator: in place"
+		return
+	fi
+	command -v npm >/dev/null || die "npm is needed to install gltf-validator (apt-get install npm)"
+	say "glTF validator: npm ci in $gltf_dir (version from scripts/gltf-validator/package-lock.json)"
+	mkdir -p "$gltf_dir"
+	cp "$root/scripts/gltf-validator/package.json" "$lock" "$gltf_dir/"
+	in_dir "$gltf_dir" logged env npm_config_update_notifier=false npm_config_fund=false \
+		npm ci --ignore-scripts --no-audit --loglevel=error
+}
+
 step_gomod() {
 	command -v go >/dev/null || die "go not found (looked in PATH=$PATH)"
 	say "go mod download"
@@ -356,6 +381,8 @@ summary() {
 		go "$(where go) ($(go env GOVERSION 2>/dev/null || echo missing))" \
 		"go modules" "$(go env GOMODCACHE 2>/dev/null || echo missing)" \
 		ffmpeg "$(where ffmpeg) ($(pkgver ffmpeg), frei0r filter: $(frei0r_filter))" \
+		melt "$(where melt) ($(pkgver melt))" \
+		gst-launch "$(where gst-launch-1.0) ($(pkgver gstreamer1.0-plugins-bad), frei0r wrapper)" \
 		frei0r.h "$(if [[ -f /usr/include/frei0r.h ]]; then echo "/usr/include/frei0r.h ($(pkgver frei0r-plugins-dev))"; else echo missing; fi)" \
 		videodev2.h "$(if [[ -f /usr/include/linux/videodev2.h ]]; then echo "/usr/include/linux/videodev2.h ($(pkgver linux-libc-dev))"; else echo missing; fi)" \
 		Xvfb "$(where Xvfb) (xvfb-run: $(where xvfb-run))" \
@@ -376,17 +403,22 @@ summary() {
 		v="tfjs-core $(node -p "require('$node_dir/node_modules/@tensorflow/tfjs-core/package.json').version" 2>/dev/null)"
 	else v=missing; fi
 	printf '%-14s %s\n' "TF.js" "$node_dir ($v)"
+	if [[ -f $gltf_dir/node_modules/gltf-validator/package.json ]]; then
+		v="gltf-validator $(node -p "require('$gltf_dir/node_modules/gltf-validator/package.json').version" 2>/dev/null)"
+	else v=missing; fi
+	printf '%-14s %s\n' "glTF validator" "$gltf_dir ($v)" \
+		blender "$(where blender) ($(pkgver blender))"
 	if temporal_ok; then v=$("$temporal_bin" --version | sed 's/^temporal version //'); else v=missing; fi
 	printf '%-14s %s\n' "temporal" "$temporal_bin ($v)"
 }
 
 main() {
 	local steps=("$@") s
-	[[ ${#steps[@]} -gt 0 ]] || steps=(apt ort samples blazepose tfjs gomod temporal)
+	[[ ${#steps[@]} -gt 0 ]] || steps=(apt ort samples blazepose tfjs gltf gomod temporal)
 	for s in "${steps[@]}"; do
 		case $s in
-		apt | ort | samples | blazepose | tfjs | gomod | temporal) ;;
-		*) die "unknown step '$s' (steps: apt ort samples blazepose tfjs gomod temporal)" ;;
+		apt | ort | samples | blazepose | tfjs | gltf | gomod | temporal) ;;
+		*) die "unknown step '$s' (steps: apt ort samples blazepose tfjs gltf gomod temporal)" ;;
 		esac
 	done
 	mkdir -p "$deps"

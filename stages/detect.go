@@ -35,17 +35,24 @@ func (g *graph) detect(d Detector, t Tracker, in <-chan *job, out chan<- *job) e
 			// The reader may be blocked in Read; do not wait for it to close in.
 			return nil
 		}
-		if !g.skip(j) {
-			t0 := g.rec.now()
-			if err := detectFrame(d, t, j); err != nil {
-				g.fail(j, "detect", err)
-			}
-			g.rec.record(StageDetect, t0)
-		}
+		g.detectJob(d, t, j)
 		if !g.send(out, j) {
 			return nil
 		}
 	}
+}
+
+// detectJob finds the people of j's frame unless j is to be skipped, marking the frame as failed
+// when that fails.
+func (g *graph) detectJob(d Detector, t Tracker, j *job) {
+	if g.skip(j) {
+		return
+	}
+	t0 := g.rec.now()
+	if err := detectFrame(d, t, j); err != nil {
+		g.fail(j, "detect", err)
+	}
+	g.rec.record(StageDetect, t0)
 }
 
 // detectFrame runs d and t on j's frame and stores the detections in j; a panic comes back as

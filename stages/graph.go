@@ -8,8 +8,10 @@
 //	write.go    write     each frame's people to a PoseWriter, then the frame to a Sink
 //
 // graph.go wires the stages' channels and owns cancellation: the first failure stops the
-// graph, and the frames before the one at fault are still written. live.go is a Source for
-// live cameras that drops the oldest frame rather than blocking; stats.go times the stages.
+// graph, and the frames before the one at fault are still written. oneframe.go runs the same
+// stage code on one frame at a time, synchronously (the frei0r plugin's path). live.go is a
+// Source for live cameras that drops the oldest frame rather than blocking; sources.go ends a
+// Source early (-t, a stop); stats.go times the stages.
 // The package is pure Go: the detector, pose estimator and renderers come in through the small
 // interfaces above, so the graph is tested with fakes. It imports only rawvideo (frames) and
 // human (the types every stage passes along).
@@ -66,6 +68,14 @@ func (c Config) FramesInFlight() int {
 		return c.InFlight
 	}
 	return c.poseWorkers()*max(c.Batch, 1) + len(c.Renderers) + 4
+}
+
+// check reports a Config that lacks a part every frame needs.
+func (c Config) check() error {
+	if c.Detector == nil || c.Pose == nil || len(c.Renderers) == 0 {
+		return errors.New("stages: the graph needs a detector, a pose estimator and at least one renderer")
+	}
+	return nil
 }
 
 func (c Config) poseWorkers() int {
@@ -150,8 +160,8 @@ func (g *graph) send(ch chan<- *job, j *job) bool {
 // A read that is blocked when the graph stops (a silent stdin) cannot be interrupted: Run
 // returns without waiting for it, and its goroutine ends when that read returns.
 func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
-	if cfg.Detector == nil || cfg.Pose == nil || len(cfg.Renderers) == 0 {
-		return Stats{}, errors.New("stages: the graph needs a detector, a pose estimator and at least one renderer")
+	if err := cfg.check(); err != nil {
+		return Stats{}, err
 	}
 	wait := cfg.BatchWait
 	if wait <= 0 {
@@ -184,8 +194,9 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 		readErr = g.read(src, free, detectCh)
 	}()
 	eg.Go(func() error { return g.detect(cfg.Detector, cfg.Tracker, detectCh, poseCh) })
-	eg.Go(func() error { return g.batch(poseCh, batchCh, max(cfg.Batch, 1), wait) })
-	pool(eg, cfg.poseWorkers(), renderCh, func(int) error { return g.pose(cfg.Pose, batchCh, renderCh) })
+	batches := make(batchPool, cfg.poseWorkers()+2)
+	eg.Go(func() error { return g.batch(poseCh, batchCh, batches, max(cfg.Batch, 1), wait) })
+	pool(eg, cfg.poseWorkers(), renderCh, func(int) error { return g.pose(cfg.Pose, batchCh, renderCh, batches) })
 	pool(eg, len(cfg.Renderers), doneCh, func(i int) error { return g.render(cfg.Renderers[i], renderCh, doneCh) })
 	var stats Stats
 	w := &writer{g: g, dst: dst, poses: cfg.Poses, free: free, stats: &stats}

@@ -7,14 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/meshpipe/meshpipe/human"
+	"github.com/meshpipe/meshpipe/internal/fakes"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
@@ -58,7 +56,7 @@ type checkSink struct {
 	t      *testing.T
 	frames []int64
 	out    *atomic.Int64
-	mark   bool // the render fake marked the frame: byte 8 = 0xAA
+	mark   bool // the render fake marked the frame: byte 8 = fakes.Mark
 }
 
 func (s *checkSink) Write(f *rawvideo.Frame) error {
@@ -66,7 +64,7 @@ func (s *checkSink) Write(f *rawvideo.Frame) error {
 	if seq != f.Seq {
 		s.t.Errorf("frame %d carries stamp %d", f.Seq, seq)
 	}
-	if s.mark && f.Pix[8] != 0xAA {
+	if s.mark && f.Pix[8] != fakes.Mark {
 		s.t.Errorf("frame %d was not rendered", seq)
 	}
 	s.frames = append(s.frames, seq)
@@ -74,112 +72,14 @@ func (s *checkSink) Write(f *rawvideo.Frame) error {
 	return nil
 }
 
-func jitter(r *rand.Rand, mu *sync.Mutex) {
-	mu.Lock()
-	d := time.Duration(r.IntN(300)) * time.Microsecond
-	mu.Unlock()
-	time.Sleep(d)
-}
-
-type fakeDetector struct {
-	fail     int64 // frame to fail at, -1 none
-	panicAt  int64 // frame to panic at, -1 none
-	last     int64
-	outOfSeq bool
-}
-
-func (d *fakeDetector) Detect(f *rawvideo.Frame) ([]human.Detection, error) {
-	if f.Seq != d.last+1 {
-		d.outOfSeq = true
-	}
-	d.last = f.Seq
-	if f.Seq == d.fail {
-		return nil, errors.New("detector broke")
-	}
-	if f.Seq == d.panicAt {
-		var dets []human.Detection
-		_ = dets[f.Seq] // index out of range
-	}
-	return []human.Detection{{Box: human.Box{X1: 1, Y1: 1, X2: 5, Y2: 7}, Score: 0.9}}, nil
-}
-
-type fakePose struct {
-	r          *rand.Rand
-	mu         *sync.Mutex
-	fail       int64
-	panicAt    int64
-	concurrent atomic.Int32
-	maxConc    atomic.Int32
-	batchMu    sync.Mutex
-	batches    [][]int64 // the frames of each call, in call order
-	crops      []int     // the people of each call
-}
-
-// EstimateBatch fails the whole batch (or panics) when it holds frame fail (panicAt), as a
-// failing model run would.
-func (p *fakePose) EstimateBatch(frames []*rawvideo.Frame, dets [][]human.Detection) ([][]human.Person, error) {
-	c := p.concurrent.Add(1)
-	defer p.concurrent.Add(-1)
-	if c > p.maxConc.Load() {
-		p.maxConc.Store(c)
-	}
-	seqs, n := make([]int64, len(frames)), 0
-	for i, f := range frames {
-		seqs[i] = f.Seq
-		n += len(dets[i])
-	}
-	p.batchMu.Lock()
-	p.batches = append(p.batches, seqs)
-	p.crops = append(p.crops, n)
-	p.batchMu.Unlock()
-	jitter(p.r, p.mu)
-	for _, f := range frames {
-		if f.Seq == p.fail {
-			return nil, errors.New("pose broke")
-		}
-		if f.Seq == p.panicAt {
-			var m map[string]int
-			m["boom"]++
-		}
-	}
-	out := make([][]human.Person, len(frames))
-	for i := range frames {
-		out[i] = make([]human.Person, len(dets[i]))
-		for k := range dets[i] {
-			out[i][k].Detection = dets[i][k]
-		}
-	}
-	return out, nil
-}
-
-type fakeRenderer struct {
-	r       *rand.Rand
-	mu      *sync.Mutex
-	fail    int64 // frame to fail at, -1 none
-	panicAt int64 // frame to panic at, -1 none
-}
-
-func (fr *fakeRenderer) Render(f *rawvideo.Frame, people []human.Person) error {
-	jitter(fr.r, fr.mu)
-	switch f.Seq {
-	case fr.fail:
-		return errors.New("renderer broke")
-	case fr.panicAt:
-		var r *fakeRenderer
-		r.fail++ // nil pointer dereference
-	}
-	f.Pix[8] = 0xAA
-	return nil
-}
-
-func newFakes(seed uint64) (*fakeDetector, *fakePose, []Renderer) {
-	r := rand.New(rand.NewPCG(seed, 1))
-	mu := &sync.Mutex{}
+// newFakes returns a detector, a pose estimator and four renderers whose delays follow seed.
+func newFakes(seed uint64) (*fakes.Detector, *fakes.Pose, []Renderer) {
+	j := fakes.NewJitter(seed)
 	rs := make([]Renderer, 4)
 	for i := range rs {
-		rs[i] = &fakeRenderer{r: r, mu: mu, fail: -1, panicAt: -1}
+		rs[i] = fakes.NewRenderer(j)
 	}
-	return &fakeDetector{fail: -1, panicAt: -1, last: -1}, &fakePose{r: r, mu: mu, fail: -1, panicAt: -1}, rs
+	return fakes.NewDetector(), fakes.NewPose(j), rs
 }
 
 // Frames come out complete, once each and in order, whatever the workers' random delays.
@@ -201,14 +101,14 @@ func TestRunKeepsCountAndOrder(t *testing.T) {
 				t.Fatalf("seed %d: output %d is frame %d", seed, i, s)
 			}
 		}
-		if det.outOfSeq {
+		if det.OutOfOrder {
 			t.Errorf("seed %d: the detector saw frames out of order", seed)
 		}
 		if m := src.maxOut.Load(); m > 8 {
 			t.Errorf("seed %d: %d frames in flight, cap 8", seed, m)
 		}
-		if pose.maxConc.Load() < 2 {
-			t.Errorf("seed %d: pose ran at most %d at once, want the 2 workers", seed, pose.maxConc.Load())
+		if pose.MostAtOnce() < 2 {
+			t.Errorf("seed %d: pose ran at most %d at once, want the 2 workers", seed, pose.MostAtOnce())
 		}
 	}
 }
@@ -217,25 +117,27 @@ func TestRunKeepsCountAndOrder(t *testing.T) {
 // run with an error naming the stage and frame k, after frames 0..k-1 were written, in order,
 // with a batch of 4 crops; nothing hangs.
 func TestRunStageFailureWritesEverythingBefore(t *testing.T) {
-	renderers := func(rs []Renderer, set func(*fakeRenderer)) {
+	renderers := func(rs []Renderer, set func(*fakes.Renderer)) {
 		for _, r := range rs {
-			set(r.(*fakeRenderer))
+			set(r.(*fakes.Renderer))
 		}
 	}
 	for _, k := range []int64{0, 37, 99} {
 		for _, c := range []struct {
 			stage string
-			set   func(*fakeDetector, *fakePose, []Renderer)
+			set   func(*fakes.Detector, *fakes.Pose, []Renderer)
 			want  string
 		}{
-			{"detect", func(d *fakeDetector, _ *fakePose, _ []Renderer) { d.fail = k }, "detector broke"},
-			{"detect", func(d *fakeDetector, _ *fakePose, _ []Renderer) { d.panicAt = k },
+			{"detect", func(d *fakes.Detector, _ *fakes.Pose, _ []Renderer) { d.Fail = k }, "detector broke"},
+			{"detect", func(d *fakes.Detector, _ *fakes.Pose, _ []Renderer) { d.Panic = k },
 				fmt.Sprintf("panic: runtime error: index out of range [%d] with length 0\ngoroutine ", k)},
-			{"pose", func(_ *fakeDetector, p *fakePose, _ []Renderer) { p.fail = k }, "pose broke"},
-			{"pose", func(_ *fakeDetector, p *fakePose, _ []Renderer) { p.panicAt = k }, "panic: assignment to entry in nil map\ngoroutine "},
-			{"render", func(_ *fakeDetector, _ *fakePose, rs []Renderer) { renderers(rs, func(r *fakeRenderer) { r.fail = k }) }, "renderer broke"},
-			{"render", func(_ *fakeDetector, _ *fakePose, rs []Renderer) {
-				renderers(rs, func(r *fakeRenderer) { r.panicAt = k })
+			{"pose", func(_ *fakes.Detector, p *fakes.Pose, _ []Renderer) { p.Fail = k }, "pose broke"},
+			{"pose", func(_ *fakes.Detector, p *fakes.Pose, _ []Renderer) { p.Panic = k }, "panic: assignment to entry in nil map\ngoroutine "},
+			{"render", func(_ *fakes.Detector, _ *fakes.Pose, rs []Renderer) {
+				renderers(rs, func(r *fakes.Renderer) { r.Fail = k })
+			}, "renderer broke"},
+			{"render", func(_ *fakes.Detector, _ *fakes.Pose, rs []Renderer) {
+				renderers(rs, func(r *fakes.Renderer) { r.Panic = k })
 			},
 				"panic: runtime error: invalid memory address or nil pointer dereference\ngoroutine "},
 		} {
@@ -269,7 +171,7 @@ func TestRunZeroPeoplePassThrough(t *testing.T) {
 	_, pose, rs := newFakes(11)
 	src := &stampedSource{n: 200, out: &out}
 	sink := &keepSink{}
-	stats, err := Run(context.Background(), Config{Detector: peopleDetector{}, Pose: pose, Batch: 4, Renderers: rs}, src, sink)
+	stats, err := Run(context.Background(), Config{Detector: peopleDetector(), Pose: pose, Batch: 4, Renderers: rs}, src, sink)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +186,8 @@ func TestRunZeroPeoplePassThrough(t *testing.T) {
 			t.Fatalf("frame %d (%d people): unchanged %v, want %v", k, k%4, same, empty)
 		}
 	}
-	for _, b := range pose.batches {
+	batches, _ := pose.Batches()
+	for _, b := range batches {
 		for _, seq := range b {
 			if seq%4 == 0 {
 				t.Fatalf("frame %d, without people, went to the pose model", seq)

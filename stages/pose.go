@@ -13,10 +13,14 @@ import (
 // (models.PoseEstimator, models.BlazePose): the crops of consecutive frames go to the model as
 // one batch. It is shared by all pose workers, so it must be safe for concurrent use.
 type PoseEstimator interface {
-	// EstimateBatch returns people[i] for frames[i], one Person per detection of dets[i], in
-	// order. When it fails, the graph runs each frame of the batch alone, so that the error
-	// it reports names the frame at fault and the frames before it are still drawn.
-	EstimateBatch(frames []*rawvideo.Frame, dets [][]human.Detection) ([][]human.Person, error)
+	// EstimateInto sets people[i], for frames[i], to one Person per detection of dets[i], in
+	// order, reusing what people[i] holds: the graph passes each frame's job's people of an
+	// earlier frame, with length 0, and their array and vertex buffers (human.Reuse) are the
+	// estimator's to fill, so that a steady stream allocates nothing. The people stay the
+	// frame's until it is written. When EstimateInto fails, the graph runs each frame of the
+	// batch alone, so that the error it reports names the frame at fault and the frames before
+	// it are still drawn.
+	EstimateInto(frames []*rawvideo.Frame, dets [][]human.Detection, people [][]human.Person) error
 }
 
 // DefaultBatchWait is how long, by default, the first frame of a pose batch waits for more
@@ -27,11 +31,11 @@ type PoseEstimator interface {
 const DefaultBatchWait = 10 * time.Millisecond
 
 // batch is the first half of the pose stage: it groups consecutive jobs from in into batches of
-// at most limit crops (batchFrames) and sends them to out, which it closes at the end. Jobs not
-// to be worked on count no crops.
-func (g *graph) batch(in <-chan *job, out chan<- []*job, limit int, wait time.Duration) error {
+// at most limit crops (batchFrames, with batch slices from pool) and sends them to out, which it
+// closes at the end. Jobs not to be worked on count no crops.
+func (g *graph) batch(in <-chan *job, out chan<- []*job, pool batchPool, limit int, wait time.Duration) error {
 	defer close(out)
-	batchFrames(g.ctx, in, out, limit, wait, func(j *job) int {
+	batchFrames(g.ctx, in, out, pool, limit, wait, func(j *job) int {
 		if g.skip(j) {
 			return 0
 		}
@@ -41,30 +45,55 @@ func (g *graph) batch(in <-chan *job, out chan<- []*job, limit int, wait time.Du
 }
 
 // pose is one pose worker, the second half of the pose stage: it runs each batch from in
-// through est (estimate) and sends its jobs on to out, in order. It returns when in is closed
-// or the graph is cancelled.
-func (g *graph) pose(est PoseEstimator, in <-chan []*job, out chan<- *job) error {
+// through est (estimate) and sends its jobs on to out, in order, then gives the batch's slice
+// back to pool. It returns when in is closed or the graph is cancelled.
+func (g *graph) pose(est PoseEstimator, in <-chan []*job, out chan<- *job, pool batchPool) error {
+	var sc poseScratch
 	for b := range in {
 		t0 := g.rec.now()
-		n := estimate(est, b, g.skip, g.fail)
+		n := estimate(est, b, g.skip, g.fail, &sc)
 		g.rec.recordBatch(StagePose, t0, n) // frames without people are not pose work
 		for _, j := range b {
 			if !g.send(out, j) {
 				return nil
 			}
 		}
+		pool.put(b)
 	}
 	return nil
 }
 
+// batchPool recycles batch slices from the pose workers back to the batcher, so that batching
+// allocates nothing in steady state. A nil pool recycles nothing.
+type batchPool chan []*job
+
+// get returns an empty batch: a recycled one when there is one.
+func (p batchPool) get() []*job {
+	select {
+	case b := <-p:
+		return b
+	default:
+		return make([]*job, 0, 4)
+	}
+}
+
+// put gives b back, emptied; when the pool is full (or nil), b is left to the collector.
+func (p batchPool) put(b []*job) {
+	clear(b)
+	select {
+	case p <- b[:0]:
+	default:
+	}
+}
+
 // batchFrames reads jobs from in, in order, and sends them to out in batches of consecutive
-// jobs. crops gives a job's number of crops: a job with none (no people, or not to be worked
-// on) goes out at once on its own; the others gather until the next would take the batch over
-// limit crops (a job with more than limit crops goes alone). A batch goes out when it is full,
-// or when wait has passed since its first job and a worker takes it; while no worker is free,
-// it keeps filling up to limit. batchFrames returns when in is closed and drained, or when ctx
-// is done.
-func batchFrames(ctx context.Context, in <-chan *job, out chan<- []*job, limit int, wait time.Duration, crops func(*job) int) {
+// jobs, in slices from pool. crops gives a job's number of crops: a job with none (no people,
+// or not to be worked on) goes out at once on its own; the others gather until the next would
+// take the batch over limit crops (a job with more than limit crops goes alone). A batch goes
+// out when it is full, or when wait has passed since its first job and a worker takes it;
+// while no worker is free, it keeps filling up to limit. batchFrames returns when in is closed
+// and drained, or when ctx is done.
+func batchFrames(ctx context.Context, in <-chan *job, out chan<- []*job, pool batchPool, limit int, wait time.Duration, crops func(*job) int) {
 	send := func(b []*job) bool {
 		select {
 		case out <- b:
@@ -92,12 +121,12 @@ func batchFrames(ctx context.Context, in <-chan *job, out chan<- []*job, limit i
 		}
 		n := crops(first)
 		if n == 0 || n >= limit {
-			if !send([]*job{first}) {
+			if !send(append(pool.get(), first)) {
 				return
 			}
 			continue
 		}
-		batch := []*job{first}
+		batch := append(pool.get(), first)
 		timer.Reset(wait)
 		expired, closed := false, false
 		for n < limit && !closed && pending == nil {
@@ -114,7 +143,7 @@ func batchFrames(ctx context.Context, in <-chan *job, out chan<- []*job, limit i
 				k := crops(j)
 				switch {
 				case k == 0:
-					if !send([]*job{j}) {
+					if !send(append(pool.get(), j)) {
 						return
 					}
 				case n+k > limit:
@@ -138,7 +167,7 @@ func batchFrames(ctx context.Context, in <-chan *job, out chan<- []*job, limit i
 			return
 		}
 		if closed {
-			if pending != nil && !send([]*job{pending}) {
+			if pending != nil && !send(append(pool.get(), pending)) {
 				return
 			}
 			return
@@ -146,47 +175,61 @@ func batchFrames(ctx context.Context, in <-chan *job, out chan<- []*job, limit i
 	}
 }
 
-// estimate runs one batch through the pose estimator and stores each job's people. Jobs to
-// skip (a frame before them failed) and jobs without detections are left out of the run. When
-// the run fails (or panics), each job is run alone, in order, so that the error lands on the
-// frame at fault; the jobs after a failure are left to be skipped. It returns the number of
-// jobs given to the estimator (0 when none had detections), for the stage's timing.
-func estimate(pose PoseEstimator, b []*job, skip func(*job) bool, fail func(*job, string, error)) int {
-	var jobs []*job
+// poseScratch is one pose worker's argument lists for the estimator, reused batch after batch.
+type poseScratch struct {
+	jobs   []*job
+	frames []*rawvideo.Frame
+	dets   [][]human.Detection
+	people [][]human.Person
+}
+
+// estimate runs one batch through the pose estimator and stores each job's people (into the
+// job's own buffers). Jobs to skip (a frame before them failed) and jobs without detections are
+// left out of the run. When the run fails (or panics), each job is run alone, in order, so that
+// the error lands on the frame at fault; the jobs after a failure are left to be skipped. It
+// returns the number of jobs given to the estimator (0 when none had detections), for the
+// stage's timing. sc is the worker's scratch.
+func estimate(pose PoseEstimator, b []*job, skip func(*job) bool, fail func(*job, string, error), sc *poseScratch) int {
+	sc.jobs = sc.jobs[:0]
 	for _, j := range b {
 		if !skip(j) && len(j.dets) > 0 {
-			jobs = append(jobs, j)
+			sc.jobs = append(sc.jobs, j)
 		}
 	}
-	if len(jobs) == 0 {
+	if len(sc.jobs) == 0 {
 		return 0
 	}
 	run := func(jobs []*job) error {
-		frames := make([]*rawvideo.Frame, len(jobs))
-		dets := make([][]human.Detection, len(jobs))
-		for i, j := range jobs {
-			frames[i], dets[i] = j.frame, j.dets
+		sc.frames, sc.dets, sc.people = sc.frames[:0], sc.dets[:0], sc.people[:0]
+		for _, j := range jobs {
+			sc.frames, sc.dets, sc.people = append(sc.frames, j.frame), append(sc.dets, j.dets), append(sc.people, j.people[:0])
 		}
-		return guard(func() error {
-			people, err := pose.EstimateBatch(frames, dets)
-			if err != nil {
-				return err
+		err := guard(func() error { return pose.EstimateInto(sc.frames, sc.dets, sc.people) })
+		for i, j := range jobs {
+			j.people = sc.people[i] // the buffers stay the job's, also after a failure
+			if err == nil && len(j.people) != len(j.dets) {
+				err = fmt.Errorf("pose estimator gave %d people for the %d detections of frame %d", len(j.people), len(j.dets), j.frame.Seq)
 			}
-			if len(people) != len(jobs) {
-				return fmt.Errorf("pose estimator returned people for %d frames of a batch of %d", len(people), len(jobs))
+		}
+		if err != nil {
+			for _, j := range jobs {
+				j.people = j.people[:0]
 			}
-			for i, j := range jobs {
-				j.people = people[i]
-			}
-			return nil
-		})
+		}
+		clear(sc.frames)
+		clear(sc.dets)
+		clear(sc.people)
+		return err
 	}
+	jobs := sc.jobs
 	err := run(jobs)
 	if err == nil {
+		clear(sc.jobs)
 		return len(jobs)
 	}
 	if len(jobs) == 1 {
 		fail(jobs[0], "pose", err)
+		clear(sc.jobs)
 		return 1
 	}
 	for _, j := range jobs {
@@ -198,5 +241,7 @@ func estimate(pose PoseEstimator, b []*job, skip func(*job) bool, fail func(*job
 			break
 		}
 	}
-	return len(jobs)
+	n := len(jobs)
+	clear(sc.jobs)
+	return n
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/meshpipe/meshpipe/human"
+	"github.com/meshpipe/meshpipe/internal/fakes"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
@@ -41,7 +42,7 @@ func TestBatchFramesGrouping(t *testing.T) {
 		out := make(chan []*job)
 		go func() {
 			defer close(out)
-			batchFrames(context.Background(), in, out, c.limit, time.Millisecond, func(j *job) int { return len(j.dets) })
+			batchFrames(context.Background(), in, out, nil, c.limit, time.Millisecond, func(j *job) int { return len(j.dets) })
 		}()
 		time.Sleep(20 * time.Millisecond) // the wait is over long before anyone takes a batch
 		var got [][]int64
@@ -59,14 +60,10 @@ func TestBatchFramesGrouping(t *testing.T) {
 }
 
 // peopleDetector gives frame k (k mod 4) people, so batches mix frames of 0 to 3 people.
-type peopleDetector struct{}
-
-func (peopleDetector) Detect(f *rawvideo.Frame) ([]human.Detection, error) {
-	dets := make([]human.Detection, f.Seq%4)
-	for i := range dets {
-		dets[i] = human.Detection{Box: human.Box{X1: float32(i), Y1: 1, X2: float32(i) + 4, Y2: 7}, Score: 0.9}
-	}
-	return dets, nil
+func peopleDetector() *fakes.Detector {
+	d := fakes.NewDetector()
+	d.People = func(seq int64) int { return int(seq % 4) }
+	return d
 }
 
 // With batching, frames still come out whole, in order, each with its own people; the pose
@@ -77,7 +74,7 @@ func TestRunBatchesFrames(t *testing.T) {
 		src := &stampedSource{n: 400, out: &out}
 		sink := &checkSink{t: t, out: &out} // frames without people are not rendered
 		_, pose, rs := newFakes(uint64(batch))
-		stats, err := Run(context.Background(), Config{Detector: peopleDetector{}, Pose: pose, Batch: batch, Renderers: rs}, src, sink)
+		stats, err := Run(context.Background(), Config{Detector: peopleDetector(), Pose: pose, Batch: batch, Renderers: rs}, src, sink)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,21 +87,22 @@ func TestRunBatchesFrames(t *testing.T) {
 			}
 		}
 		most, multi := 0, 0
-		for i, b := range pose.batches {
-			if pose.crops[i] > batch && len(b) > 1 {
-				t.Errorf("batch %d: a run of %d people from frames %v", batch, pose.crops[i], b)
+		batches, crops := pose.Batches()
+		for i, b := range batches {
+			if crops[i] > batch && len(b) > 1 {
+				t.Errorf("batch %d: a run of %d people from frames %v", batch, crops[i], b)
 			}
 			for k := 1; k < len(b); k++ {
 				if b[k] <= b[k-1] {
 					t.Errorf("batch %d: frames %v out of order", batch, b)
 				}
 			}
-			most = max(most, pose.crops[i])
+			most = max(most, crops[i])
 			if len(b) > 1 {
 				multi++
 			}
 		}
-		t.Logf("batch %d: %d model runs for 600 people (largest %d), %d of several frames", batch, len(pose.batches), most, multi)
+		t.Logf("batch %d: %d model runs for 600 people (largest %d), %d of several frames", batch, len(batches), most, multi)
 		if batch > 1 && (multi == 0 || most < batch-1) {
 			t.Errorf("batch %d: frames were not batched: largest run %d people, %d runs of several frames", batch, most, multi)
 		}
@@ -116,11 +114,11 @@ func TestRunBatchesFrames(t *testing.T) {
 func TestRunBatchFailureNamesFrame(t *testing.T) {
 	for _, c := range []struct {
 		name string
-		set  func(*fakePose)
+		set  func(*fakes.Pose)
 		want string
 	}{
-		{"error", func(p *fakePose) { p.fail = 37 }, "pose: frame 37: pose broke"},
-		{"panic", func(p *fakePose) { p.panicAt = 37 }, "pose: frame 37: panic: assignment to entry in nil map"},
+		{"error", func(p *fakes.Pose) { p.Fail = 37 }, "pose: frame 37: pose broke"},
+		{"panic", func(p *fakes.Pose) { p.Panic = 37 }, "pose: frame 37: panic: assignment to entry in nil map"},
 	} {
 		var out atomic.Int64
 		src := &stampedSource{n: 100, out: &out}
@@ -136,11 +134,12 @@ func TestRunBatchFailureNamesFrame(t *testing.T) {
 			t.Fatalf("%s: %d frames written before the failure, want 37", c.name, len(sink.frames))
 		}
 		whole := false
-		for _, b := range pose.batches {
+		batches, _ := pose.Batches()
+		for _, b := range batches {
 			whole = whole || len(b) > 1 && b[0] <= 37 && b[len(b)-1] >= 37
 		}
 		if !whole {
-			t.Errorf("%s: frame 37 never ran in a batch of several frames (batches %v): the test shows nothing", c.name, pose.batches)
+			t.Errorf("%s: frame 37 never ran in a batch of several frames (batches %v): the test shows nothing", c.name, batches)
 		}
 	}
 }
@@ -192,7 +191,7 @@ func TestRunSlowStreamNotHeldBack(t *testing.T) {
 	if _, err := Run(context.Background(), Config{Detector: det, Pose: pose, Batch: 16, BatchWait: time.Millisecond, Renderers: rs}, src, sink); err != nil {
 		t.Fatal(err)
 	}
-	if sink.frames != 20 || len(pose.batches) != 20 {
-		t.Fatalf("%d frames in %d model runs, want 20 frames one by one", sink.frames, len(pose.batches))
+	if batches, _ := pose.Batches(); sink.frames != 20 || len(batches) != 20 {
+		t.Fatalf("%d frames in %d model runs, want 20 frames one by one", sink.frames, len(batches))
 	}
 }

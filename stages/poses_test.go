@@ -6,51 +6,57 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/meshpipe/meshpipe/human"
+	"github.com/meshpipe/meshpipe/internal/fakes"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
-type recordPoses struct {
-	frames []int64
-	people []int
-	failAt int64
-}
+// brokenSink takes frames until frame failAt, whose write fails.
+type brokenSink struct{ failAt, written int64 }
 
-func (r *recordPoses) WritePoses(f *rawvideo.Frame, people []human.Person) error {
-	if f.Seq == r.failAt {
-		return errors.New("disk full")
+func (s *brokenSink) Write(f *rawvideo.Frame) error {
+	if f.Seq == s.failAt {
+		return errors.New("broken pipe")
 	}
-	r.frames = append(r.frames, f.Seq)
-	r.people = append(r.people, len(people))
+	s.written++
 	return nil
 }
 
-// The pose writer sees every frame once, in order, with its own people, before it is written;
-// its failure stops the graph at that frame.
+// The pose writer sees every frame once, in order, with its own people, just after it is
+// written; its failure stops the graph after that frame, and a frame whose write fails gets
+// no record: one record per frame written.
 func TestRunPoseWriter(t *testing.T) {
 	var out atomic.Int64
-	rec := &recordPoses{failAt: -1}
+	rec := fakes.NewPoses()
 	_, pose, rs := newFakes(4)
 	sink := &checkSink{t: t, out: &out}
-	if _, err := Run(context.Background(), Config{Detector: peopleDetector{}, Pose: pose, Batch: 4, Renderers: rs, Poses: rec},
+	if _, err := Run(context.Background(), Config{Detector: peopleDetector(), Pose: pose, Batch: 4, Renderers: rs, Poses: rec},
 		&stampedSource{n: 120, out: &out}, sink); err != nil {
 		t.Fatal(err)
 	}
-	for i, s := range rec.frames {
-		if s != int64(i) || rec.people[i] != i%4 {
-			t.Fatalf("pose record %d: frame %d with %d people; want frame %d with %d", i, s, rec.people[i], i, i%4)
+	for i, s := range rec.Frames {
+		if s != int64(i) || rec.People[i] != i%4 {
+			t.Fatalf("pose record %d: frame %d with %d people; want frame %d with %d", i, s, rec.People[i], i, i%4)
 		}
 	}
-	if len(rec.frames) != 120 {
-		t.Fatalf("%d pose records, want 120", len(rec.frames))
+	if len(rec.Frames) != 120 {
+		t.Fatalf("%d pose records, want 120", len(rec.Frames))
 	}
 
 	out.Store(0)
-	rec = &recordPoses{failAt: 50}
+	rec = fakes.NewPoses()
+	rec.Fail = 50
 	sink = &checkSink{t: t, out: &out}
-	_, err := Run(context.Background(), Config{Detector: peopleDetector{}, Pose: pose, Renderers: rs, Poses: rec},
+	_, err := Run(context.Background(), Config{Detector: peopleDetector(), Pose: pose, Renderers: rs, Poses: rec},
 		&stampedSource{n: 120, out: &out}, sink)
-	if err == nil || err.Error() != "poses: frame 50: disk full" || len(sink.frames) != 50 {
-		t.Fatalf("err = %v after %d frames, want poses: frame 50: disk full after 50", err, len(sink.frames))
+	if err == nil || err.Error() != "poses: frame 50: disk full" || len(sink.frames) != 51 || len(rec.Frames) != 50 {
+		t.Fatalf("err = %v after %d frames and %d records, want poses: frame 50: disk full after 51 frames and 50 records", err, len(sink.frames), len(rec.Frames))
+	}
+
+	rec = fakes.NewPoses()
+	fs := &brokenSink{failAt: 30}
+	_, err = Run(context.Background(), Config{Detector: peopleDetector(), Pose: pose, Renderers: rs, Poses: rec},
+		&stampedSource{n: 120, out: &out}, fs)
+	if err == nil || err.Error() != "write: frame 30: broken pipe" || fs.written != 30 || len(rec.Frames) != 30 {
+		t.Fatalf("err = %v after %d frames and %d records, want write: frame 30: broken pipe after 30 of each", err, fs.written, len(rec.Frames))
 	}
 }

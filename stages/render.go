@@ -17,16 +17,23 @@ type Renderer interface {
 // cancelled.
 func (g *graph) render(r Renderer, in <-chan *job, out chan<- *job) error {
 	for j := range in {
-		if !g.skip(j) && len(j.people) > 0 {
-			t0 := g.rec.now()
-			if err := guard(func() error { return r.Render(j.frame, j.people) }); err != nil {
-				g.fail(j, "render", err)
-			}
-			g.rec.record(StageRender, t0)
-		}
+		g.renderJob(r, j)
 		if !g.send(out, j) {
 			return nil
 		}
 	}
 	return nil
+}
+
+// renderJob draws j's people over its frame with r, unless j is to be skipped or has nobody,
+// marking the frame as failed when that fails.
+func (g *graph) renderJob(r Renderer, j *job) {
+	if g.skip(j) || len(j.people) == 0 {
+		return
+	}
+	t0 := g.rec.now()
+	if err := guard(func() error { return r.Render(j.frame, j.people) }); err != nil {
+		g.fail(j, "render", err)
+	}
+	g.rec.record(StageRender, t0)
 }

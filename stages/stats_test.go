@@ -73,16 +73,15 @@ func TestRecorderAllocs(t *testing.T) {
 
 type slowPose struct{ d time.Duration }
 
-func (p slowPose) EstimateBatch(frames []*rawvideo.Frame, dets [][]human.Detection) ([][]human.Person, error) {
+func (p slowPose) EstimateInto(frames []*rawvideo.Frame, dets [][]human.Detection, people [][]human.Person) error {
 	time.Sleep(p.d * time.Duration(len(frames)))
-	people := make([][]human.Person, len(frames))
 	for k := range frames {
-		people[k] = make([]human.Person, len(dets[k]))
+		people[k] = human.Reuse(people[k], len(dets[k]))
 		for i := range dets[k] {
 			people[k][i].Detection = dets[k][i]
 		}
 	}
-	return people, nil
+	return nil
 }
 
 func TestRunRecordsStages(t *testing.T) {

@@ -11,7 +11,8 @@ type Sink interface {
 }
 
 // PoseWriter records the people of each frame (the -poses JSONL of package poses). It is
-// called from one goroutine, in frame order, just before each frame is written.
+// called from one goroutine, in frame order, just after each frame is written, so that it
+// records exactly the frames written, whatever fails.
 type PoseWriter interface {
 	WritePoses(f *rawvideo.Frame, people []human.Person) error
 }
@@ -25,17 +26,12 @@ type writer struct {
 	stats *Stats
 }
 
-// write records j's people (poses), writes its frame to dst, counts it and gives the job back
+// write writes j's frame to dst, counts it, records its people (poses) and gives the job back
 // to the reader. A job that failed earlier returns its error instead: every frame before it
 // has been written by then.
 func (w *writer) write(j *job) error {
 	if j.err != nil {
 		return j.err
-	}
-	if w.poses != nil {
-		if err := w.poses.WritePoses(j.frame, j.people); err != nil {
-			return &StageError{Stage: "poses", Frame: j.frame.Seq, Err: err}
-		}
 	}
 	t0 := w.g.rec.now()
 	if err := w.dst.Write(j.frame); err != nil {
@@ -45,6 +41,21 @@ func (w *writer) write(j *job) error {
 	w.g.rec.wrote(j.readAt, len(j.people))
 	w.stats.Frames++
 	w.stats.People += int64(len(j.people))
+	if err := writePoses(w.poses, j); err != nil {
+		return err
+	}
 	w.free <- j
+	return nil
+}
+
+// writePoses records j's people with p, when p is not nil; its failure comes back as a
+// *StageError of the stage "poses".
+func writePoses(p PoseWriter, j *job) error {
+	if p == nil {
+		return nil
+	}
+	if err := p.WritePoses(j.frame, j.people); err != nil {
+		return &StageError{Stage: "poses", Frame: j.frame.Seq, Err: err}
+	}
 	return nil
 }

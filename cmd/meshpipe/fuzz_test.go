@@ -73,12 +73,12 @@ func FuzzParseArgs(f *testing.F) {
 			return
 		}
 		switch {
-		case o.poseWorkers < 1 || o.renderWorkers < 1 || o.batch < 1:
-			t.Fatalf("%q: accepted %d pose workers, %d render workers, batch %d", args, o.poseWorkers, o.renderWorkers, o.batch)
-		case o.inFlight < 0 || o.threads < 0:
-			t.Fatalf("%q: accepted -in-flight %d, -threads %d", args, o.inFlight, o.threads)
-		case !(o.alpha >= 0 && o.alpha <= 1):
-			t.Fatalf("%q: accepted -alpha %v", args, o.alpha)
+		case o.PoseWorkers < 1 || o.RenderWorkers < 0 || o.Batch < 1:
+			t.Fatalf("%q: accepted %d pose workers, %d render workers, batch %d", args, o.PoseWorkers, o.RenderWorkers, o.Batch)
+		case o.InFlight < 0 || o.Threads < 0:
+			t.Fatalf("%q: accepted -in-flight %d, -threads %d", args, o.InFlight, o.Threads)
+		case !(o.Alpha >= 0 && o.Alpha <= 1):
+			t.Fatalf("%q: accepted -alpha %v", args, o.Alpha)
 		case o.duration < 0:
 			t.Fatalf("%q: accepted -t %v", args, o.duration)
 		case pl.inFormat == "rawvideo" && (pl.inW <= 0 || pl.inH <= 0):

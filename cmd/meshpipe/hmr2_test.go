@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/meshpipe/meshpipe/internal/testenv"
@@ -21,49 +20,10 @@ import (
 // files); TestMain removes it.
 var testDir string
 
-// tinyArch is the CI-sized HMR2: the real architecture (ViT backbone on the 256x192 window,
-// transformer-decoder SMPL head) with few, narrow layers.
-var tinyArch = []string{"--depth", "2", "--width", "64", "--heads", "4",
-	"--head-depth", "2", "--head-width", "64", "--head-heads", "2", "--head-dim", "32", "--head-mlp", "128"}
-
-var (
-	madeMu sync.Mutex
-	made   = map[string]string{}
-)
-
 // once runs make to create the file called name in testDir, once per test binary.
 func once(t *testing.T, name string, make func(path string)) string {
 	t.Helper()
-	madeMu.Lock()
-	defer madeMu.Unlock()
-	if p, ok := made[name]; ok {
-		return p
-	}
-	p := filepath.Join(testDir, name)
-	make(p)
-	made[name] = p
-	return p
-}
-
-// tinyHMR2 exports a random-weight tiny HMR2 with scripts/export_hmr2_onnx.py (seed 7) and
-// returns the model and its saved torch weights. opts are extra export options.
-func tinyHMR2(t *testing.T, opts ...string) (model, state string) {
-	t.Helper()
-	name := "hmr2" + strings.ReplaceAll(strings.Join(opts, ""), "-", "_")
-	model = once(t, name+".onnx", func(p string) {
-		args := append([]string{filepath.Join(testenv.Root(t), "scripts", "export_hmr2_onnx.py"), p, "--random", "--seed", "7",
-			"--save-state", filepath.Join(testDir, name+".pt")}, tinyArch...)
-		testenv.Python(t, append(args, opts...)...)
-	})
-	return model, filepath.Join(testDir, name+".pt")
-}
-
-// randomBody writes a random SMPL-layout body file (6890 vertices) with the models package's
-// reference script.
-func randomBody(t *testing.T) string {
-	return once(t, "body.npz", func(p string) {
-		testenv.Python(t, filepath.Join(testenv.Root(t), "models", "testdata", "smpl_ref.py"), "make", p, "6890", "3", "f64")
-	})
+	return testenv.Made(t, testDir, name, make)
 }
 
 type refPerson struct {
@@ -131,8 +91,8 @@ func flat2(m [][]float64) []float64 {
 // (small windows, up-scaled); and a photo as one whole-frame person (a 1365-pixel window:
 // blurred, and partly outside the frame).
 func TestPosesMatchReference(t *testing.T) {
-	model, state := tinyHMR2(t)
-	body := randomBody(t)
+	model, state := testenv.TinyHMR2(t, testDir)
+	body := testenv.RandomBody(t, testDir)
 	yolox := testenv.Shared(t, "models/yolox_nano.onnx")
 
 	var vtest bytes.Buffer
@@ -239,8 +199,9 @@ func runMain(t *testing.T, stdin []byte, args ...string) (int, string) {
 	return code, stderr.String()
 }
 
-// -device auto on a machine without CUDA runs on the CPU and says why in exactly one line;
-// -device cuda fails before any frame, with a clear error. (Where CUDA works, both run.)
+// -device auto on a machine without CUDA runs on the CPU and says so in exactly one short line
+// (why at -loglevel verbose); -device cuda fails before any frame, with a clear error. (Where
+// CUDA works, both run.)
 func TestDeviceFlag(t *testing.T) {
 	frames := make([]byte, 2*64*48*3)
 	code, stderr := runMain(t, frames, "-s", "64x48", "-detector", "full", "-render-workers", "1", "-device", "auto")
@@ -256,8 +217,12 @@ func TestDeviceFlag(t *testing.T) {
 	if strings.Contains(stderr, "device=cuda") {
 		t.Skipf("CUDA works on this machine; the fallback cannot be seen: %s", stderr)
 	}
-	if len(cudaLines) != 1 || !strings.Contains(cudaLines[0], "-device auto: using the CPU") || !strings.Contains(cudaLines[0], "CUDA is not available") {
-		t.Errorf("-device auto: want one stderr line about CUDA, got %d:\n%s", len(cudaLines), stderr)
+	if len(cudaLines) != 1 || cudaLines[0] != "meshpipe: -device auto: CUDA is not available, running on the CPU (-loglevel verbose says why)" {
+		t.Errorf("-device auto: want one short stderr line about CUDA, got %d:\n%s", len(cudaLines), stderr)
+	}
+	_, stderr = runMain(t, frames, "-s", "64x48", "-detector", "full", "-render-workers", "1", "-loglevel", "verbose")
+	if !strings.Contains(stderr, "meshpipe: -device auto: CUDA is not available (") {
+		t.Errorf("-loglevel verbose: the reason is not said:\n%s", stderr)
 	}
 	code, stderr = runMain(t, frames, "-s", "64x48", "-detector", "full", "-render-workers", "1", "-device", "cuda")
 	if code != exitError || !strings.Contains(stderr, "-device cuda:0: cannot start CUDA on GPU 0") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
@@ -270,10 +235,10 @@ func TestDeviceFlag(t *testing.T) {
 // data beside the model. meshpipe loads that model and gives the float32 model's poses to
 // float16 precision.
 func TestExportCheckpointFP16ExternalData(t *testing.T) {
-	model, state := tinyHMR2(t)
+	model, state := testenv.TinyHMR2(t, testDir)
 	half := filepath.Join(t.TempDir(), "hmr2_fp16.onnx")
 	testenv.Python(t, append([]string{filepath.Join(testenv.Root(t), "scripts", "export_hmr2_onnx.py"), half,
-		"--checkpoint", state, "--fp16", "--external-data"}, tinyArch...)...)
+		"--checkpoint", state, "--fp16", "--external-data"}, testenv.TinyHMR2Arch...)...)
 	if _, err := os.Stat(half + ".data"); err != nil {
 		t.Fatalf("no external data beside the model: %v", err)
 	}
@@ -315,7 +280,7 @@ func TestPoseFlagErrors(t *testing.T) {
 		{[]string{"-body", notNpz}, exitError, "-body: body model " + notNpz},
 		{[]string{"-poses", "/nonexistent/dir/poses.jsonl"}, exitError, "-poses: open /nonexistent/dir/poses.jsonl"},
 	} {
-		code, out, stderr := run(t, nil, append([]string{"-s", "64x48", "-device", "cpu"}, c.args...)...)
+		code, out, stderr := run(t, notEmpty, append([]string{"-s", "64x48", "-device", "cpu"}, c.args...)...)
 		if code != c.code || !strings.Contains(stderr, c.want) || len(out) != 0 {
 			t.Errorf("meshpipe %q: exit %d, %d bytes out, stderr %q; want exit %d and %q", c.args, code, len(out), stderr, c.code, c.want)
 		}

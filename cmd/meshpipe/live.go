@@ -26,7 +26,7 @@ func openLive(o *options, pl plan) (*input, error) {
 	}
 	cfg := stages.LiveConfig{Duration: o.duration}
 	if o.input == capture.TestSource && o.duration > 0 {
-		cfg = stages.LiveConfig{Frames: framesBelow(o.duration, cam.Info().Rate)}
+		cfg = stages.LiveConfig{Frames: cam.Info().Rate.FramesBelow(o.duration)}
 	}
 	live, err := stages.NewLive(cam, cfg)
 	if err != nil {
@@ -40,7 +40,7 @@ func openLive(o *options, pl plan) (*input, error) {
 // worker, one frame per render worker, one being read and one being detected or written.
 // Fewer frames wait inside the graph than with a stream's default (the same + 4), so latency
 // is lower; the camera never waits either way.
-func liveInFlight(o *options) int { return o.poseWorkers*max(o.batch, 1) + o.renderWorkers + 2 }
+func liveInFlight(c stages.Config) int { return c.PoseWorkers*max(c.Batch, 1) + len(c.Renderers) + 2 }
 
 // printDevices writes the live sources to w: the test pattern, then each camera with the
 // modes it offers (format, sizes and, for each size, its rates), or a clear line saying no
@@ -186,37 +186,13 @@ func ffmpegDuration(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', 6, 64)
 }
 
-// limitSource ends a stream after the frames whose time k/rate lies below -t, as ffmpeg's -t
+// limitDuration ends src after the frames whose time k/rate lies below d (-t), as ffmpeg's -t
 // does for a constant-rate stream; rawvideo without a rate is taken at ffmpeg's 25 fps.
-type limitSource struct {
-	src  stages.Source
-	left int64
-}
-
-func newLimitSource(src stages.Source, d time.Duration, rate rawvideo.Ratio) *limitSource {
+func limitDuration(src stages.Source, d time.Duration, rate rawvideo.Ratio) stages.Source {
 	if rate.IsZero() {
 		rate = rawvideo.Ratio{Num: 25, Den: 1}
 	}
-	return &limitSource{src: src, left: framesBelow(d, rate)}
-}
-
-// framesBelow counts the frames k = 0, 1, ... whose time k*Den/Num lies below d: exactly
-// ceil(d*Num/Den), in integers (a rate over 10^6 fps or a duration over about 9 s * 10^12 /
-// Num would overflow; -r and -t keep far below both).
-func framesBelow(d time.Duration, rate rawvideo.Ratio) int64 {
-	den := int64(rate.Den) * int64(time.Second)
-	return (int64(d)*int64(rate.Num) + den - 1) / den
-}
-
-func (l *limitSource) Read(f *rawvideo.Frame) error {
-	if l.left <= 0 {
-		return io.EOF
-	}
-	err := l.src.Read(f)
-	if err == nil {
-		l.left--
-	}
-	return err
+	return stages.Limit(src, rate.FramesBelow(d))
 }
 
 // liveStatus is what the status line adds for a live source: frames dropped, and the median

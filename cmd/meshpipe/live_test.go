@@ -192,8 +192,8 @@ func TestFramesBelow(t *testing.T) {
 		{time.Second, rawvideo.Ratio{Num: 30000, Den: 1001}, 30},
 		{time.Millisecond, rawvideo.Ratio{Num: 25, Den: 1}, 1},
 	} {
-		if got := framesBelow(c.d, c.rate); got != c.want {
-			t.Errorf("framesBelow(%v, %v) = %d, want %d", c.d, c.rate, got, c.want)
+		if got := c.rate.FramesBelow(c.d); got != c.want {
+			t.Errorf("%v.FramesBelow(%v) = %d, want %d", c.rate, c.d, got, c.want)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meshpipe/meshpipe/human"
 	"github.com/meshpipe/meshpipe/internal/drawtest"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 	"github.com/meshpipe/meshpipe/models"
@@ -25,7 +24,7 @@ func TestPoseModelFlagErrors(t *testing.T) {
 		{[]string{"-pose-model", "standin", "-model", "/x/hmr2.onnx"}, "not standin"},
 		{[]string{"-pose-model", "blazepose-heavy", "-model-dir", "/nonexistent"}, "blazepose-heavy.onnx not found; tried:\n  /nonexistent/blazepose-heavy.onnx"},
 	} {
-		code, out, stderr := run(t, nil, append([]string{"-s", "64x48"}, c.args...)...)
+		code, out, stderr := run(t, notEmpty, append([]string{"-s", "64x48"}, c.args...)...)
 		if code != exitError || !strings.Contains(stderr, c.want) || len(out) != 0 {
 			t.Errorf("meshpipe %q: exit %d, stderr %q; want exit %d and %q", c.args, code, stderr, exitError, c.want)
 		}
@@ -81,14 +80,7 @@ func TestRunBlazePoseDefault(t *testing.T) {
 	if !strings.Contains(stderr, `pose_model="blazepose-full (`) || !strings.Contains(stderr, "regions from") {
 		t.Errorf("the log does not say BlazePose runs: %s", stderr)
 	}
-	// A body stays within its region of interest, 1.25 times the box's longer side; twice that
-	// side leaves room for the fit. A body covers less of its box than the stand-in does, and
-	// background subtraction sometimes gives two people walking together one box, of whom
-	// BlazePose draws one: 1/20 of the box must be drawn.
-	roi := func(b human.Box) models.Window {
-		return models.Window{CX: (b.X1 + b.X2) / 2, CY: (b.Y1 + b.Y2) / 2, Side: 2 * max(b.Width(), b.Height())}
-	}
-	drawtest.Check(t, in.Bytes(), out, w, h, boxes.PerFrame, roi, 20)
+	drawtest.Check(t, in.Bytes(), out, w, h, boxes.PerFrame, drawtest.BodyReach, drawtest.BodyShare)
 }
 
 // -model-dir names the folder; without the detector beside the landmark model, the person
@@ -98,7 +90,7 @@ func TestPoseModelDirWithoutDetector(t *testing.T) {
 	if err := os.Symlink(testenv.Deps(t, "models/"+models.BlazePoseFile("lite")), filepath.Join(dir, models.BlazePoseFile("lite"))); err != nil {
 		t.Fatal(err)
 	}
-	code, _, stderr := run(t, nil, "-s", "64x48", "-pose-model", "lite", "-model-dir", dir, "-render-workers", "1")
+	code, _, stderr := run(t, make([]byte, 64*48*3), "-s", "64x48", "-pose-model", "lite", "-model-dir", dir, "-render-workers", "1")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

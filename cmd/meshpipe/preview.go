@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/meshpipe/meshpipe/gl/preview"
-	"github.com/meshpipe/meshpipe/rawvideo"
 	"github.com/meshpipe/meshpipe/stages"
 )
 
@@ -16,11 +20,9 @@ import (
 // main goroutine on the process's main thread (main.go's init locks it), as GLFW wants. The
 // stage graph then runs on other goroutines and hands frames over through a preview.Feed.
 type previewer struct {
-	win     *preview.Window
-	feed    *preview.Feed
-	log     *slog.Logger
-	frame   rawvideo.Frame // the frame being shown, swapped with the feed's
-	stopped bool           // the window was closed or failed: frames go to stdout only
+	win  *preview.Window
+	feed *preview.Feed
+	log  *slog.Logger
 }
 
 // openPreview opens the window for w x h frames, before any frame is read: with no display it
@@ -30,7 +32,7 @@ func openPreview(w, h int, log *slog.Logger) (*previewer, error) {
 	win, err := preview.Open("meshpipe", w, h)
 	if err != nil {
 		runtime.UnlockOSThread()
-		return nil, err
+		return nil, fmt.Errorf("cannot open a window on display %s (%v)", os.Getenv("DISPLAY"), err)
 	}
 	return &previewer{win: win, feed: preview.NewFeed(), log: log}, nil
 }
@@ -49,71 +51,51 @@ func runGraph(ctx context.Context, cfg stages.Config, src stages.Source, dst sta
 	return pv.run(ctx, cfg, src, dst)
 }
 
-// teeSink writes each frame to dst, then puts a copy in feed for the window.
-type teeSink struct {
-	dst  stages.Sink
-	feed *preview.Feed
-}
-
-func (t teeSink) Write(f *rawvideo.Frame) error {
-	if err := t.dst.Write(f); err != nil {
-		return err
-	}
-	t.feed.Put(f)
-	return nil
-}
-
-// pollEvery is how often the window handles its events (moves, resizes, the close button)
-// while no frame comes.
-const pollEvery = 20 * time.Millisecond
-
-// run runs the graph on another goroutine and, on this one, shows the newest frame written
-// whenever one comes (frames that come faster than the window draws are skipped: stdout still
-// gets every frame). Closing the window stops the preview, not the run.
-func (pv *previewer) run(ctx context.Context, cfg stages.Config, src stages.Source, dst stages.Sink) (stages.Stats, error) {
-	type result struct {
-		stats stages.Stats
-		err   error
-	}
-	done := make(chan result, 1)
+// run runs the graph on another goroutine and, on this one, shows the frames written in the
+// window (preview.Window.Follow) until the graph ends. Closing the window stops the preview,
+// not the run.
+func (pv *previewer) run(ctx context.Context, cfg stages.Config, src stages.Source, dst stages.Sink) (stats stages.Stats, err error) {
+	done := make(chan struct{})
 	go func() {
-		stats, err := stages.Run(ctx, cfg, src, teeSink{dst: dst, feed: pv.feed})
-		done <- result{stats, err}
+		defer close(done)
+		stats, err = stages.Run(ctx, cfg, src, pv.feed.Tee(dst))
 	}()
-	tick := time.NewTicker(pollEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case res := <-done:
-			pv.show() // the last frame, if it came after the last show
-			put, skipped := pv.feed.Counts()
-			pv.log.Info("preview", "frames_shown", pv.win.Shown(), "frames_skipped", skipped, "frames_written", put)
-			return res.stats, res.err
-		case <-pv.feed.Ready():
-			pv.show()
-		case <-tick.C:
-			if !pv.stopped {
-				pv.win.Poll()
-			}
-		}
-	}
+	pv.win.Follow(pv.feed, done, pv.log)
+	put, skipped := pv.feed.Counts()
+	pv.log.Info("preview", "frames_shown", pv.win.Shown(), "frames_skipped", skipped, "frames_written", put)
+	return stats, err
 }
 
-// show draws the feed's newest frame, if any, unless the preview has stopped.
-func (pv *previewer) show() {
-	if pv.stopped {
-		return
+// checkDisplay says, in one sentence, why no window could open on the X display named by
+// display (the value of $DISPLAY), before anything is loaded: unset, not of the form
+// [host]:N[.S], or no X server answering on its socket (/tmp/.X11-unix/XN, or Linux's abstract
+// socket of that name, for a local display; TCP port 6000+N on host). An X server that
+// answers but refuses the client is left for the window's own error.
+func checkDisplay(display string) error {
+	const hint = "run under an X server, e.g. with xvfb-run, or without -preview"
+	if display == "" {
+		return fmt.Errorf("no display to open a window on: DISPLAY is not set (%s)", hint)
 	}
-	if pv.win.Closed() {
-		pv.stopped = true
-		pv.log.Info("preview window closed; frames still go to stdout")
-		return
+	i := strings.LastIndexByte(display, ':')
+	num, _, _ := strings.Cut(display[i+1:], ".")
+	if i < 0 || num == "" || strings.Trim(num, "0123456789") != "" {
+		return fmt.Errorf("DISPLAY=%q is not an X display name such as :0 (%s)", display, hint)
 	}
-	if !pv.feed.Take(&pv.frame) {
-		return
+	host := display[:i]
+	var err error
+	var c net.Conn
+	if host == "" || host == "unix" {
+		sock := "/tmp/.X11-unix/X" + num
+		if c, err = net.DialTimeout("unix", sock, 2*time.Second); err != nil {
+			c, err = net.DialTimeout("unix", "@"+sock, 2*time.Second)
+		}
+	} else {
+		port, _ := strconv.Atoi(num)
+		c, err = net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(6000+port)), 2*time.Second)
 	}
-	if err := pv.win.Show(&pv.frame); err != nil {
-		pv.stopped = true
-		pv.log.Warn("preview stopped; frames still go to stdout", "err", err)
+	if err != nil {
+		return fmt.Errorf("no X server answers on display %s (%s)", display, hint)
 	}
+	c.Close()
+	return nil
 }

@@ -25,7 +25,7 @@ func TestRunPreviewWithoutDisplay(t *testing.T) {
 	stdin := &noReads{}
 	var stdout, stderr bytes.Buffer
 	code := Run(context.Background(), []string{"-s", "64x48", "-preview"}, stdin, &stdout, &stderr)
-	if code != exitError || !strings.Contains(stderr.String(), "-preview: preview: no display: DISPLAY is not set") {
+	if code != exitError || !strings.Contains(stderr.String(), "-preview: no display to open a window on: DISPLAY is not set") {
 		t.Errorf("exit %d, stderr %q; want exit %d and the missing DISPLAY named", code, stderr.String(), exitError)
 	}
 	if stdin.reads != 0 || stdout.Len() != 0 {

@@ -13,10 +13,8 @@ import (
 	"time"
 
 	"github.com/meshpipe/meshpipe/capture"
-	"github.com/meshpipe/meshpipe/gl"
-	"github.com/meshpipe/meshpipe/gl/preview"
-	"github.com/meshpipe/meshpipe/models"
 	"github.com/meshpipe/meshpipe/models/ort"
+	"github.com/meshpipe/meshpipe/pipeline"
 	"github.com/meshpipe/meshpipe/rawvideo"
 	"github.com/meshpipe/meshpipe/stages"
 )
@@ -34,38 +32,21 @@ const (
 	exitPipe = exitSignal + int(syscall.SIGPIPE)
 )
 
-// options are the command-line settings, bound to flags by (*options).flags.
+// options are the command-line settings, bound to flags by (*options).flags. The embedded
+// pipeline.Options are what pipeline.Open makes the parts from; the rest is the pipe's own
+// input, output and logging.
 type options struct {
+	pipeline.Options
+
 	input, output string // -i, -o: "" or "-" for stdin, stdout
 	in, out       streamOptions
 	cur           *streamOptions // &in before -i, &out after it
 	overwrite     bool
+	file          fileOptions   // -an, -c:a (outfile.go)
 	duration      time.Duration // -t; 0 for the whole input
 	listDevices   bool
-
-	model     string
-	poseModel string // -pose-model; "" chooses (see poseModelUsage)
-	modelDir  string
-	detector  string
-	alpha     float64
-	maxPeople int
-
-	// Look and preview.
-	color   string // "default" or "track"
-	samples int    // multisample anti-aliasing samples per pixel
-	preview bool
-
-	// Body model, batching, device and pose output (poses.go).
-	body          string
-	batch         int
-	device        string
-	poses         string
-	ortLib        string
-	poseWorkers   int
-	renderWorkers int
-	inFlight      int
-	threads       int
-	noRender      bool
+	preview       bool
+	motion        string // -motion DIR (motion.go)
 
 	logLevel  slog.Level
 	stats     int    // statsAuto, statsOn or statsOff
@@ -89,47 +70,41 @@ const (
 )
 
 func defaultOptions() *options {
-	o := &options{detector: "bgsub", poseWorkers: 2, renderWorkers: 4, threads: 1, alpha: 1, logLevel: slog.LevelInfo}
-	o.batch, o.device, o.maxPeople = 4, "auto", models.DefaultMaxPeople
-	o.color, o.samples = "default", gl.DefaultSamples
+	o := &options{Options: pipeline.DefaultOptions(), logLevel: slog.LevelInfo}
+	o.Prefix = "-"
 	o.cur = &o.in
 	return o
 }
 
-// flags defines every flag, grouped as -h shows them. A new flag is one line here.
+// flags defines every flag, grouped as -h shows them. A new flag is one line here; an option
+// the plugin offers too is a line of pipeline.Shared, bound here by name.
 func (o *options) flags(d *flagSet) {
 	d.group("Input and output (as in ffmpeg, -f, -s, -pix_fmt and -r before -i describe the input, after -i the output)")
 	d.fn("i", "IN", "input file, decoded by ffmpeg; testsrc, webcam, webcam:N or /dev/videoN: a live source (none or -: frames on stdin)", "", o.setInput)
-	d.str(&o.output, "o", "OUT", "output file, encoded by ffmpeg with IN's audio copied (none or -: frames on stdout)")
+	d.str(&o.output, "o", "OUT", "output file, encoded by ffmpeg with IN's audio (none or -: frames on stdout)")
 	d.fn("f", "FMT", "rawvideo or yuv4mpegpipe (input: found from stdin's first bytes; output: the input's)", "", o.stream(func(s *streamOptions) *string { return &s.format }))
 	d.fn("s,video_size", "WxH", "frame size of rawvideo input, or asked of a live source (y4m and files carry their own)", "", o.stream(func(s *streamOptions) *string { return &s.size }))
-	d.fn("pix_fmt", "FMT", "pixel format: "+pixFmtNames()+" (input: rgb24; output: the input's)", "", o.stream(func(s *streamOptions) *string { return &s.pixFmt }))
+	d.fn("pix_fmt", "FMT", "pixel format: "+pixFmtNames()+" (input: rgb24; output: the input's); after -i with -o OUT: OUT's, any its encoder takes (default: yuv420p where the size allows)", "", o.stream(func(s *streamOptions) *string { return &s.pixFmt }))
 	d.fn("r", "RATE", "frame rate, e.g. 25, 30000/1001, 29.97 or ntsc (input: for speed and the y4m header, or asked of a live source; output: the y4m header or encoder)", "", o.stream(func(s *streamOptions) *string { return &s.rate }))
 	d.fn("t", "DURATION", "stop after DURATION of input: the frames whose time is below it (a camera: capture time); 5, 2.5, 500ms, 1:30", "", o.setDuration)
 	d.boolean(&o.overwrite, "y", "overwrite OUT if it exists")
+	o.fileFlags(d)
 	d.boolean(&o.preview, "preview", "also show the output frames in a window (needs an X display, $DISPLAY); the output still gets every frame")
 
-	d.group("People and meshes")
-	d.str(&o.poseModel, "pose-model", "M", poseModelUsage)
-	d.str(&o.model, "model", "PATH.onnx", "HMR2 pose model file that keeps the HMR2 contract (-pose-model hmr2)")
-	d.str(&o.modelDir, "model-dir", "DIR", modelDirUsage)
-	d.str(&o.detector, "detector", "D", "person detector: bgsub (background subtraction, for fixed cameras), full (the whole frame is one person), none (nobody: frames pass through untouched), or a YOLOX-style PATH.onnx")
-	d.float(&o.alpha, "alpha", "A", "mesh opacity over the frame, 0..1")
-	d.str(&o.color, "color", "C", "mesh colour: default (4D-Humans' light blue) or track (a stable colour per track id)")
-	d.num(&o.samples, "samples", "N", "anti-aliasing samples per pixel, 1 (off; about a third of the CPU time on a CPU renderer) to 16")
-	d.num(&o.maxPeople, "max-people", "N", "most people drawn in a frame: when more are found, the N largest (a warning says so once)")
-	d.str(&o.body, "body", "PATH.npz", "SMPL body model in the smplx layout (default: meshpipe's own mannequin)")
-	d.str(&o.poses, "poses", "FILE.jsonl", "also write each frame's people to FILE (schema in README.md)")
+	d.group("People and meshes (the frei0r plugin has each of these as a parameter of the same name)")
+	o.shared(d, "pose-model", "model", "model-dir", "detector", "alpha", "color", "samples", "max-people", "body")
+	d.str(&o.Poses, "poses", "FILE.jsonl", "also write each frame's people to FILE (schema in README.md)")
+	d.str(&o.motion, "motion", "DIR", motionUsage)
 
 	d.group("Performance")
-	d.str(&o.ortLib, "ort-lib", "PATH", "ONNX Runtime library (default: $"+ort.LibraryEnv+", then the project's "+ort.ProjectLibrary+")")
-	d.num(&o.poseWorkers, "pose-workers", "N", "pose workers sharing one ONNX Runtime session")
-	d.num(&o.renderWorkers, "render-workers", "N", "render workers, each with its own OpenGL context")
-	d.num(&o.inFlight, "in-flight", "N", "most frames between read and write (0: pose workers x batch + render workers + 4; live: + 2)")
-	d.num(&o.threads, "threads", "N", "ONNX Runtime intra-op threads per session (0: one per core)")
-	d.num(&o.batch, "batch", "N", "most person crops per pose-model run, gathered from consecutive frames")
-	d.str(&o.device, "device", "DEV", "where ONNX Runtime runs: auto (CUDA if it starts, else the CPU), cpu, cuda or cuda:N")
-	d.boolean(&o.noRender, "no-render", "draw nothing and make no OpenGL context: people are still found and posed, frames pass through unchanged (to measure the rest)")
+	o.shared(d, "ort-lib")
+	d.num(&o.PoseWorkers, "pose-workers", "N", "pose workers sharing one ONNX Runtime session")
+	d.num(&o.RenderWorkers, "render-workers", "N", "render workers, each with its own OpenGL context (0: 1 on a software renderer such as llvmpipe, 4 on a GPU)")
+	d.num(&o.InFlight, "in-flight", "N", "most frames between read and write (0: pose workers x batch + render workers + 4; live: + 2)")
+	o.shared(d, "threads")
+	d.num(&o.Batch, "batch", "N", "most person crops per pose-model run, gathered from consecutive frames")
+	o.shared(d, "device")
+	d.boolean(&o.NoRender, "no-render", "draw nothing and make no OpenGL context: people are still found and posed, frames pass through unchanged (to measure the rest)")
 
 	d.group("Logging and information")
 	d.fn("loglevel,v", "LEVEL", "quiet, error, warning, info, verbose or debug", "info", o.setLogLevel)
@@ -138,6 +113,21 @@ func (o *options) flags(d *flagSet) {
 	d.str(&o.statsFile, "stats_file", "FILE.json", "at the end, write the run's figures to FILE: frames, fps, and each stage's busy share and p50/p95 (schema in README.md)")
 	d.boolean(&o.version, "version", "print the versions of meshpipe, ONNX Runtime and OpenGL found, and exit")
 	d.boolean(&o.listDevices, "list_devices", "list the live sources: the test pattern and the cameras found, with their sizes and rates, and exit")
+}
+
+// shared binds the options of pipeline.Shared called names to flags of the same names.
+func (o *options) shared(d *flagSet, names ...string) {
+	for _, name := range names {
+		s := pipeline.SharedOption(name)
+		switch p := s.Field(&o.Options).(type) {
+		case *string:
+			d.str(p, s.Name, s.Arg, s.Usage)
+		case *int:
+			d.num(p, s.Name, s.Arg, s.Usage)
+		case *float64:
+			d.float(p, s.Name, s.Arg, s.Usage)
+		}
+	}
 }
 
 const usageHead = `usage: meshpipe [input options] [-i IN] [output options] [-o OUT] [options]
@@ -149,10 +139,11 @@ IN by ffmpeg), the same frames, same size and order, out on stdout (or encoded i
   ffmpeg -i in.mp4 -f rawvideo -pix_fmt rgb24 - | meshpipe -s 1280x720 | ffmpeg -f rawvideo -pix_fmt rgb24 -s 1280x720 -r 30 -i - out.mp4
   meshpipe -i in.mp4 -o out.mp4
   meshpipe -i webcam -f yuv4mpegpipe - | ffplay -
+  meshpipe motion -poses poses.jsonl -o motion/   (BVH and glTF files per track; meshpipe motion -h)
 
 Exit status: 0 every frame written; 1 failure (the message names the stage and frame);
-2 bad flags; 130/143 stopped by SIGINT/SIGTERM after writing every frame read (a second
-signal exits at once); 141 the reader of stdout went away.
+2 bad flags; 3 the input holds no frame; 130/143 stopped by SIGINT/SIGTERM after writing
+every frame read (a second signal exits at once); 141 the reader of stdout went away.
 `
 
 func pixFmtNames() string {
@@ -218,7 +209,13 @@ func (l *logger) printf(level slog.Level, format string, args ...any) {
 //
 // Cancelling ctx stops reading: the frames already read are finished and written, and Run
 // returns 128+N when context.Cause(ctx) is a stopSignal for signal N, else 1.
+//
+// With "motion" as the first argument Run is the motion subcommand instead (runMotion): motion
+// files from a -poses file.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "motion" {
+		return runMotion(args[1:], stderr)
+	}
 	o, extra, err := parseArgs(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -257,44 +254,24 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return exitError
 		}
 	}
-	if o.preview && os.Getenv("DISPLAY") == "" {
-		log.printf(slog.LevelError, "-preview: %v: DISPLAY is not set", preview.ErrNoDisplay)
-		return exitError
+	if o.preview {
+		if err := checkDisplay(os.Getenv("DISPLAY")); err != nil {
+			log.printf(slog.LevelError, "-preview: %v", err)
+			return exitError
+		}
 	}
-	p, err := build(o, log)
+	p, in, outPlan, code := startUp(ctx, o, plan, stdin, log)
+	if p == nil {
+		return code
+	}
+	defer p.Close()
+	mo, err := openMotion(o, p)
 	if err != nil {
+		in.finish(true)
 		log.printf(slog.LevelError, "%v", err)
 		return exitError
 	}
-	defer p.close()
-	if ctx.Err() != nil {
-		log.printf(slog.LevelWarn, "stopped by %v before the first frame", stopName(ctx))
-		return stopStatus(ctx)
-	}
-
-	// A stop while the input is opened (a y4m header awaited on a silent stdin) ends the wait.
-	opened := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			(&input{raw: stdin}).interrupt()
-		case <-opened:
-		}
-	}()
-	in, err := openInput(o, plan, stdin)
-	close(opened)
-	if err != nil && ctx.Err() != nil {
-		log.printf(slog.LevelWarn, "stopped by %v before the first frame", stopName(ctx))
-		return stopStatus(ctx)
-	}
-	if err != nil {
-		log.printf(slog.LevelError, "%v", err)
-		if errors.As(err, new(usageError)) {
-			return exitUsage
-		}
-		return exitError
-	}
-	out, err := openOutput(o, plan, in, stdout)
+	out, err := openOutput(o, plan, in, outPlan, stdout)
 	if err != nil {
 		in.finish(true)
 		log.printf(slog.LevelError, "%v", err)
@@ -316,15 +293,15 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 
 	// A stop (signal) ends reading; the graph itself runs on to write what was read.
-	var src stages.Source = &stopSource{src: in.source(), done: ctx.Done()}
+	src := stages.Until(in.source(), ctx.Done())
 	var sink stages.Sink = out.writer
 	if in.live != nil {
 		sink = in.live.Sink(out.writer) // capture-to-output latency
-		if o.inFlight == 0 {
-			p.cfg.InFlight = liveInFlight(o)
+		if o.InFlight == 0 {
+			p.Config.InFlight = liveInFlight(p.Config)
 		}
-	} else if o.duration > 0 {
-		src = newLimitSource(src, o.duration, in.info.Rate)
+	} else if o.duration > 0 && in.split == nil { // the decoder of -i IN stops at -t itself
+		src = limitDuration(src, o.duration, in.info.Rate)
 	}
 	stopWatch := make(chan struct{})
 	go func() {
@@ -337,10 +314,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}()
 
 	rec := stages.NewRecorder()
-	p.cfg.Recorder = rec
+	p.Config.Recorder = rec
 	prog := startProgress(o, log, stderr, rec, in.info.Rate.Float(), in.live)
 	cpu0 := processCPU()
-	stats, runErr := runGraph(context.WithoutCancel(ctx), p.cfg, src, sink, pv)
+	stats, runErr := runGraph(context.WithoutCancel(ctx), p.Config, src, sink, pv)
 	cpu := processCPU() - cpu0
 	close(stopWatch)
 	prog.stop()
@@ -350,12 +327,14 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	stopped := ctx.Err() != nil
 	inErr := in.finish(stopped || runErr != nil)
 	outErr := out.finish()
+	// What the error says of -o OUT, which holds the frames written unless the encoder failed.
+	outNote, placeErr := out.settle(stats.Frames, runErr != nil || outErr != nil || inErr != nil && !stopped, stopped, outErr)
 	prog.summary()
 
 	secs := rec.Progress().Elapsed.Seconds()
 	done := []any{"frames", stats.Frames, "seconds", fmt.Sprintf("%.2f", secs),
 		"fps", fmt.Sprintf("%.1f", float64(stats.Frames)/max(secs, 1e-9)), "people", stats.People}
-	if n := p.overCap.Load(); n > 0 {
+	if n := p.FramesOverMaxPeople(); n > 0 {
 		done = append(done, "frames_over_max_people", n)
 	}
 	if in.live != nil {
@@ -364,9 +343,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			"latency_p50", ms(ls.LatencyP50), "latency_p95", ms(ls.LatencyP95))
 	}
 	log.Info("done", done...)
+	motionErr := mo.write(in.info.Rate, log) // what was written, also after a stop or a failure
 	var statsErr error
 	if o.statsFile != "" {
-		statsErr = writeStatsFile(o.statsFile, p.figures(o, rec, cpu, in.info.Width, in.info.Height, in.live))
+		statsErr = writeStatsFile(o.statsFile, figures(o, p, rec, cpu, in.info.Width, in.info.Height, in.live))
 	}
 	switch {
 	case runErr != nil && errors.Is(runErr, syscall.EPIPE) && out.isStdout:
@@ -376,13 +356,16 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if outErr != nil && errors.Is(runErr, syscall.EPIPE) {
 			runErr = outErr // the encoder died: its message says why
 		}
-		log.printf(slog.LevelError, "%v (%d frames written before it)", runErr, stats.Frames)
+		log.printf(slog.LevelError, "%v (%d frames written before it)%s", runErr, stats.Frames, outNote)
 		return exitError
 	case outErr != nil:
-		log.printf(slog.LevelError, "%v", outErr)
+		log.printf(slog.LevelError, "%v%s", outErr, outNote)
 		return exitError
 	case inErr != nil && !stopped:
-		log.printf(slog.LevelError, "%v", inErr)
+		log.printf(slog.LevelError, "%v%s", inErr, outNote)
+		return exitError
+	case placeErr != nil:
+		log.printf(slog.LevelError, "%v", placeErr)
 		return exitError
 	case stopped:
 		log.printf(slog.LevelWarn, "stopped by %v after %d frames: every frame read was written", stopName(ctx), stats.Frames)
@@ -390,8 +373,33 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case statsErr != nil:
 		log.printf(slog.LevelError, "%v", statsErr)
 		return exitError
+	case motionErr != nil:
+		log.printf(slog.LevelError, "%v", motionErr)
+		return exitError
 	}
 	return exitOK
+}
+
+// openParts makes the detector, pose model, body and renderers (pipeline.Open), so that each
+// fails, if it must, before the first frame is read, and logs what they are. More people than
+// -max-people on a frame is warned about once.
+func openParts(o *options, log *logger) (*pipeline.Parts, error) {
+	o.OverMaxPeople = func(seq int64, found int) {
+		log.printf(slog.LevelWarn, "frame %d: %d people found, more than -max-people %d: drawing the %d largest "+
+			"(said once; the closing line counts the frames)", seq, found, o.MaxPeople, o.MaxPeople)
+	}
+	p, err := pipeline.Open(o.Options)
+	if err != nil {
+		return nil, err
+	}
+	if p.DeviceNote != "" {
+		log.printf(slog.LevelInfo, "-device auto: CUDA is not available, running on the CPU (-loglevel verbose says why)")
+		log.printf(levelVerbose, "-device auto: %s", p.DeviceNote)
+	}
+	log.Info("pose", "device", p.Device, "batch", o.Batch, "body", p.Body, "vertices", p.Vertices)
+	log.Info("meshpipe", "onnxruntime", ort.Version(), "pose_model", p.PoseModel, "detector", o.Detector,
+		"renderer", p.Renderer, "pose_workers", o.PoseWorkers, "render_workers", len(p.Config.Renderers))
+	return p, nil
 }
 
 // parseArgs binds args to the options, as Run does first: it returns the options and the
@@ -442,30 +450,6 @@ func stopStatus(ctx context.Context) int {
 	return exitError
 }
 
-// stopSource ends the stream (io.EOF) once done is closed: before the next read, or when a
-// read in progress fails because the stop interrupted it.
-type stopSource struct {
-	src  stages.Source
-	done <-chan struct{}
-}
-
-func (s *stopSource) Read(f *rawvideo.Frame) error {
-	select {
-	case <-s.done:
-		return io.EOF
-	default:
-	}
-	err := s.src.Read(f)
-	if err != nil {
-		select {
-		case <-s.done:
-			return io.EOF
-		default:
-		}
-	}
-	return err
-}
-
 // plan is what check made of the stream flags.
 type plan struct {
 	live     bool            // -i names a live source (capture.IsLive)
@@ -481,25 +465,7 @@ type plan struct {
 
 func (o *options) check() (plan, error) {
 	var pl plan
-	switch {
-	case o.poseWorkers < 1:
-		return pl, fmt.Errorf("-pose-workers %d: need at least 1", o.poseWorkers)
-	case o.renderWorkers < 1:
-		return pl, fmt.Errorf("-render-workers %d: need at least 1", o.renderWorkers)
-	case o.inFlight < 0:
-		return pl, fmt.Errorf("-in-flight %d: must not be negative", o.inFlight)
-	case o.threads < 0:
-		return pl, fmt.Errorf("-threads %d: must not be negative", o.threads)
-	case !(o.alpha >= 0 && o.alpha <= 1):
-		return pl, fmt.Errorf("-alpha %v: must be within 0..1", o.alpha)
-	case o.color != "default" && o.color != "track":
-		return pl, fmt.Errorf("-color %q: want default or track", o.color)
-	case o.samples < 1 || o.samples > 16:
-		return pl, fmt.Errorf("-samples %d: want 1 (no anti-aliasing) to 16", o.samples)
-	case o.maxPeople < 1:
-		return pl, fmt.Errorf("-max-people %d: need at least 1", o.maxPeople)
-	}
-	if err := o.checkPose(); err != nil {
+	if err := o.Options.Check(); err != nil {
 		return pl, err
 	}
 	pl.live = capture.IsLive(o.input)
@@ -534,7 +500,10 @@ func (o *options) check() (plan, error) {
 			return pl, fmt.Errorf("-pix_fmt: %w", err)
 		}
 	}
-	if o.out.pixFmt != "" {
+	if err := o.checkFile(pl.live); err != nil {
+		return pl, err
+	}
+	if o.out.pixFmt != "" && !o.fileOut() { // OUT's pix_fmt is ffmpeg's to check (outfile.go)
 		if pl.outPixFmt, err = rawvideo.ParsePixFmt(o.out.pixFmt); err != nil {
 			return pl, fmt.Errorf("-pix_fmt (output): %w", err)
 		}
@@ -647,7 +616,7 @@ func gcd(a, b int) int {
 // printVersion writes meshpipe's version and the ONNX Runtime and OpenGL it finds to stdout.
 func printVersion(stdout io.Writer, o *options) {
 	fmt.Fprintf(stdout, "meshpipe %s\n", version)
-	path, tried := ort.FindLibrary(ort.DefaultLibraryInputs(o.ortLib))
+	path, tried := ort.FindLibrary(ort.DefaultLibraryInputs(o.ORTLib))
 	switch {
 	case path == "":
 		fmt.Fprintf(stdout, "ONNX Runtime: not found (tried %s)\n", strings.Join(tried, ", "))

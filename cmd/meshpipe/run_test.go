@@ -15,6 +15,11 @@ import (
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
+// notEmpty is a stdin of a few bytes that are not y4m: enough for meshpipe to open it as
+// rawvideo (an empty stdin would fail as such at once), not a whole frame; for tests of what
+// fails before the first frame.
+var notEmpty = []byte{1, 2, 3}
+
 func run(t *testing.T, stdin []byte, args ...string) (code int, stdout []byte, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
@@ -100,7 +105,7 @@ var badFlagCases = []struct {
 	{[]string{"-s", "64x48", "-alpha", "2"}, exitUsage, "-alpha 2"},
 	{[]string{"-s", "64x48", "-color", "pink"}, exitUsage, `-color "pink"`},
 	{[]string{"-s", "64x48", "-samples", "0"}, exitUsage, "-samples 0"},
-	{[]string{"-s", "64x48", "-render-workers", "0"}, exitUsage, "-render-workers 0"},
+	{[]string{"-s", "64x48", "-render-workers", "-1"}, exitUsage, "-render-workers -1: must not be negative"},
 	{[]string{"-s", "64x48", "-nosuchflag"}, exitUsage, "nosuchflag"},
 	{[]string{"-s", "64x48", "extra"}, exitUsage, `unexpected argument "extra"`},
 	{[]string{"-s", "64x48", "-model", "/nonexistent/hmr2.onnx"}, exitError, "/nonexistent/hmr2.onnx"},
@@ -110,7 +115,7 @@ var badFlagCases = []struct {
 
 func TestRunBadFlags(t *testing.T) {
 	for _, c := range badFlagCases {
-		code, out, stderr := run(t, nil, c.args...)
+		code, out, stderr := run(t, notEmpty, c.args...)
 		if code != c.code || !strings.Contains(stderr, c.want) || len(out) != 0 {
 			t.Errorf("meshpipe %q: exit %d, %d bytes out, stderr %q; want exit %d and %q", c.args, code, len(out), stderr, c.code, c.want)
 		}
@@ -119,7 +124,7 @@ func TestRunBadFlags(t *testing.T) {
 
 // A model that does not keep the pose-model contract is refused before any frame is read.
 func TestRunRejectsModelOffContract(t *testing.T) {
-	code, _, stderr := run(t, nil, "-s", "64x48", "-model", testenv.Shared(t, "models/yolox_nano.onnx"))
+	code, _, stderr := run(t, notEmpty, "-s", "64x48", "-model", testenv.Shared(t, "models/yolox_nano.onnx"))
 	if code != exitError || !strings.Contains(stderr, "input is images[1 3 416 416], want img[-1 3 256 256]") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}

@@ -2,23 +2,19 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/meshpipe/meshpipe/statsfile"
 )
 
 // readFigures reads a -stats_file document.
-func readFigures(t *testing.T, path string) runFigures {
+func readFigures(t *testing.T, path string) *statsfile.Figures {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	f, err := statsfile.Read(path)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var f runFigures
-	if err := json.Unmarshal(b, &f); err != nil {
-		t.Fatalf("%s: %v\n%s", path, err, b)
 	}
 	return f
 }

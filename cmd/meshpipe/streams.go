@@ -8,13 +8,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/meshpipe/meshpipe/capture"
+	"github.com/meshpipe/meshpipe/mkvraw"
 	"github.com/meshpipe/meshpipe/rawvideo"
 	"github.com/meshpipe/meshpipe/stages"
 )
@@ -31,6 +31,10 @@ type input struct {
 	// live and cam are the live source and its camera, or nil.
 	live *stages.Live
 	cam  *capture.Camera
+	// probe and split, for -i IN: what ffprobe says of IN, and the decoder's Matroska
+	// stream, which the encoder of -o OUT gets back around the new frames (outfile.go).
+	probe *fileProbe
+	split *mkvraw.Splitter
 }
 
 // source returns what the graph reads: the stream reader or the live source.
@@ -82,6 +86,9 @@ func (in *input) finish(kill bool) error {
 }
 
 func (in *input) describe() string {
+	if in.probe != nil {
+		return in.probe.describe(in.file)
+	}
 	if in.cam != nil {
 		return fmt.Sprintf("live %s %dx%d %s fps (%s from %s)", in.info.PixFmt, in.info.Width, in.info.Height,
 			in.info.Rate, in.cam.Mode().Format, in.cam.Name())
@@ -105,20 +112,21 @@ func describe(info rawvideo.StreamInfo, y4m bool, file, std string) string {
 }
 
 // openInput opens stdin (y4m found by its header unless -f says which) or, for -i IN, starts
-// ffmpeg decoding IN into a pipe. Nothing but a y4m header is read.
+// ffmpeg decoding IN into a pipe (infile.go). Nothing but a y4m header and the first bytes
+// of the first frame is read; an input without a frame is an emptyInputError.
 func openInput(o *options, pl plan, stdin io.Reader) (*input, error) {
 	if pl.live {
 		return openLive(o, pl)
 	}
+	if o.input != "" && o.input != "-" {
+		return openFile(o, pl)
+	}
 	in := &input{raw: stdin}
 	format := pl.inFormat
-	if o.input != "" && o.input != "-" {
-		var err error
-		if format, err = in.startDecoder(o, pl); err != nil {
-			return nil, err
-		}
-	}
 	br := bufio.NewReaderSize(in.raw, 1<<16)
+	if _, err := br.Peek(1); errors.Is(err, io.EOF) {
+		return nil, emptyInputError{"stdin is empty: no frame came (did the command before the | fail?)"}
+	}
 	if format == "" {
 		isY4M, err := rawvideo.SniffY4M(br)
 		if err != nil {
@@ -136,8 +144,13 @@ func openInput(o *options, pl plan, stdin io.Reader) (*input, error) {
 		in.y4m = true
 		in.reader, err = rawvideo.NewY4MReader(br)
 		if err == nil {
-			if hp := in.reader.Info().PixFmt; pl.inPixFmt != 0 && pl.inPixFmt != hp && in.dec == nil {
+			if hp := in.reader.Info().PixFmt; pl.inPixFmt != 0 && pl.inPixFmt != hp {
 				err = fmt.Errorf("-pix_fmt %v, but the yuv4mpegpipe header says %v", pl.inPixFmt, hp)
+			}
+		}
+		if err == nil {
+			if _, perr := br.Peek(1); errors.Is(perr, io.EOF) {
+				return nil, emptyInputError{"stdin holds a yuv4mpegpipe header and no frame"}
 			}
 		}
 	} else {
@@ -145,17 +158,9 @@ func openInput(o *options, pl plan, stdin io.Reader) (*input, error) {
 		if p == 0 {
 			p = rawvideo.RGB24
 		}
-		info := rawvideo.StreamInfo{Width: pl.inW, Height: pl.inH, PixFmt: p, Rate: pl.inRate}
-		if in.dec != nil {
-			info = in.info
-		}
-		in.reader, err = rawvideo.NewRawReader(br, info)
+		in.reader, err = rawvideo.NewRawReader(br, rawvideo.StreamInfo{Width: pl.inW, Height: pl.inH, PixFmt: p, Rate: pl.inRate})
 	}
 	if err != nil {
-		if in.dec != nil {
-			in.finish(true)
-			return nil, fmt.Errorf("-i %s: %w%s", in.file, err, in.dec.stderrTail())
-		}
 		return nil, fmt.Errorf("input: %w", err)
 	}
 	in.info = in.reader.Info()
@@ -165,100 +170,7 @@ func openInput(o *options, pl plan, stdin io.Reader) (*input, error) {
 	return in, nil
 }
 
-// probe is what ffprobe says of a file's first video stream.
-type probe struct {
-	w, h   int
-	pixFmt string
-	rate   rawvideo.Ratio
-}
-
-func ffprobe(file string) (probe, error) {
-	var p probe
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0",
-		"-show_entries", "stream=width,height,pix_fmt,r_frame_rate,avg_frame_rate", "-of", "default=nw=1", file).Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return p, fmt.Errorf("ffprobe %s: %s", file, strings.TrimSpace(string(ee.Stderr)))
-		}
-		return p, fmt.Errorf("ffprobe (from PATH): %w", err)
-	}
-	var avg, r rawvideo.Ratio
-	for _, line := range strings.Split(string(out), "\n") {
-		k, v, _ := strings.Cut(strings.TrimSpace(line), "=")
-		switch k {
-		case "width":
-			p.w, _ = strconv.Atoi(v)
-		case "height":
-			p.h, _ = strconv.Atoi(v)
-		case "pix_fmt":
-			p.pixFmt = v
-		case "avg_frame_rate":
-			avg, _ = parseRate(v, "")
-		case "r_frame_rate":
-			r, _ = parseRate(v, "")
-		}
-	}
-	if p.w <= 0 || p.h <= 0 {
-		return p, fmt.Errorf("ffprobe %s: no video stream", file)
-	}
-	// r_frame_rate is the rate ffmpeg's output runs at for a constant-rate file; avg_frame_rate
-	// only when the former is unknown.
-	p.rate = r
-	if p.rate.IsZero() {
-		p.rate = avg
-	}
-	return p, nil
-}
-
-// startDecoder probes IN and starts `ffmpeg -i IN` writing its video to a pipe: as y4m when
-// the file is 4:2:0 or gray (so that undrawn blocks come out exactly as decoded), else as
-// rgb24 rawvideo; -pix_fmt before -i picks the format instead. It returns the pipe's format.
-func (in *input) startDecoder(o *options, pl plan) (string, error) {
-	in.file = o.input
-	pr, err := ffprobe(in.file)
-	if err != nil {
-		return "", fmt.Errorf("-i: %w", err)
-	}
-	args := []string{"-nostdin", "-v", "error"}
-	if !pl.inRate.IsZero() {
-		args = append(args, "-r", pl.inRate.String())
-	}
-	if o.duration > 0 {
-		args = append(args, "-t", ffmpegDuration(o.duration))
-	}
-	args = append(args, "-i", in.file, "-map", "0:v:0")
-	p := pl.inPixFmt
-	ffFmt, format := "", "rawvideo"
-	switch {
-	case p == 0 && (pr.pixFmt == "yuv420p" || pr.pixFmt == "yuvj420p"):
-		ffFmt, format = pr.pixFmt, "yuv4mpegpipe"
-	case p == 0 && pr.pixFmt == "gray":
-		ffFmt, format = "gray", "yuv4mpegpipe"
-	case p == 0:
-		p = rawvideo.RGB24
-	case p == rawvideo.YUV420P || p == rawvideo.Gray:
-		format = "yuv4mpegpipe"
-	}
-	if ffFmt == "" {
-		ffFmt = p.String()
-	}
-	if format == "rawvideo" {
-		if _, err := p.FrameSize(pr.w, pr.h); err != nil {
-			return "", fmt.Errorf("-i %s: %w", in.file, err)
-		}
-		in.info = rawvideo.StreamInfo{Width: pr.w, Height: pr.h, PixFmt: p, Rate: pr.rate}
-	}
-	args = append(args, "-f", format, "-pix_fmt", ffFmt, "-")
-	in.dec, err = startChild(args, nil)
-	if err != nil {
-		return "", err
-	}
-	in.raw = in.dec.stdout
-	return format, nil
-}
-
-// output is where frames go: stdout, or an ffmpeg child encoding -o OUT.
+// output is where frames go: stdout, or an ffmpeg child encoding -o OUT (outfile.go).
 type output struct {
 	writer   *rawvideo.Writer
 	info     rawvideo.StreamInfo
@@ -266,36 +178,70 @@ type output struct {
 	isStdout bool
 	file     string
 	enc      *child
+	// For -o OUT: the plan made before the run, the Matroska stream the frames go back into
+	// (file input), and -y.
+	plan      *outPlan
+	joiner    *mkvraw.Joiner
+	overwrite bool
 }
 
-func (out *output) describe() string { return describe(out.info, out.y4m, out.file, "stdout") }
+func (out *output) describe() string {
+	if out.plan == nil {
+		return describe(out.info, out.y4m, out.file, "stdout")
+	}
+	s := out.file + " (video: "
+	switch v := out.plan.video; {
+	case len(v) == 2 && v[0] == "-pix_fmt":
+		s += v[1]
+	case len(v) == 2 && v[1] == "format=yuv420p":
+		s += "yuv420p"
+	case out.info.PixFmt == rawvideo.YUV420P:
+		s += "yuv420p as decoded"
+	default:
+		s += "the encoder's choice (no 4:2:0 at an odd size)"
+	}
+	for _, a := range out.plan.audio {
+		s += "; " + a.String()
+	}
+	return s + ")"
+}
 
-// finish closes the encoder's input and waits for it; its failure comes back with the end of
-// what it printed.
+// finish ends the frames' stream to the encoder (the rest of the Matroska stream first, when
+// every frame got through) and waits for it; its failure comes back with the end of what it
+// printed.
 func (out *output) finish() error {
 	if out.enc == nil {
 		return nil
+	}
+	var jerr error
+	if out.joiner != nil {
+		jerr = out.joiner.Close()
 	}
 	out.enc.stdin.Close()
 	if err := out.enc.wait(); err != nil {
 		return fmt.Errorf("ffmpeg encoding %s: %w%s", out.file, err, out.enc.stderrTail())
 	}
+	if jerr != nil {
+		return fmt.Errorf("encoding %s: %w", out.file, jerr)
+	}
 	return nil
 }
 
-// openOutput makes the output stream: the format and pix_fmt given after -i, else the
-// input's (yuv420p for y4m output of an input y4m cannot carry), the input's rate unless -r
-// after -i says otherwise, and the input's y4m fields. For -o OUT it starts ffmpeg reading
-// that stream on a pipe and encoding it, with the audio of -i IN copied.
-func openOutput(o *options, pl plan, src *input, stdout io.Writer) (*output, error) {
-	out := &output{isStdout: o.output == "" || o.output == "-"}
+// outputStream is the stream meshpipe writes: to -o OUT from -i IN, the decoder's own frames
+// (they go back into its Matroska stream); else the format and pix_fmt given after -i (for
+// stdout), else the input's (yuv420p for y4m output of an input y4m cannot carry), the
+// input's rate unless -r after -i says otherwise, and the input's y4m fields.
+func outputStream(o *options, pl plan, src *input) (info rawvideo.StreamInfo, y4m bool, err error) {
+	if src.split != nil && o.output != "" && o.output != "-" {
+		return src.reader.Info(), false, nil
+	}
 	in := src.info
-	out.y4m = pl.outFormat == "yuv4mpegpipe" || (pl.outFormat == "" && src.y4m)
-	info := rawvideo.StreamInfo{Width: in.Width, Height: in.Height, PixFmt: pl.outPixFmt, Rate: in.Rate,
+	y4m = pl.outFormat == "yuv4mpegpipe" || (pl.outFormat == "" && src.y4m)
+	info = rawvideo.StreamInfo{Width: in.Width, Height: in.Height, PixFmt: pl.outPixFmt, Rate: in.Rate,
 		Interlace: in.Interlace, Aspect: in.Aspect}
 	if info.PixFmt == 0 {
 		info.PixFmt = in.PixFmt
-		if out.y4m && info.PixFmt != rawvideo.YUV420P && info.PixFmt != rawvideo.Gray {
+		if y4m && info.PixFmt != rawvideo.YUV420P && info.PixFmt != rawvideo.Gray {
 			info.PixFmt = rawvideo.YUV420P
 		}
 	}
@@ -306,19 +252,35 @@ func openOutput(o *options, pl plan, src *input, stdout io.Writer) (*output, err
 		info.Rate = pl.outRate
 	}
 	if _, err := info.PixFmt.FrameSize(info.Width, info.Height); err != nil {
-		return nil, fmt.Errorf("output: %w", err)
+		return info, false, fmt.Errorf("output: %w", err)
 	}
-	out.info = info
+	return info, y4m, nil
+}
+
+// openOutput makes the output stream (outputStream). For -o OUT it starts ffmpeg reading that
+// stream on a pipe and encoding it as plan says, into the plan's file beside OUT (settle
+// renames it).
+func openOutput(o *options, pl plan, src *input, plan *outPlan, stdout io.Writer) (*output, error) {
+	out := &output{isStdout: o.output == "" || o.output == "-", plan: plan, overwrite: o.overwrite}
+	var err error
+	if out.info, out.y4m, err = outputStream(o, pl, src); err != nil {
+		return nil, err
+	}
+	info := out.info
 	w := stdout
 	if !out.isStdout {
 		out.file = o.output
-		enc, err := startEncoder(o, out)
-		if err != nil {
+		stdin := true
+		if out.enc, err = startChild(encoderArgs(o, pl, src, out), &stdin); err != nil {
 			return nil, err
 		}
-		out.enc, w = enc, enc.stdin
+		w = out.enc.stdin
+		if src.split != nil {
+			size, _ := info.PixFmt.FrameSize(info.Width, info.Height)
+			out.joiner = mkvraw.NewJoiner(w, src.split, size)
+			w = out.joiner
+		}
 	}
-	var err error
 	if out.y4m {
 		out.writer, err = rawvideo.NewY4MWriter(w, info)
 	} else {
@@ -328,47 +290,11 @@ func openOutput(o *options, pl plan, src *input, stdout io.Writer) (*output, err
 		if out.enc != nil {
 			out.enc.signal(syscall.SIGKILL)
 			out.enc.wait()
+			os.Remove(plan.tmp)
 		}
 		return nil, err
 	}
 	return out, nil
-}
-
-// startEncoder starts ffmpeg reading out's stream on its stdin and writing OUT, with the
-// audio streams of -i IN (if any) copied as they are.
-func startEncoder(o *options, out *output) (*child, error) {
-	args := []string{"-nostdin", "-v", "error"}
-	if o.overwrite {
-		args = append(args, "-y")
-	} else {
-		args = append(args, "-n")
-	}
-	info := out.info
-	if out.y4m {
-		args = append(args, "-f", "yuv4mpegpipe", "-i", "-")
-	} else {
-		rate := info.Rate
-		if rate.IsZero() {
-			rate = rawvideo.Ratio{Num: 25, Den: 1}
-		}
-		pf := info.PixFmt.String()
-		if info.PixFmt == rawvideo.YUV420P && info.FullRange {
-			pf = "yuvj420p"
-		}
-		args = append(args, "-f", "rawvideo", "-pix_fmt", pf, "-s", fmt.Sprintf("%dx%d", info.Width, info.Height),
-			"-r", rate.String(), "-i", "-")
-	}
-	if o.input != "" && o.input != "-" && !capture.IsLive(o.input) {
-		args = append(args, "-i", o.input, "-map", "0:v:0", "-map", "1:a?", "-c:a", "copy")
-		if o.duration > 0 {
-			args = append(args, "-t", ffmpegDuration(o.duration)) // the audio too
-		}
-	} else {
-		args = append(args, "-map", "0:v:0")
-	}
-	args = append(args, o.output)
-	stdin := true
-	return startChild(args, &stdin)
 }
 
 // child is an ffmpeg process, in its own process group so that a Ctrl-C on the terminal

@@ -1,6 +1,7 @@
 package preview
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/meshpipe/meshpipe/rawvideo"
@@ -64,5 +65,41 @@ func TestFit(t *testing.T) {
 		if x0 != c.x0 || y0 != c.y0 || dw != c.dw || dh != c.dh {
 			t.Errorf("fit(%d, %d, %d, %d) = %d, %d, %d, %d; want %d, %d, %d, %d", c.w, c.h, c.fw, c.fh, x0, y0, dw, dh, c.x0, c.y0, c.dw, c.dh)
 		}
+	}
+}
+
+// recordWriter keeps the sequence numbers written; it fails on frame failAt.
+type recordWriter struct {
+	seqs   []int64
+	failAt int64
+}
+
+func (w *recordWriter) Write(f *rawvideo.Frame) error {
+	if f.Seq == w.failAt {
+		return errFailed
+	}
+	w.seqs = append(w.seqs, f.Seq)
+	return nil
+}
+
+var errFailed = errors.New("write failed")
+
+// Tee writes every frame to its writer and feeds the window only the frames written.
+func TestTee(t *testing.T) {
+	q := NewFeed()
+	w := &recordWriter{failAt: 2}
+	tee := q.Tee(w)
+	f, _ := rawvideo.NewFrame(2, 2)
+	for seq := int64(0); seq < 3; seq++ {
+		f.Seq = seq
+		err := tee.Write(f)
+		if (err != nil) != (seq == 2) {
+			t.Fatalf("frame %d: %v", seq, err)
+		}
+	}
+	put, dropped := q.Counts()
+	var got rawvideo.Frame
+	if len(w.seqs) != 2 || put != 2 || dropped != 1 || !q.Take(&got) || got.Seq != 1 {
+		t.Errorf("written %v, fed %d (%d dropped), newest %d; want [0 1], 2 fed, 1 dropped, newest 1", w.seqs, put, dropped, got.Seq)
 	}
 }

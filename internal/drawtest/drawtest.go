@@ -46,6 +46,18 @@ func CropReach(b human.Box) models.Window {
 	return w
 }
 
+// BodyReach is where a pose model that follows the person (BlazePose, HMR2) may draw them: a
+// body stays within BlazePose's region of interest, 1.25 times the box's longer side around the
+// box's centre; twice that side leaves room for the fit of the camera translation.
+func BodyReach(b human.Box) models.Window {
+	return models.Window{CX: (b.X1 + b.X2) / 2, CY: (b.Y1 + b.Y2) / 2, Side: 2 * max(b.Width(), b.Height())}
+}
+
+// BodyShare is the share of a person's box that a posed body surely covers, as the divisor
+// Check takes: a body covers less of its box than the stand-in does, and background
+// subtraction sometimes gives two people walking together one box, of whom one is drawn.
+const BodyShare = 20
+
 // Check compares rgb24 output frames with the input frames (w x h, packed, one after another):
 // every pixel outside the square reach gives for each of the frame's boxes must be unchanged,
 // and inside each box at least 1/minDiv of the pixels must have changed. It fails the test on
@@ -102,4 +114,33 @@ func Check(t testing.TB, in, out []byte, w, h int, boxes [][]human.Box, reach fu
 	}
 	t.Logf("%d frames, %d people drawn", len(in)/n, drawnPeople)
 	return drawnPeople
+}
+
+// RGBAPattern is a w x h RGBA8888 image with varied colours and alpha bytes, for the frei0r
+// filter's tests.
+func RGBAPattern(w, h int) []byte {
+	b := make([]byte, 4*w*h)
+	for i := range b {
+		b[i] = byte(i*31 + i/7)
+	}
+	return b
+}
+
+// CheckRGBA checks dst, the w x h RGBA8888 image src with a whole-frame person drawn over it:
+// every pixel keeps src's alpha byte, and at least 1/minDiv of the pixels changed colour. It
+// fails the test otherwise.
+func CheckRGBA(t testing.TB, src, dst []byte, w, h, minDiv int) {
+	t.Helper()
+	changed := 0
+	for i := 0; i < w*h; i++ {
+		if dst[4*i+3] != src[4*i+3] {
+			t.Fatalf("pixel %d: alpha %d, want the input's %d", i, dst[4*i+3], src[4*i+3])
+		}
+		if !bytes.Equal(dst[4*i:4*i+3], src[4*i:4*i+3]) {
+			changed++
+		}
+	}
+	if changed < w*h/minDiv {
+		t.Errorf("%d of %d pixels drawn on, want at least 1/%d: the whole-frame person should show", changed, w*h, minDiv)
+	}
 }

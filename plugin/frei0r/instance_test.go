@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"unsafe"
 
+	"github.com/meshpipe/meshpipe/internal/drawtest"
 	"github.com/meshpipe/meshpipe/internal/testenv"
 )
 
@@ -72,6 +74,20 @@ func getString(p unsafe.Pointer, index int) string {
 	return string(b)
 }
 
+// param returns the index of the parameter called name.
+func param(t *testing.T, name string) int {
+	t.Helper()
+	for i, p := range params {
+		if p.Name == name {
+			return i
+		}
+	}
+	t.Fatalf("no parameter %s", name)
+	return -1
+}
+
+var paramModel, paramDetector, paramAlpha, paramColor, paramBody, paramPoseModel, paramMaxPeople = 0, 1, 2, 3, 4, 6, 8
+
 func setAlpha(p unsafe.Pointer, v float64) { mpSetParam(p, unsafe.Pointer(&v), int32(paramAlpha)) }
 
 func getAlpha(p unsafe.Pointer) float64 {
@@ -80,13 +96,14 @@ func getAlpha(p unsafe.Pointer) float64 {
 	return v
 }
 
-// rgbaFrame is a w x h RGBA image with varied colours and alpha.
-func rgbaFrame(w, h int) []byte {
-	b := make([]byte, 4*w*h)
-	for i := range b {
-		b[i] = byte(i*31 + i/7)
+// The parameters sit at the indices the tests and the README give them.
+func TestParamIndices(t *testing.T) {
+	for name, i := range map[string]int{"model": paramModel, "detector": paramDetector, "alpha": paramAlpha, "color": paramColor,
+		"body": paramBody, "pose-model": paramPoseModel, "max-people": paramMaxPeople} {
+		if got := param(t, name); got != i {
+			t.Errorf("%s at %d, want %d", name, got, i)
+		}
 	}
-	return b
 }
 
 func update(p unsafe.Pointer, src []byte) []byte {
@@ -98,28 +115,29 @@ func update(p unsafe.Pointer, src []byte) []byte {
 func TestParamDefaultsAndRoundTrip(t *testing.T) {
 	errs := captureStderr(t)
 	p := construct(t, 64, 48)
-	for i, want := range map[int]string{paramModel: "", paramDetector: "bgsub", paramColor: "default", paramBody: "", paramORTLib: ""} {
+	for i, want := range map[int]string{paramModel: "", paramDetector: "bgsub", paramColor: "default", paramBody: "",
+		paramPoseModel: "", paramMaxPeople: "16", param(t, "device"): "auto", param(t, "samples"): "4", param(t, "threads"): "1"} {
 		if got := getString(p, i); got != want {
-			t.Errorf("default %s = %q, want %q", params[i].name, got, want)
+			t.Errorf("default %s = %q, want %q", params[i].Name, got, want)
 		}
 	}
 	if a := getAlpha(p); a != 1 {
 		t.Errorf("default alpha %v, want 1", a)
 	}
 	setString(p, paramModel, "/models/hmr2.onnx")
-	setString(p, paramColor, "track")
+	setString(p, paramMaxPeople, "3")
 	setAlpha(p, 0.25)
 	if got := getString(p, paramModel); got != "/models/hmr2.onnx" {
 		t.Errorf("model %q after setting it", got)
 	}
-	if got := getString(p, paramColor); got != "track" {
-		t.Errorf("color %q after setting it", got)
+	if got := getString(p, paramMaxPeople); got != "3" {
+		t.Errorf("max-people %q after setting it", got)
 	}
 	if a := getAlpha(p); a != 0.25 {
 		t.Errorf("alpha %v after setting 0.25", a)
 	}
 	// Out-of-range indices and nil pointers are ignored.
-	setString(p, paramCount, "x")
+	setString(p, len(params), "x")
 	mpSetParam(p, nil, int32(paramModel))
 	mpGetParam(p, nil, int32(paramModel))
 	if got := getString(p, paramModel); got != "/models/hmr2.onnx" {
@@ -138,71 +156,34 @@ func TestParamDefaultsAndRoundTrip(t *testing.T) {
 	}
 }
 
-// A core that cannot start is said once, frames pass through unchanged, and fixing the
-// parameter brings the meshes back, drawn with the input's alpha kept.
+// Through the entry points: a core that cannot start is said once, prefixed with the instance,
+// and frames pass through unchanged; fixing the parameter brings the meshes back, drawn with the
+// input's alpha kept, into another buffer or in place.
 func TestUpdatePassThroughThenDraw(t *testing.T) {
 	errs := captureStderr(t)
 	const w, h = 64, 48
 	p := construct(t, w, h)
-	missing := filepath.Join(t.TempDir(), "missing.onnx")
-	setString(p, paramModel, missing)
+	id := lookup(p).id
+	setString(p, paramPoseModel, "standin")
 	setString(p, paramDetector, "full")
-	src := rgbaFrame(w, h)
+	setString(p, paramMaxPeople, "none")
+	src := drawtest.RGBAPattern(w, h)
 	for k := 0; k < 3; k++ {
 		if dst := update(p, src); !bytes.Equal(dst, src) {
-			t.Fatalf("frame %d changed though the model is missing", k)
+			t.Fatalf("frame %d changed though max-people is bad", k)
 		}
 	}
-	if n := linesWith(errs.String(), missing); n != 1 {
-		t.Errorf("the missing model was named %d times, want once:\n%s", n, errs)
+	want := fmt.Sprintf(`meshpipe frei0r: instance %d: max-people "none": want a whole number`, id)
+	if n := linesWith(errs.String(), want); n != 1 {
+		t.Errorf("%q said %d times, want once:\n%s", want, n, errs)
 	}
-	if !strings.Contains(errs.String(), "cannot start") {
-		t.Errorf("no reason given: %s", errs)
-	}
-
-	setString(p, paramModel, "")
+	setString(p, paramMaxPeople, "2")
 	dst := update(p, src)
-	changed := 0
-	for i := 0; i < w*h; i++ {
-		if dst[4*i+3] != src[4*i+3] {
-			t.Fatalf("pixel %d: alpha %d, want the input's %d", i, dst[4*i+3], src[4*i+3])
-		}
-		if !bytes.Equal(dst[4*i:4*i+3], src[4*i:4*i+3]) {
-			changed++
-		}
-	}
-	if changed < w*h/20 {
-		t.Errorf("%d of %d pixels drawn on; the whole-frame person should show", changed, w*h)
-	}
-
-	// In place (inframe == outframe) gives the same.
+	drawtest.CheckRGBA(t, src, dst, w, h, 20)
 	inPlace := append([]byte(nil), src...)
-	setString(p, paramDetector, "full") // same parameters: the core is kept
 	mpUpdate(p, unsafe.Pointer(&inPlace[0]), unsafe.Pointer(&inPlace[0]))
 	if !bytes.Equal(inPlace, dst) {
 		t.Error("drawing in place differs from drawing into another buffer")
-	}
-
-	// Bad live settings pass frames through, said once each.
-	setAlpha(p, 1.5)
-	update(p, src)
-	if got := update(p, src); !bytes.Equal(got, src) {
-		t.Error("alpha 1.5: frame changed")
-	}
-	setAlpha(p, 1)
-	setString(p, paramColor, "rainbow")
-	update(p, src)
-	if got := update(p, src); !bytes.Equal(got, src) {
-		t.Error("color rainbow: frame changed")
-	}
-	for _, want := range []string{"alpha 1.5: must be within 0..1", `colour mode "rainbow"`} {
-		if n := linesWith(errs.String(), want); n != 1 {
-			t.Errorf("%q said %d times, want once:\n%s", want, n, errs)
-		}
-	}
-	setString(p, paramColor, "track")
-	if got := update(p, src); bytes.Equal(got, src) {
-		t.Error("color track: nothing drawn")
 	}
 }
 

@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -26,39 +29,58 @@ var built struct {
 	err  error
 }
 
+// testDir holds the files the tests make once (the plugin, the meshpipe binary, models);
+// TestMain removes it.
+var testDir string
+
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if built.dir != "" {
-		os.RemoveAll(built.dir)
+	var err error
+	if testDir, err = os.MkdirTemp("", "meshpipe-frei0r-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
+	code := m.Run()
+	os.RemoveAll(testDir)
 	os.Exit(code)
 }
 
-// pluginDirForTest builds the plugin once per test binary and returns its folder, for
-// FREI0R_PATH.
+// goBuild runs go build with args in this package's folder.
+func goBuild(args ...string) error {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	cmd := exec.Command(gobin, append([]string{"build"}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// pluginDirForTest builds the plugin once per test binary (go build -buildmode=c-shared, named
+// meshpipe.so after the filter), and the meshpipe command beside it, and returns their folder,
+// for FREI0R_PATH.
 func pluginDirForTest(t *testing.T) string {
 	t.Helper()
 	built.once.Do(func() {
-		built.dir, built.err = os.MkdirTemp("", "meshpipe-frei0r-")
-		if built.err != nil {
-			return
-		}
-		gobin, err := exec.LookPath("go")
-		if err != nil {
-			gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
-		}
-		cmd := exec.Command(gobin, "build", "-buildmode=c-shared", "-o", filepath.Join(built.dir, "meshpipe.so"), ".")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			built.err = fmt.Errorf("go build -buildmode=c-shared: %v\n%s", err, out)
+		built.dir = filepath.Join(testDir, "bin")
+		built.err = goBuild("-buildmode=c-shared", "-o", filepath.Join(built.dir, "meshpipe.so"), ".")
+		if built.err == nil {
+			built.err = goBuild("-o", filepath.Join(built.dir, "meshpipe"), "github.com/meshpipe/meshpipe/cmd/meshpipe")
 		}
 	})
 	if built.err != nil {
 		t.Fatal(built.err)
 	}
+	return built.dir
+}
+
+// checkFFmpeg fails the test when ffmpeg has no frei0r filter.
+func checkFFmpeg(t *testing.T) {
+	t.Helper()
 	if out, err := exec.Command("ffmpeg", "-hide_banner", "-filters").Output(); err != nil || !bytes.Contains(out, []byte(" frei0r ")) {
 		t.Fatalf("this ffmpeg has no frei0r filter (ffmpeg -filters: %v)", err)
 	}
-	return built.dir
 }
 
 // vtest holds the first frames of vtest.avi as rgb24, one after another.
@@ -93,6 +115,7 @@ func loadVtest(t *testing.T, n int) *vtest {
 func ffmpeg(t *testing.T, v *vtest, vf string, env ...string) ([]byte, string) {
 	t.Helper()
 	dir := pluginDirForTest(t)
+	checkFFmpeg(t)
 	cmd := exec.Command("ffmpeg", "-nostdin", "-hide_banner", "-v", "error",
 		"-f", "rawvideo", "-pix_fmt", "rgb24", "-s", fmt.Sprintf("%dx%d", v.w, v.h), "-r", "10", "-i", v.path,
 		"-vf", vf, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1")
@@ -114,75 +137,126 @@ func frei0r(params string) string {
 	return "frei0r=filter_name=meshpipe:filter_params=" + params
 }
 
-// The filter keeps the frame count, leaves every pixel away from people as it was, and draws
-// over the people: the same background subtractor, run here on the same frames, says where
-// they are.
+// positional writes parameters as ffmpeg's filter_params takes them: by index, '|'-separated,
+// empty for a string left at its default; alpha is always given (ffmpeg reads an empty number
+// as 0).
+func positional(t *testing.T, set map[string]string) string {
+	t.Helper()
+	vals := make([]string, len(params))
+	last := 0
+	for i, p := range params {
+		v, ok := set[p.Name]
+		if p.Kind == filter.Double && !ok {
+			v, ok = strconv.FormatFloat(p.Default.Number, 'g', -1, 64), true
+		}
+		if ok {
+			vals[i], last = v, i
+		}
+		delete(set, p.Name)
+	}
+	if len(set) > 0 {
+		t.Fatalf("no parameters %v", set)
+	}
+	return strings.Join(vals[:last+1], "|")
+}
+
+// With every parameter at its default (BlazePose full and the background subtractor), the
+// filter keeps the frame count, leaves every pixel away from people as it was, and draws over
+// the people: the same background subtractor, run here on the same frames, says where they
+// are.
 func TestFFmpegVtest(t *testing.T) {
-	v := loadVtest(t, 40)
+	v := loadVtest(t, 30)
 	out, stderr := ffmpeg(t, v, frei0r("|bgsub|1|default"))
 	if stderr != "" {
 		t.Errorf("ffmpeg said: %s", stderr)
 	}
+	checkDrawn(t, v, out)
+}
+
+// checkDrawn checks out, v's frames through the plugin with its default pose model, with
+// drawtest: drawn where the background subtractor finds people, untouched elsewhere.
+func checkDrawn(t *testing.T, v *vtest, out []byte) {
+	t.Helper()
 	found := drawtest.NewBoxes()
 	for _, f := range v.frames {
 		found.Add(t, f)
 	}
-	if drawn := drawtest.Check(t, v.pix, out, v.w, v.h, found.PerFrame, drawtest.CropReach, 10); drawn < v.n {
+	if drawn := drawtest.Check(t, v.pix, out, v.w, v.h, found.PerFrame, drawtest.BodyReach, drawtest.BodyShare); drawn < v.n {
 		t.Fatalf("%d people drawn in %d frames: too few for the test to show anything", drawn, v.n)
 	}
 }
 
+// newFilter makes an in-process filter.Filter for v's frames with the project's ONNX Runtime
+// and the parameters set.
+func newFilter(t *testing.T, v *vtest, set map[string]string) *filter.Filter {
+	t.Helper()
+	f, err := filter.New(v.w, v.h, "", func(msg string) { t.Errorf("filter said: %s", msg) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	set["ort-lib"] = testenv.ORTLibrary(t)
+	for i, p := range params {
+		if val, ok := set[p.Name]; ok {
+			f.Set(i, filter.Value{Text: val})
+		}
+	}
+	return f
+}
+
+// rgba returns frame k of v as RGBA8888, opaque.
+func (v *vtest) rgba(k int) []byte {
+	n := v.w * v.h
+	src := v.pix[3*n*k : 3*n*(k+1)]
+	b := make([]byte, 4*n)
+	for i := 0; i < n; i++ {
+		copy(b[4*i:], src[3*i:3*i+3])
+		b[4*i+3] = 255
+	}
+	return b
+}
+
 // Two filter instances in one graph keep their own parameters, sessions, background models and
-// trackers: ffmpeg's output is exactly that of two cores, one after the other, in this process.
+// trackers: ffmpeg's output is exactly that of two filters, one after the other, in this
+// process.
 func TestFFmpegTwoInstances(t *testing.T) {
 	v := loadVtest(t, 20)
-	out, stderr := ffmpeg(t, v, frei0r("|bgsub|1|track")+","+frei0r("|bgsub|0.5|default"))
+	first := map[string]string{"pose-model": "standin", "color": "track"}
+	second := map[string]string{"pose-model": "standin", "alpha": "0.5"}
+	out, stderr := ffmpeg(t, v, frei0r(positional(t, maps.Clone(first)))+","+frei0r(positional(t, maps.Clone(second))))
 	if stderr != "" {
 		t.Errorf("ffmpeg said: %s", stderr)
 	}
-	var cores []*filter.Core
-	for _, mod := range []func(*filter.Options){
-		func(o *filter.Options) { o.Color = filter.ColorTrack },
-		func(o *filter.Options) { o.Alpha = 0.5 },
-	} {
-		o := filter.DefaultOptions()
-		o.ORTLib = testenv.ORTLibrary(t)
-		mod(&o)
-		c, err := filter.Build(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		cores = append(cores, c)
-	}
+	delete(second, "alpha")
+	a, b := newFilter(t, v, first), newFilter(t, v, second)
+	b.Set(slices.IndexFunc(params, func(p filter.Param) bool { return p.Name == "alpha" }), filter.Value{Number: 0.5})
 	n := 3 * v.w * v.h
-	firstOnly, both := 0, 0
-	for k, f := range v.frames {
-		want := &rawvideo.Frame{}
-		want.CopyFrom(f)
-		var people [2]int
-		for i, c := range cores {
-			var err error
-			if people[i], err = c.Apply(want); err != nil {
-				t.Fatal(err)
+	drawnFirst, drawnSecond := 0, 0
+	for k := range v.frames {
+		src := v.rgba(k)
+		mid := make([]byte, len(src))
+		a.Update(src, mid)
+		want := make([]byte, len(src))
+		b.Update(mid, want)
+		if !bytes.Equal(mid, src) {
+			drawnFirst++
+		}
+		if !bytes.Equal(want, mid) {
+			drawnSecond++
+		}
+		for i := 0; i < v.w*v.h; i++ {
+			if !bytes.Equal(out[k*n+3*i:k*n+3*i+3], want[4*i:4*i+3]) {
+				t.Fatalf("frame %d: ffmpeg's two instances differ from two filters in a row at pixel %d", k, i)
 			}
 		}
-		if !bytes.Equal(out[k*n:(k+1)*n], want.Pix) {
-			t.Fatalf("frame %d: ffmpeg's two instances differ from two cores in a row (%d and %d people here)", k, people[0], people[1])
-		}
-		if people[0] > 0 {
-			firstOnly++
-		}
-		if people[1] > 0 {
-			both++
-		}
 	}
-	if firstOnly < v.n/2 || both < v.n/2 {
-		t.Errorf("people drawn on %d frames by the first instance and %d by the second, of %d", firstOnly, both, v.n)
+	if drawnFirst < v.n/2 || drawnSecond < v.n/2 {
+		t.Errorf("people drawn on %d frames by the first instance and %d by the second, of %d", drawnFirst, drawnSecond, v.n)
 	}
 }
 
-// Instances that cannot work say why, once each, and pass every frame through unchanged.
+// Instances that cannot work say why, once each, naming the parameter or the file, and pass
+// every frame through unchanged.
 func TestFFmpegErrorsPassThrough(t *testing.T) {
 	v := loadVtest(t, 5)
 	missing := filepath.Join(t.TempDir(), "missing.onnx")
@@ -191,6 +265,8 @@ func TestFFmpegErrorsPassThrough(t *testing.T) {
 		frei0r(missing + "|bgsub"),
 		frei0r("|bgsub|1|default||" + noORT),
 		frei0r("|full"),
+		frei0r(positional(t, map[string]string{"max-people": "0"})),
+		frei0r(positional(t, map[string]string{"device": "gpu"})),
 	}, ",")
 	// No EGL vendor: OpenGL is unavailable to the third instance.
 	out, stderr := ffmpeg(t, v, vf, "__EGL_VENDOR_LIBRARY_FILENAMES="+filepath.Join(t.TempDir(), "none.json"))
@@ -200,17 +276,23 @@ func TestFFmpegErrorsPassThrough(t *testing.T) {
 	for _, want := range []string{
 		"instance 1: cannot start, so frames pass through unchanged: model " + missing,
 		"instance 2: cannot start, so frames pass through unchanged: ONNX Runtime library not found; tried:",
-		"instance 3: cannot start, so frames pass through unchanged: renderer: no usable EGL",
+		"instance 3: cannot start, so frames pass through unchanged: render worker 0: no usable EGL",
+		"instance 4: max-people 0: need at least 1; frames pass through unchanged until it is changed",
+		`instance 5: device: device "gpu": want auto, cpu, cuda or cuda:N`,
 	} {
 		if n := linesWith(stderr, want); n != 1 {
 			t.Errorf("%q said %d times, want once; stderr:\n%s", want, n, stderr)
 		}
+	}
+	if n := strings.Count(stderr, "meshpipe frei0r: "); n != 5 {
+		t.Errorf("%d messages on stderr, want one per instance:\n%s", n, stderr)
 	}
 }
 
 // The README's command: a video file in, an encoded video out, one frame out per frame in.
 func TestFFmpegREADMECommand(t *testing.T) {
 	dir := pluginDirForTest(t)
+	checkFFmpeg(t)
 	out := filepath.Join(t.TempDir(), "out.mp4")
 	cmd := exec.Command("ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-i", testenv.Sample(t, "vtest.avi"),
 		"-frames:v", "20", "-vf", frei0r("|bgsub|1|track"), "-c:v", "libx264", "-preset", "ultrafast", out)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meshpipe/meshpipe/statsfile"
 )
 
 func TestPingPong(t *testing.T) {
@@ -54,10 +56,10 @@ func TestProcField(t *testing.T) {
 // fakeReport is a report of every section with made-up figures.
 func fakeReport() *report {
 	hd := size{1280, 720}
-	fig := func(fps float64, busy ...float64) *figures {
-		f := &figures{Frames: 100, People: 250, FPS: fps, InFlight: 16}
+	fig := func(fps float64, busy ...float64) *statsfile.Figures {
+		f := &statsfile.Figures{Frames: 100, People: 250, FPS: fps, InFlight: 16}
 		for i, s := range append(allStages, "total") {
-			st := stageFigure{Stage: s, Frames: 100, P50ms: 2, P95ms: 5}
+			st := statsfile.StageFigures{Stage: s, Frames: 100, P50ms: 2, P95ms: 5}
 			if i < len(busy) {
 				st.Busy = busy[i]
 			}
@@ -133,7 +135,7 @@ func TestGrowthVerdict(t *testing.T) {
 
 func TestBest(t *testing.T) {
 	mk := func(fps float64) *result {
-		return &result{cell: cell{section: "sizes"}, Fig: &figures{FPS: fps}}
+		return &result{cell: cell{section: "sizes"}, Fig: &statsfile.Figures{FPS: fps}}
 	}
 	got := best([][]*result{{mk(10), mk(30), mk(20)}})
 	if len(got) != 1 || got[0].fps() != 30 || got[0].Slowest != 10 || got[0].Runs != 3 {

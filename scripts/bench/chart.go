@@ -103,7 +103,7 @@ func (r *report) panels() []panel {
 			p.bars = append(p.bars, bar{label: label, value: res.fps(), text: fmt.Sprintf("%.1f fps", res.fps()), color: modelColor(res.model)})
 			var sh []float64
 			for _, s := range allStages {
-				sh = append(sh, res.Fig.stage(s).Busy)
+				sh = append(sh, res.Fig.Stage(s).Busy)
 			}
 			q.bars = append(q.bars, bar{label: label, stages: sh, text: busiest(res.Fig)})
 		}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/meshpipe/meshpipe/statsfile"
 )
 
 // report is a whole bench run: the machine, the set-up and every cell's result.
@@ -89,9 +91,9 @@ func (r *report) markdown() string {
 		for _, res := range rows {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s |", res.size, res.model, fpsCell(res.fps(), res), peoplePerFrame(res))
 			for _, s := range allStages {
-				fmt.Fprintf(&b, " %s |", stageCell(res.Fig.stage(s)))
+				fmt.Fprintf(&b, " %s |", stageCell(res.Fig.Stage(s)))
 			}
-			t := res.Fig.stage("total")
+			t := res.Fig.Stage("total")
 			fmt.Fprintf(&b, " %.0f/%.0f | %.1f | %s |\n", t.P50ms, t.P95ms, ms(res.cpuPerFrame()), busiest(res.Fig))
 		}
 	}
@@ -112,9 +114,9 @@ func (r *report) markdown() string {
 		b.WriteString("| setting | pose model | fps | people/frame | detect | pose | render | latency p50/p95 ms | CPU ms/frame | busiest |\n")
 		b.WriteString("|---|---|---:|---:|---|---|---|---|---:|---|\n")
 		for _, res := range rows {
-			t := res.Fig.stage("total")
+			t := res.Fig.Stage("total")
 			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s | %.0f/%.0f | %.1f | %s |\n", res.label, res.model, fpsCell(res.fps(), res), peoplePerFrame(res),
-				stageCell(res.Fig.stage("detect")), stageCell(res.Fig.stage("pose")), stageCell(res.Fig.stage("render")),
+				stageCell(res.Fig.Stage("detect")), stageCell(res.Fig.Stage("pose")), stageCell(res.Fig.Stage("render")),
 				t.P50ms, t.P95ms, ms(res.cpuPerFrame()), busiest(res.Fig))
 		}
 	}
@@ -241,7 +243,7 @@ func growthVerdict(res *result) string {
 }
 
 // stageCell formats a stage as "busy% p50/p95"; "-" for a stage that saw no frame.
-func stageCell(s stageFigure) string {
+func stageCell(s statsfile.StageFigures) string {
 	if s.Frames == 0 {
 		return "-"
 	}
@@ -262,13 +264,13 @@ func num(v float64) string {
 
 // busiest names the stage whose workers were busy the largest share of the run, with that
 // share: the stage that limits the whole.
-func busiest(f *figures) string {
+func busiest(f *statsfile.Figures) string {
 	if f == nil {
 		return ""
 	}
-	best := stageFigure{}
+	best := statsfile.StageFigures{}
 	for _, s := range allStages {
-		st := f.stage(s)
+		st := f.Stage(s)
 		if st.Busy > best.Busy {
 			best = st
 		}
@@ -291,19 +293,19 @@ func kibToMiB(kib int64) float64 { return float64(kib) / 1024 }
 
 // jsonResult is one cell in bench.json.
 type jsonResult struct {
-	Section   string      `json:"section"`
-	Label     string      `json:"label"`
-	Model     string      `json:"model,omitempty"`
-	Size      string      `json:"size"`
-	Frames    int         `json:"frames"`
-	FPS       float64     `json:"fps"`
-	SteadyFPS float64     `json:"steady_fps"`
-	WallS     float64     `json:"wall_s"`
-	CPUS      float64     `json:"cpu_s"`
-	MaxRSSKiB int64       `json:"max_rss_kib"`
-	RSS       []rssSample `json:"rss,omitempty"`
-	Meshpipe  *figures    `json:"meshpipe,omitempty"`
-	Error     string      `json:"error,omitempty"`
+	Section   string             `json:"section"`
+	Label     string             `json:"label"`
+	Model     string             `json:"model,omitempty"`
+	Size      string             `json:"size"`
+	Frames    int                `json:"frames"`
+	FPS       float64            `json:"fps"`
+	SteadyFPS float64            `json:"steady_fps"`
+	WallS     float64            `json:"wall_s"`
+	CPUS      float64            `json:"cpu_s"`
+	MaxRSSKiB int64              `json:"max_rss_kib"`
+	RSS       []rssSample        `json:"rss,omitempty"`
+	Meshpipe  *statsfile.Figures `json:"meshpipe,omitempty"`
+	Error     string             `json:"error,omitempty"`
 }
 
 // write writes bench.md, bench.json and bench.png into dir.

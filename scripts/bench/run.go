@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -14,48 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/meshpipe/meshpipe/statsfile"
 	"golang.org/x/sys/unix"
 )
-
-// figures is the part of meshpipe's -stats_file document the bench reads (cmd/meshpipe's
-// runFigures; README.md "Stats file").
-type figures struct {
-	Frames        int64         `json:"frames"`
-	People        int64         `json:"people"`
-	Seconds       float64       `json:"seconds"`
-	FPS           float64       `json:"fps"`
-	CPUSeconds    float64       `json:"cpu_seconds"`
-	Device        string        `json:"device"`
-	PoseModel     string        `json:"pose_model"`
-	Renderer      string        `json:"renderer"`
-	PoseWorkers   int           `json:"pose_workers"`
-	RenderWorkers int           `json:"render_workers"`
-	Batch         int           `json:"batch"`
-	InFlight      int           `json:"in_flight"`
-	Stages        []stageFigure `json:"stages"`
-}
-
-// stageFigure is one stage's busy share (0..1) and p50/p95 time per frame in milliseconds.
-type stageFigure struct {
-	Stage   string  `json:"stage"`
-	Workers int     `json:"workers"`
-	Frames  int64   `json:"frames"`
-	Busy    float64 `json:"busy"`
-	P50ms   float64 `json:"p50_ms"`
-	P95ms   float64 `json:"p95_ms"`
-}
-
-// stage returns the named stage's figures (zero when absent).
-func (f *figures) stage(name string) stageFigure {
-	if f != nil {
-		for _, s := range f.Stages {
-			if s.Stage == name {
-				return s
-			}
-		}
-	}
-	return stageFigure{Stage: name}
-}
 
 // rssSample is the command's memory after a number of frames came out, in KiB.
 type rssSample struct {
@@ -75,7 +35,7 @@ type result struct {
 	CPU    time.Duration
 	MaxRSS int64
 	RSS    []rssSample
-	Fig    *figures // meshpipe's -stats_file; nil for cat
+	Fig    *statsfile.Figures // meshpipe's -stats_file; nil for cat
 	// Runs is the number of times the cell ran; Slowest the fps of its slowest run.
 	Runs    int
 	Slowest float64
@@ -219,15 +179,12 @@ func runCell(ctx context.Context, c *config, cl cell, raw *rawFile, tmp string) 
 	if res.err != nil || cl.cmd != nil {
 		return res
 	}
-	b, err := os.ReadFile(statsPath)
+	fig, err := statsfile.Read(statsPath)
 	if err != nil {
-		res.err = fmt.Errorf("meshpipe wrote no -stats_file: %w", err)
+		res.err = fmt.Errorf("meshpipe's -stats_file: %w", err)
 		return res
 	}
-	res.Fig = &figures{}
-	if err := json.Unmarshal(b, res.Fig); err != nil {
-		res.err = fmt.Errorf("meshpipe's -stats_file: %w", err)
-	}
+	res.Fig = fig
 	return res
 }
 

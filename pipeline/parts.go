@@ -1,0 +1,174 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	"github.com/meshpipe/meshpipe/models"
+	"github.com/meshpipe/meshpipe/models/ort"
+	"github.com/meshpipe/meshpipe/poses"
+	"github.com/meshpipe/meshpipe/rawvideo"
+	"github.com/meshpipe/meshpipe/stages"
+)
+
+// Parts are what Open made: the stage graph's parts and sizes, and what to say about them.
+type Parts struct {
+	// Config holds the detector (capped at MaxPeople), the tracker, the pose estimator, the
+	// render workers (len(Config.Renderers) of them), the pose writer (nil without Poses) and
+	// the graph's sizes, for stages.Run or stages.NewOneFrame.
+	Config stages.Config
+	// PoseModel names the pose model and the files it came from, for the log and -stats_file.
+	PoseModel string
+	// Device is where the pose model runs: "cpu" or "cuda:N".
+	Device string
+	// DeviceNote is why device auto runs on the CPU (one line); "" otherwise.
+	DeviceNote string
+	// Renderer is the OpenGL renderer's name (gl.Renderer.Name), or "none (no-render)" with
+	// Prefix before no-render.
+	Renderer string
+	// Body names the body model drawn: "mannequin" or its file; Vertices is its vertex count.
+	Body     string
+	Vertices int
+	// BodyModel is that body model itself, for what else is made of the poses (the -motion
+	// files); it must not be changed.
+	BodyModel *models.Body
+
+	prefix  string // Options.Prefix, for SetLook's errors
+	closers []func() error
+	meshes  []*meshRenderer
+	overCap atomic.Int64
+	closed  bool
+}
+
+// Open makes the parts o describes: it checks o, loads ONNX Runtime (once per process),
+// resolves the device, reads the body model, opens the pose writer, the pose model and the
+// detector (each a session of its own) and makes the tracker and the render workers, so that
+// whatever cannot start fails here, before the first frame. Errors name the option at fault,
+// with Prefix before its name, and why. On an error everything made so far is closed.
+func Open(o Options) (_ *Parts, err error) {
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
+	p := &Parts{prefix: o.Prefix}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	if err := initORT(&o); err != nil {
+		return nil, err
+	}
+	dev, _ := ort.ParseDevice(o.Device) // Check vetted it
+	if dev, p.DeviceNote, err = ort.Resolve(dev); err != nil {
+		return nil, err
+	}
+	opt := ort.Options{IntraOpThreads: o.Threads, Device: dev}
+	p.Device = dev.String()
+
+	body := models.Mannequin()
+	p.Body = "mannequin"
+	if o.Body != "" {
+		if body, err = models.LoadBody(o.Body); err != nil {
+			return nil, fmt.Errorf("%sbody: %w", o.Prefix, err)
+		}
+		p.Body = o.Body
+	}
+	p.Vertices, p.BodyModel = body.VertexCount(), body
+	if o.Poses != "" {
+		w, err := poses.Create(o.Poses)
+		if err != nil {
+			return nil, fmt.Errorf("%sposes: %w", o.Prefix, err)
+		}
+		p.closers = append(p.closers, w.Close)
+		p.Config.Poses = w
+	}
+
+	pm, err := openPose(&o, opt, body, p.Body)
+	p.closers = append(p.closers, pm.closers...)
+	if err != nil {
+		return nil, err
+	}
+	p.PoseModel, p.Config.Pose = pm.name, pm.est
+
+	det, closeDet, err := openDetector(&o, opt)
+	if err != nil {
+		return nil, err
+	}
+	if closeDet != nil {
+		p.closers = append(p.closers, closeDet)
+	}
+	over := o.OverMaxPeople
+	p.Config.Detector = &models.Capped{Detector: det, Max: o.MaxPeople, Over: func(f *rawvideo.Frame, found int) {
+		if p.overCap.Add(1) == 1 && over != nil {
+			over(f.Seq, found)
+		}
+	}}
+	p.Config.Tracker = models.NewTracker()
+	p.Config.Batch, p.Config.PoseWorkers, p.Config.InFlight = o.Batch, o.PoseWorkers, o.InFlight
+
+	if err := p.openRenderers(&o, body); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// FramesOverMaxPeople returns how many frames had more than MaxPeople people so far.
+func (p *Parts) FramesOverMaxPeople() int64 { return p.overCap.Load() }
+
+// Close releases the render workers' contexts, the sessions and the pose writer, last made
+// first, and returns their errors joined. Calling it again does nothing.
+func (p *Parts) Close() error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	var errs []error
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		errs = append(errs, p.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// initORT loads ONNX Runtime: the ORTLib option, else $MESHPIPE_ORT_LIB, else the project's
+// library searched from SearchDir (or the executable's folder) and the working directory.
+func initORT(o *Options) error {
+	in := ort.DefaultLibraryInputs(o.ORTLib)
+	if o.SearchDir != "" {
+		in.ExeDir = o.SearchDir
+	}
+	path, tried := ort.FindLibrary(in)
+	if path == "" {
+		return fmt.Errorf("ONNX Runtime library not found; tried:\n  %s\nrun scripts/setup.sh, or name the library with %sort-lib or %s",
+			strings.Join(tried, "\n  "), o.Prefix, ort.LibraryEnv)
+	}
+	return ort.Init(path)
+}
+
+// openDetector returns the detector o.Detector names: "bgsub" or "" (a new background
+// subtractor), "full" (models.FullFrame), "none" (models.Nobody) or a YOLOX-style .onnx file,
+// opened as a session of its own and returned with the function that closes it (nil for the
+// others). ONNX Runtime must be loaded.
+func openDetector(o *Options, opt ort.Options) (models.Detector, func() error, error) {
+	switch spec := o.Detector; {
+	case spec == "" || spec == "bgsub":
+		return models.NewBackgroundSubtractor(), nil, nil
+	case spec == "full":
+		return models.FullFrame{}, nil, nil
+	case spec == "none":
+		return models.Nobody{}, nil, nil
+	case strings.HasSuffix(spec, ".onnx"):
+		s, err := ort.Open(spec, opt)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%sdetector: %w", o.Prefix, err)
+		}
+		size, err := models.CheckYOLOXContract(spec, s.Input(), s.Outputs())
+		if err != nil {
+			s.Close()
+			return nil, nil, fmt.Errorf("%sdetector: %w", o.Prefix, err)
+		}
+		return models.NewYOLOX(s, size), s.Close, nil
+	}
+	return nil, nil, fmt.Errorf("%sdetector %q: want bgsub, full, none or a YOLOX-style .onnx file", o.Prefix, o.Detector)
+}
