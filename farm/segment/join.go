@@ -37,9 +37,10 @@ type JoinJob struct {
 	Progress func(written int)
 }
 
-// Join encodes the segments' frames, in order, into job.Output with the input's audio streams
-// copied, the same ffmpeg command meshpipe's file mode runs for `-o OUT`, so that the same
-// frames give the same file. Raw segment files are read by ffmpeg itself, as one stream
+// Join encodes the segments' frames, in order, into job.Output with the input's audio
+// streams, as meshpipe's file mode does for `-o OUT`: 8-bit 4:2:0 video wherever the size
+// allows it, the audio copied where the container takes its codec, else encoded with the
+// container's usual encoder. Raw segment files are read by ffmpeg itself, as one stream
 // (ffmpeg's concat and subfile protocols, the warm-up frames and later headers skipped by
 // offset); FFVHuff ones are decoded and passed on by this process. It checks that each segment
 // holds exactly its frames, that the encoder got them all, and returns their number. Children
@@ -85,6 +86,29 @@ func Join(ctx context.Context, job JoinJob) (int, error) {
 		}
 	}()
 
+	n, stderr, err := encode(ctx, job, pipe, input, tmp, true)
+	if err != nil && ctx.Err() == nil && audioRefused(stderr) {
+		// OUT's container does not take IN's audio codec: encode it instead, with the
+		// container's usual encoder, as meshpipe -o does.
+		n, _, err = encode(ctx, job, pipe, input, tmp, false)
+	}
+	if err != nil {
+		return n, err
+	}
+	if n != want {
+		return n, fmt.Errorf("ffmpeg encoded %d frames into %s; the segments hold %d", n, job.Output, want)
+	}
+	if err := os.Rename(tmp, job.Output); err != nil {
+		return n, err
+	}
+	done = true
+	return n, nil
+}
+
+// encode runs the encoder once into tmp: reading input (a concat URL) or, when input is "", the
+// FFVHuff segments sent on its stdin; the audio copied when copyAudio is set, else encoded. It
+// returns the frames encoded and the end of what ffmpeg printed.
+func encode(ctx context.Context, job JoinJob, pipe Pipe, input, tmp string, copyAudio bool) (int, string, error) {
 	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -93,30 +117,30 @@ func Join(ctx context.Context, job JoinJob) (int, error) {
 	if input != "" {
 		encIn[len(encIn)-1] = input // -i concat:... instead of -i -
 	}
-	args = append(append(args, encIn...), "-i", job.Input, "-map", "0:v:0", "-map", "1:a?", "-c:a", "copy")
-	if job.VideoCodec != "" {
-		args = append(args, "-c:v", job.VideoCodec)
+	args = append(append(args, encIn...), "-i", job.Input, "-map", "0:v:0", "-map", "1:a?")
+	if copyAudio {
+		args = append(args, "-c:a", "copy")
 	}
+	args = append(args, videoArgs(job, pipe)...)
 	args = append(args, tmp)
 	enc := command(ctx, "ffmpeg", args...)
 	var encErr tailBuffer
 	enc.Stderr = &encErr
 	progress, err := enc.StdoutPipe()
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	var stdin io.WriteCloser
 	if input == "" {
 		if stdin, err = enc.StdinPipe(); err != nil {
-			return 0, err
+			return 0, "", err
 		}
 	}
 	if err := enc.Start(); err != nil {
-		return 0, fmt.Errorf("starting ffmpeg (from PATH): %w", err)
+		return 0, "", fmt.Errorf("starting ffmpeg (from PATH): %w", err)
 	}
 	encoded := make(chan int, 1)
 	go func() { encoded <- readProgress(progress, job.Progress) }()
-
 	var sendErr error
 	if stdin != nil {
 		sendErr = sendSegments(ctx, job, pipe, stdin)
@@ -127,24 +151,43 @@ func Join(ctx context.Context, job JoinJob) (int, error) {
 	}
 	n := <-encoded
 	waitErr := enc.Wait()
+	stderr := encErr.String()
 	switch {
 	case parent.Err() != nil:
-		return n, parent.Err()
+		return n, stderr, parent.Err()
 	case sendErr != nil:
-		if e := encErr.String(); e != "" {
-			sendErr = fmt.Errorf("%w (ffmpeg encoding %s: %s)", sendErr, job.Output, lastLines(e, 4))
+		if stderr != "" {
+			sendErr = fmt.Errorf("%w (ffmpeg encoding %s: %s)", sendErr, job.Output, lastLines(stderr, 4))
 		}
-		return n, sendErr
+		return n, stderr, sendErr
 	case waitErr != nil:
-		return n, fmt.Errorf("ffmpeg encoding %s: %w%s", job.Output, waitErr, colonTail(encErr.String()))
-	case n != want:
-		return n, fmt.Errorf("ffmpeg encoded %d frames into %s; the segments hold %d", n, job.Output, want)
+		return n, stderr, fmt.Errorf("ffmpeg encoding %s: %w%s", job.Output, waitErr, colonTail(stderr))
 	}
-	if err := os.Rename(tmp, job.Output); err != nil {
-		return n, err
+	return n, stderr, nil
+}
+
+// videoArgs are the encoder's video options, as meshpipe -o chooses them: -c:v when the job
+// names a codec; 8-bit 4:2:0 through a format filter (full range for a JPEG-range input)
+// wherever the frame size allows it (even width and height), whatever the frames' format.
+func videoArgs(job JoinJob, pipe Pipe) []string {
+	var args []string
+	if job.VideoCodec != "" {
+		args = append(args, "-c:v", job.VideoCodec)
 	}
-	done = true
-	return n, nil
+	switch {
+	case pipe.PixFmt == "yuvj420p":
+		args = append(args, "-vf", "format=yuvj420p")
+	case pipe.Width%2 == 0 && pipe.Height%2 == 0:
+		args = append(args, "-vf", "format=yuv420p")
+	}
+	return args
+}
+
+// audioRefused reports whether ffmpeg's message says that the output's container cannot hold
+// a copied audio stream (PCM from a camera's AVI into MP4, for example).
+func audioRefused(stderr string) bool {
+	return strings.Contains(stderr, "codec not currently supported in container") ||
+		strings.Contains(stderr, "Could not find tag for codec")
 }
 
 // concatURL checks the Raw segment files (each must hold exactly its skipped and its range's

@@ -3,6 +3,8 @@ package segment
 import (
 	"bytes"
 	"context"
+	"errors"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -26,7 +28,11 @@ func command(ctx context.Context, name string, args ...string) *exec.Cmd {
 		if cmd.Process == nil {
 			return nil
 		}
-		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		if errors.Is(err, syscall.ESRCH) {
+			return os.ErrProcessDone // it had ended: Wait reports how, not the kill
+		}
+		return err
 	}
 	// After a kill, pipes that a grandchild still holds must not keep Wait waiting.
 	cmd.WaitDelay = 5 * time.Second

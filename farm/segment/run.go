@@ -166,7 +166,9 @@ func Run(ctx context.Context, job Job) (Result, error) {
 			buf, err = fr.next(buf)
 		}
 		if err != nil {
-			cancel()
+			if !errors.Is(err, io.EOF) {
+				cancel()
+			}
 			werr := dec.Wait()
 			if errors.Is(err, io.EOF) && werr == nil {
 				// The stream ended before the segment: nothing to write but an empty stream.
@@ -262,8 +264,8 @@ func Run(ctx context.Context, job Job) (Result, error) {
 			io.Copy(io.Discard, mpOut)
 		}
 		mpWaitErr = mp.Wait()
-		if mpWaitErr != nil {
-			cancel()
+		if mpWaitErr != nil && exitCode(mpWaitErr) != exitNoFrame {
+			cancel() // (with no frame to read, the decoder ends by itself)
 		}
 	}()
 	wg.Wait()
@@ -282,6 +284,10 @@ func Run(ctx context.Context, job Job) (Result, error) {
 	}
 	closeErr := dst.close(ok)
 
+	if exitCode(mpWaitErr) == exitNoFrame && decWaitErr == nil && feedErr == nil && parent.Err() == nil {
+		// The stream ended before the segment's first frame: an empty segment.
+		return Result{EOF: true, Seeked: res.Seeked}, writeEmpty(job, fr)
+	}
 	// The child that exited with a status of its own failed first; the others were killed.
 	switch {
 	case exitedWithStatus(mpWaitErr):
@@ -428,6 +434,18 @@ func watchProgress(path string, pipe Pipe, warmup int, progress func(int)) (stop
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// exitNoFrame is meshpipe's exit status for an input that holds no frame.
+const exitNoFrame = 3
+
+// exitCode is a child's exit status, or -1 when it did not exit by itself (or err is nil).
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	return -1
 }
 
 func exitedWithStatus(err error) bool {

@@ -160,10 +160,54 @@ func script(t *testing.T, body string) string {
 	return p
 }
 
+// through420 writes file's frames as rgb24 through ffmpeg's format=yuv420p into a lossless
+// file, the way the join encodes RGB frames, and returns it.
+func through420(t *testing.T, file string, pipe Pipe) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "ref.mkv")
+	sh := fmt.Sprintf("ffmpeg -v error -i %q -map 0:v:0 -f rawvideo -pix_fmt rgb24 - | ffmpeg -v error -f rawvideo -pix_fmt rgb24 -s %dx%d -i - -vf format=yuv420p -c:v ffv1 %q",
+		file, pipe.Width, pipe.Height, out)
+	if b, err := exec.Command("sh", "-c", sh).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", sh, err, b)
+	}
+	return out
+}
+
+// TestJoinEncodesAudioTheContainerRefuses: PCM audio cannot be copied into MP4; the join then
+// encodes it with the container's usual encoder (AAC), as meshpipe -o does.
+func TestJoinEncodesAudioTheContainerRefuses(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "camera.avi")
+	if b, err := exec.Command("ffmpeg", "-v", "error", "-i", testenv.Sample(t, "vtest.avi"), "-f", "lavfi", "-i", "sine=d=3",
+		"-map", "0:v", "-map", "1:a", "-frames:v", "20", "-vf", "scale=192:144", "-c:v", "mpeg4", "-c:a", "pcm_s16le", "-shortest", in).CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	ctx := context.Background()
+	p, err := ProbeFile(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg := filepath.Join(dir, "seg")
+	res, err := Run(ctx, Job{Input: in, Probe: p, Range: Range{End: p.Frames, Last: true}, Meshpipe: script(t, "exec cat"), Intermediate: Raw, Out: seg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.mp4")
+	n, err := Join(ctx, JoinJob{Input: in, Probe: p, Segments: []string{seg}, Frames: []int{res.Frames}, Intermediate: Raw, Output: out})
+	if err != nil || n != 20 {
+		t.Fatalf("join: %d frames, %v", n, err)
+	}
+	streams, _ := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name,pix_fmt", "-of", "csv=p=0", out).Output()
+	if !strings.Contains(string(streams), "aac") || !strings.Contains(string(streams), "h264,yuv420p") {
+		t.Errorf("output streams %q: want H.264 in yuv420p and the PCM audio as AAC", streams)
+	}
+}
+
 // TestSegmentsJoinExactly cuts clips into segments, runs each through a stand-in for meshpipe
 // that passes frames through unchanged (cat), joins them into a lossless file, and checks that
-// the result holds exactly the input's frames, in order: with seeking (constant-rate files)
-// and without, for y4m and rgb24 pipes, raw and ffvhuff intermediates.
+// the result holds exactly the input's frames, in order (RGB frames as the join's 4:2:0
+// makes them): with seeking (constant-rate files) and without, for y4m and rgb24 pipes, raw
+// and ffvhuff intermediates.
 func TestSegmentsJoinExactly(t *testing.T) {
 	cat := script(t, "exec cat")
 	cases := []struct {
@@ -193,6 +237,10 @@ func TestSegmentsJoinExactly(t *testing.T) {
 				t.Errorf("probe audio %v", p.Audio)
 			}
 			want := decodeFrames(t, c.file, p.Pipe())
+			if !p.Pipe().Y4M {
+				// RGB frames go to the encoder as 4:2:0, as meshpipe -o sends them.
+				want = decodeFrames(t, through420(t, c.file, p.Pipe()), p.Pipe())
+			}
 			if len(want) != p.Frames {
 				t.Fatalf("probe counts %d frames, ffmpeg decodes %d", p.Frames, len(want))
 			}
@@ -334,6 +382,30 @@ func TestCancelEndsChildren(t *testing.T) {
 			if stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); !strings.Contains(string(stat), ") Z ") {
 				t.Errorf("process %d (%s) still runs after the cancel", pid, stat)
 			}
+		}
+	}
+}
+
+// TestSegmentPastTheEnd: a segment that starts after the stream's last frame (a frame count
+// from the container that was too high) is empty, not a failure, also when meshpipe says its
+// input held no frame (exit status 3).
+func TestSegmentPastTheEnd(t *testing.T) {
+	in := clip(t, "a.avi", 0, 12, false, "-c:v", "mpeg4")
+	p, err := ProbeFile(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noFrame := script(t, `n=$(wc -c); if [ "$n" -lt 1000 ]; then echo "meshpipe: stdin holds no frame" >&2; exit 3; fi; exit 1`)
+	for _, seekable := range []bool{true, false} {
+		p.Seekable = seekable
+		out := filepath.Join(t.TempDir(), "seg")
+		res, err := Run(context.Background(), Job{Input: in, Probe: p, Range: Range{Index: 3, Start: 30, End: 40, Warmup: 4, Last: true},
+			Meshpipe: noFrame, Intermediate: Raw, Out: out})
+		if err != nil || res.Frames != 0 || !res.EOF {
+			t.Errorf("seekable %v: %+v, %v; want an empty segment", seekable, res, err)
+		}
+		if _, err := os.Stat(out); err != nil {
+			t.Errorf("seekable %v: no segment file: %v", seekable, err)
 		}
 	}
 }
