@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"os"
 	"regexp"
@@ -18,7 +19,8 @@ import (
 // size, pixel format and rate, its frame count as the container gives it, and whether a
 // segment may start with a seek. It travels between workers as JSON.
 type Probe struct {
-	// Width and Height are the frame size in pixels.
+	// Width and Height are the size of the frames ffmpeg decodes, in pixels (turned upright when
+	// the stream carries a rotation of a quarter turn).
 	Width, Height int
 	// PixFmt is ffprobe's pix_fmt of the first video stream (yuv420p, yuvj420p, gray, ...).
 	PixFmt string
@@ -46,12 +48,13 @@ type Probe struct {
 	Audio bool
 }
 
-// Pipe is how frames of this file travel between ffmpeg and meshpipe, as meshpipe's own file
-// mode chooses it: YUV4MPEG2 for 4:2:0 and gray files (so that blocks meshpipe does not draw
-// on come out exactly as decoded), rgb24 rawvideo for every other pix_fmt.
+// Pipe is how frames of this file travel between ffmpeg and meshpipe, in the pixel format
+// meshpipe's own file mode hands them over in: 8-bit 4:2:0 at an even size as YUV4MPEG2 in the
+// file's own format (so that blocks meshpipe does not draw on come out exactly as decoded), and
+// anything else (odd sizes, gray, 4:2:2, 4:4:4, 10-bit, RGB) converted by ffmpeg to 8-bit RGB,
+// as rgb24 rawvideo.
 func (p Probe) Pipe() Pipe {
-	switch p.PixFmt {
-	case "yuv420p", "yuvj420p", "gray":
+	if (p.PixFmt == "yuv420p" || p.PixFmt == "yuvj420p") && p.Width%2 == 0 && p.Height%2 == 0 {
 		return Pipe{Y4M: true, PixFmt: p.PixFmt, Width: p.Width, Height: p.Height, Rate: p.Rate}
 	}
 	return Pipe{PixFmt: "rgb24", Width: p.Width, Height: p.Height, Rate: p.Rate}
@@ -101,6 +104,12 @@ type ffprobeJSON struct {
 		RFrameRate   string `json:"r_frame_rate"`
 		AvgFrameRate string `json:"avg_frame_rate"`
 		TimeBase     string `json:"time_base"`
+		Disposition  struct {
+			AttachedPic int `json:"attached_pic"`
+		} `json:"disposition"`
+		SideData []struct {
+			Rotation *float64 `json:"rotation"`
+		} `json:"side_data_list"`
 	} `json:"streams"`
 	Packets []struct {
 		StreamIndex int    `json:"stream_index"`
@@ -123,7 +132,8 @@ func ProbeFile(ctx context.Context, file string) (Probe, error) {
 		return p, &InputError{File: file, Reason: err.Error()}
 	}
 	out, err := runTool(ctx, "ffprobe", file, "-v", "error", "-show_entries",
-		"format=start_time:stream=index,codec_type,codec_name,width,height,pix_fmt,r_frame_rate,avg_frame_rate,time_base:packet=stream_index,pts,flags",
+		"format=start_time:stream=index,codec_type,codec_name,width,height,pix_fmt,r_frame_rate,avg_frame_rate,time_base"+
+			":stream_disposition=attached_pic:stream_side_data=rotation:packet=stream_index,pts,flags",
 		"-of", "json", file)
 	if err != nil {
 		return p, err
@@ -136,7 +146,7 @@ func ProbeFile(ctx context.Context, file string) (Probe, error) {
 	for i, s := range pj.Streams {
 		switch s.CodecType {
 		case "video":
-			if video < 0 {
+			if video < 0 && s.Disposition.AttachedPic == 0 { // cover art is no video
 				video = i
 			}
 		case "audio":
@@ -151,6 +161,12 @@ func ProbeFile(ctx context.Context, file string) (Probe, error) {
 		return p, &InputError{File: file, Reason: fmt.Sprintf("video stream %d (%s) has no frame size or pix_fmt: ffmpeg cannot decode it", s.Index, s.CodecName)}
 	}
 	p.Width, p.Height, p.PixFmt, p.TimeBase = s.Width, s.Height, s.PixFmt, s.TimeBase
+	for _, sd := range s.SideData {
+		// ffmpeg turns the frames of a rotated stream (a phone's) upright as it decodes them.
+		if sd.Rotation != nil && (int(math.Round(*sd.Rotation))%180+180)%180 == 90 {
+			p.Width, p.Height = p.Height, p.Width
+		}
+	}
 	p.Rate = s.RFrameRate
 	if !rateKnown(p.Rate) {
 		p.Rate = s.AvgFrameRate
@@ -194,7 +210,7 @@ func ProbeFile(ctx context.Context, file string) (Probe, error) {
 	}
 
 	// One frame decoded, scaled to 16x16 gray: 256 bytes come out when ffmpeg can decode.
-	out, err = runTool(ctx, "ffmpeg", file, "-nostdin", "-v", "error", "-i", file, "-map", "0:v:0",
+	out, err = runTool(ctx, "ffmpeg", file, "-nostdin", "-v", "error", "-i", file, "-map", "0:V:0",
 		"-frames:v", "1", "-vf", "scale=16:16", "-f", "rawvideo", "-pix_fmt", "gray", "-")
 	if err != nil {
 		return p, err

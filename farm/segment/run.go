@@ -115,7 +115,7 @@ func Run(ctx context.Context, job Job) (Result, error) {
 		decArgs = append(decArgs, "-ss", t)
 		res.Seeked, skip = true, 0
 	}
-	decArgs = append(decArgs, "-i", job.Input, "-map", "0:v:0")
+	decArgs = append(decArgs, "-i", job.Input, "-map", "0:V:0")
 	if want >= 0 {
 		decArgs = append(decArgs, "-frames:v", strconv.Itoa(skip+want))
 	}
