@@ -223,15 +223,16 @@ func Run(ctx context.Context, job Job) (Result, error) {
 			fed = 0
 			fw := &frameWriter{w: mpIn, y4m: pipe.Y4M, header: fr.header}
 			for want < 0 || fed < want {
-				buf, err = fr.next(buf)
-				if errors.Is(err, io.EOF) {
+				var ferr error
+				buf, ferr = fr.next(buf)
+				if errors.Is(ferr, io.EOF) {
 					break
 				}
-				if err == nil {
-					err = fw.write(buf)
+				if ferr == nil {
+					ferr = fw.write(buf)
 				}
-				if err != nil {
-					feedErr = err
+				if ferr != nil {
+					feedErr = ferr
 					cancel()
 					break
 				}
@@ -273,13 +274,14 @@ func Run(ctx context.Context, job Job) (Result, error) {
 	ok := drainErr == nil && mpWaitErr == nil && feedErr == nil && decWaitErr == nil
 	var total int // frames meshpipe wrote, warm-up included
 	var countErr error
-	if ok && dst.file != nil {
-		if total, countErr = countFrames(dst.file, pipe); countErr == nil {
+	if dst.file != nil {
+		// On a failure, the whole frames written so far (for the error's classification).
+		if total, countErr = countFrames(dst.file, pipe, ok); ok && countErr == nil {
 			res.Skip = min(r.Warmup, total)
 			res.Frames = total - res.Skip
 		}
-		ok = countErr == nil
-	} else if mpOut != nil {
+		ok = ok && countErr == nil
+	} else {
 		total = drained
 	}
 	closeErr := dst.close(ok)
@@ -291,7 +293,7 @@ func Run(ctx context.Context, job Job) (Result, error) {
 	// The child that exited with a status of its own failed first; the others were killed.
 	switch {
 	case exitedWithStatus(mpWaitErr):
-		return res, meshpipeFailed(job, mpWaitErr, mpErr.String(), res.Frames)
+		return res, meshpipeFailed(job, mpWaitErr, mpErr.String(), total)
 	case exitedWithStatus(decWaitErr):
 		return res, decFailed(decWaitErr)
 	case parent.Err() != nil:
@@ -301,7 +303,7 @@ func Run(ctx context.Context, job Job) (Result, error) {
 	case drainErr != nil:
 		return res, fmt.Errorf("reading meshpipe's output: %w%s", drainErr, colonTail(mpErr.String()))
 	case mpWaitErr != nil:
-		return res, meshpipeFailed(job, mpWaitErr, mpErr.String(), res.Frames)
+		return res, meshpipeFailed(job, mpWaitErr, mpErr.String(), total)
 	case decWaitErr != nil:
 		return res, decFailed(decWaitErr)
 	case countErr != nil:
@@ -373,8 +375,8 @@ func frameLayout(head []byte, pipe Pipe) (headerLen, frameLen int, err error) {
 }
 
 // countFrames returns the number of whole frames in the segment file f (from its size and
-// layout); a file that does not end at a frame's end is an error.
-func countFrames(f *os.File, pipe Pipe) (int, error) {
+// layout); when exact is set, a file that does not end at a frame's end is an error.
+func countFrames(f *os.File, pipe Pipe, exact bool) (int, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return 0, err
@@ -389,7 +391,7 @@ func countFrames(f *os.File, pipe Pipe) (int, error) {
 		return 0, fmt.Errorf("%s: %w", f.Name(), err)
 	}
 	body := fi.Size() - int64(hl)
-	if body%int64(fl) != 0 {
+	if exact && body%int64(fl) != 0 {
 		return 0, fmt.Errorf("%s: %d bytes after the header are not whole frames of %d bytes", f.Name(), body, fl)
 	}
 	return int(body / int64(fl)), nil
