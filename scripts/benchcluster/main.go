@@ -35,6 +35,7 @@ type options struct {
 	flags, intermediate, out             string
 	workers                              string
 	root                                 string
+	load                                 string // the load average at the start
 }
 
 func main() {
@@ -111,7 +112,8 @@ func run(o options) error {
 		inputs = append(inputs, in)
 	}
 	fmt.Printf("inputs: %d files of %d frames (768x576 H.264, from vtest.avi); meshpipe %s\n", o.files, o.frames, o.flags)
-	fmt.Printf("farm: segments of %d frames, %d warm-up frames, %s intermediate; %d cores, %s\n\n", o.segmentFrames, o.warmup, o.intermediate, runtime.NumCPU(), loadavg())
+	o.load = loadavg()
+	fmt.Printf("farm: segments of %d frames, %d warm-up frames, %s intermediate; %d cores, %s\n\n", o.segmentFrames, o.warmup, o.intermediate, runtime.NumCPU(), o.load)
 
 	var results []result
 	// Single machine: one file after another.
@@ -247,7 +249,7 @@ func writeTable(o options, rs []result) error {
 	var b strings.Builder
 	single := rs[0]
 	fmt.Fprintf(&b, "Inputs: %d files of %d frames (768x576 H.264 cut from vtest.avi); meshpipe `%s`; farm segments of %d frames with %d warm-up frames, %s intermediate; %d cores, %s.\n\n",
-		o.files, o.frames, o.flags, o.segmentFrames, o.warmup, o.intermediate, runtime.NumCPU(), loadavg())
+		o.files, o.frames, o.flags, o.segmentFrames, o.warmup, o.intermediate, runtime.NumCPU(), o.load)
 	b.WriteString("| run | segments | frames meshpipe ran | wall s | wall vs single | CPU s (meshpipe, ffmpeg, workers) | of which workers' own | CPU vs single | Temporal server CPU s | client CPU s | all CPU vs single |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rs {
