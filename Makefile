@@ -93,7 +93,7 @@ test-race: setup
 # to that folder: commit it with the fix, as a regression seed.
 #   FUZZTIME=1m make fuzz-short   fuzz longer
 FUZZTIME ?= 8s
-FUZZ_TARGETS := rawvideo:FuzzRawReader rawvideo:FuzzY4MReader mkvraw:FuzzSplitter models:FuzzYOLOXDecode cmd/meshpipe:FuzzParseArgs
+FUZZ_TARGETS := rawvideo:FuzzRawReader rawvideo:FuzzY4MReader mkvraw:FuzzSplitter models:FuzzYOLOXDecode models:FuzzNanoDetDecode cmd/meshpipe:FuzzParseArgs
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; name=$${t##*:}; \

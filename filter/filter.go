@@ -83,12 +83,10 @@ var params = func() []Param {
 // Filter is one plugin instance: its parameters, the parts made from them, and its buffers.
 // frei0r lets one thread into an instance at a time; a Filter is not safe for concurrent use.
 type Filter struct {
-	w, h   int
-	values []Value
-	// SearchDir is where the searches for the ONNX Runtime library and the model files start
-	// (pipeline.Options.SearchDir): the plugin's folder.
-	searchDir string
-	log       func(msg string)
+	w, h      int
+	values    []Value
+	searchDir string           // pipeline.Options.SearchDir: the plugin's folder
+	log       func(msg string) // says one message
 
 	parts    *pipeline.Parts
 	run      *stages.OneFrame

@@ -63,7 +63,7 @@ func TestParams(t *testing.T) {
 		o.Threads != d.Threads || o.Device != d.Device || o.PoseModel != "" || o.Model != "" || o.Body != "" {
 		t.Errorf("default parameters give %+v, want the pipe's defaults %+v", o, d)
 	}
-	for name, want := range map[string]Value{"detector": {Text: "bgsub"}, "max-people": {Text: "16"}, "alpha": {Number: 1},
+	for name, want := range map[string]Value{"detector": {}, "max-people": {Text: "16"}, "alpha": {Number: 1},
 		"device": {Text: "auto"}, "threads": {Text: "1"}, "samples": {Text: "4"}, "pose-model": {}} {
 		if got := f.Get(index(t, name)); got != want {
 			t.Errorf("default %s = %+v, want %+v", name, got, want)
@@ -182,7 +182,7 @@ func TestBadParameterPassesThrough(t *testing.T) {
 		{"threads", "-2", "1", "threads -2: must not be negative"},
 		{"device", "tpu", "cpu", `device: device "tpu"`},
 		{"color", "rainbow", "track", `color "rainbow": want default or track`},
-		{"detector", "hog", "full", `detector "hog": want bgsub, full, none or a YOLOX-style .onnx file`},
+		{"detector", "hog", "full", `detector "hog": want nanodet, bgsub, full, none or a YOLOX- or NanoDet-style .onnx file`},
 		{"pose-model", "magic", "standin", `pose-model "magic": want hmr2`},
 		{"body", "/nonexistent/smpl.npz", "", "body: body model /nonexistent/smpl.npz"},
 		{"model", "/nonexistent/hmr2.onnx", "", "model /nonexistent/hmr2.onnx: only pose-model hmr2 reads it, not standin"},

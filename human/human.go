@@ -72,7 +72,8 @@ type Person struct {
 	// Vertices holds the posed body's vertices in the camera frame (x right, y down, z forward),
 	// in metres, as x, y, z triples: already translated by CamT. They are the model's
 	// pred_vertices when it gives them, else the body model posed by Pose. The slice belongs to
-	// the pose stage's buffers: it stays valid until the frame has been written, and whoever
+	// the pose stage's buffers (in the stage graph, the frame's job, which refills it for a
+	// later frame: see Reuse): it stays valid until the frame has been written, and whoever
 	// keeps it longer copies it.
 	Vertices []float32
 	// Joints holds the 24 posed SMPL joints in the camera frame, in metres, translated by CamT:

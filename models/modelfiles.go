@@ -13,9 +13,13 @@ const ModelDirEnv = "MESHPIPE_MODELS"
 // project root.
 const ProjectModelDir = ".deps/models"
 
-// BlazePose model files, as scripts/setup.sh names them in the model folder.
+// Model files, as scripts/setup.sh names them in the model folder.
 const (
+	// BlazePoseDetectorFile is BlazePose's own person-region detector.
 	BlazePoseDetectorFile = "blazepose-detector.onnx"
+	// NanoDetFile is NanoDet-g (NanoDet-style, input size free), meshpipe's default person
+	// detector when it is found.
+	NanoDetFile = "nanodet.onnx"
 )
 
 // BlazePoseFile returns the file name of a BlazePose GHUM landmark model variant: "lite",

@@ -39,12 +39,15 @@ var yoloxStrides = [3]int{8, 16, 32}
 // YOLOX is a person Detector over a YOLOX-style ONNX model (such as yolox_nano.onnx, see
 // docs/design.md).
 //
-// Input: tensor "images", float32 [1,3,S,S], channels in B, G, R order, values 0..255 with no
-// normalisation. The frame is scaled by r = min(S/W, S/H) (bilinear) to int(W*r) x int(H*r)
-// pixels, placed at the top-left corner, and the rest is padded with YOLOXPadValue.
+// Input: tensor "images", float32 [1,3,H,W] (416x416 for yolox_nano.onnx), channels in B, G, R
+// order, values 0..255 with no normalisation. H and W are fixed by the model or, when it leaves
+// them free (-1), chosen per frame size by InputSizeFor. A w x h frame is scaled by
+// r = min(W/w, H/h) (bilinear) to int(w*r) x int(h*r) pixels, placed at the top-left corner,
+// and the rest is padded with YOLOXPadValue.
 //
-// Output: tensor "output", float32 [1,N,85] with N = (S/8)^2 + (S/16)^2 + (S/32)^2 (3549 for
-// S = 416): the cells of the stride-8 grid row-major, then those of stride 16, then stride 32.
+// Output: tensor "output", float32 [1,N,85] with N = (W/8)(H/8) + (W/16)(H/16) + (W/32)(H/32)
+// (3549 for 416x416): the cells of the stride-8 grid row-major, then those of stride 16, then
+// stride 32.
 // A row is (x, y, w, h, objectness, 80 class scores); the box centre is ((x+gx)*stride,
 // (y+gy)*stride) and its size (exp(w)*stride, exp(h)*stride), in letterboxed input pixels, for
 // the cell (gx, gy). Objectness and class scores are probabilities: Megvii's export applies the
@@ -61,13 +64,14 @@ type YOLOX struct {
 	NMSIoU float32
 
 	runner Runner
-	size   int
+	fixed  InputSize // the model's own input size; zero when free
 
 	input []float32
-	shape []int64 // the input shape, [1,3,S,S]
+	shape []int64 // the input shape, [1,3,H,W]
 	cands []human.Detection
 
-	// Resize tables for the last frame size seen.
+	// The input size and resize tables for the last frame size seen.
+	size           InputSize
 	frameW, frameH int
 	ratio          float64
 	resizedW       int
@@ -83,35 +87,36 @@ type resizeTap struct {
 	w      float32
 }
 
-// NewYOLOX returns a YOLOX detector that runs r, whose input is size x size pixels (416 for
-// yolox_nano.onnx; YOLOXInputSize reads it from the model's input spec). size must be a positive
-// multiple of 32 (the coarsest stride) and r must not be nil; Detect reports a bad value.
-func NewYOLOX(r Runner, size int) *YOLOX {
-	return &YOLOX{Threshold: DefaultYOLOXThreshold, NMSIoU: DefaultNMSIoU, runner: r, size: size}
+// NewYOLOX returns a YOLOX detector that runs r, whose input size is size (416x416 for
+// yolox_nano.onnx; the zero InputSize for a model that leaves it free; YOLOXInputSize reads it
+// from the model's input spec). A fixed size must be a positive multiple of 32 (the coarsest
+// stride) on each side and r must not be nil; Detect reports a bad value.
+func NewYOLOX(r Runner, size InputSize) *YOLOX {
+	return &YOLOX{Threshold: DefaultYOLOXThreshold, NMSIoU: DefaultNMSIoU, runner: r, fixed: size}
 }
 
-// YOLOXInputSize returns the input side S of a YOLOX model from its input spec, which must be
-// float32 [1,3,S,S] (or [-1,3,S,S]) with S a positive multiple of 32. The error names the tensor
-// and the expected shape.
-func YOLOXInputSize(in TensorSpec) (int, error) {
-	s := in.Shape
-	if len(s) != 4 || (s[0] != 1 && s[0] != -1) || s[1] != 3 || s[2] != s[3] || s[2] <= 0 || s[2]%32 != 0 {
-		return 0, fmt.Errorf("YOLOX input %s: want shape [1,3,S,S] with S a positive multiple of 32", in)
+// YOLOXInputSize returns the input size of a YOLOX model from its input spec, which must be
+// float32 [1,3,H,W] (or [-1,3,H,W]) with H and W positive multiples of 32, or both free (-1: the
+// zero InputSize). The error names the tensor and the expected shape.
+func YOLOXInputSize(in TensorSpec) (InputSize, error) {
+	size, err := inputSizeOf(in)
+	if err != nil {
+		return InputSize{}, fmt.Errorf("YOLOX %w", err)
 	}
-	return int(s[2]), nil
+	return size, nil
 }
 
 // CheckYOLOXContract checks a YOLOX-style detector's input and outputs, as ONNX Runtime
-// describes them, before any frame is run, and returns the input side S. The input must be
-// [1,3,S,S] (YOLOXInputSize); it is fed by position, so its name is not checked. The output
-// called YOLOXOutputName, or the model's only output, must have rank 3 and the sizes
-// [1,N,85] with N = (S/8)^2 + (S/16)^2 + (S/32)^2 where the model fixes them (a size it leaves
-// dynamic, -1, is checked on every frame by Detect). The error names the model file (model),
-// the tensor and what was expected.
-func CheckYOLOXContract(model string, input TensorSpec, outputs []TensorSpec) (int, error) {
+// describes them, before any frame is run, and returns the input size (zero when free). The
+// input must be [1,3,H,W] (YOLOXInputSize); it is fed by position, so its name is not checked.
+// The output called YOLOXOutputName, or the model's only output, must have rank 3 and the sizes
+// [1,N,85] with N = (W/8)(H/8) + (W/16)(H/16) + (W/32)(H/32) where the model fixes them (a size
+// it leaves dynamic, -1, is checked on every frame by Detect). The error names the model file
+// (model), the tensor and what was expected.
+func CheckYOLOXContract(model string, input TensorSpec, outputs []TensorSpec) (InputSize, error) {
 	size, err := YOLOXInputSize(input)
 	if err != nil {
-		return 0, fmt.Errorf("detector %s: %w", model, err)
+		return InputSize{}, fmt.Errorf("detector %s: %w", model, err)
 	}
 	var out *TensorSpec
 	names := make([]string, len(outputs))
@@ -125,31 +130,39 @@ func CheckYOLOXContract(model string, input TensorSpec, outputs []TensorSpec) (i
 		out = &outputs[0]
 	}
 	if out == nil {
-		return 0, fmt.Errorf("detector %s: no output %q among the model's outputs %v; a YOLOX-style detector has one, [1,N,%d]",
+		return InputSize{}, fmt.Errorf("detector %s: no output %q among the model's outputs %v; a YOLOX-style detector has one, [1,N,%d]",
 			model, YOLOXOutputName, names, YOLOXRowLength)
 	}
-	n := (&YOLOX{size: size}).Cells()
-	want := []int64{1, int64(n), YOLOXRowLength}
+	want := []int64{1, -1, YOLOXRowLength}
+	if !size.Free() {
+		want[1] = int64(yoloxCells(size))
+	}
 	ok := len(out.Shape) == 3
 	for i := 0; ok && i < 3; i++ {
-		ok = out.Shape[i] < 0 || out.Shape[i] == want[i]
+		ok = out.Shape[i] < 0 || want[i] < 0 || out.Shape[i] == want[i]
 	}
 	if !ok {
-		return 0, fmt.Errorf("detector %s: output %v, want %s%v for a %dx%d input (rows of x, y, w, h, objectness and 80 class scores on the stride 8, 16 and 32 grids)",
-			model, *out, out.Name, want, size, size)
+		return InputSize{}, fmt.Errorf("detector %s: output %v, want %s%v for a %s input (rows of x, y, w, h, objectness and 80 class scores on the stride 8, 16 and 32 grids)",
+			model, *out, out.Name, want, size)
 	}
 	return size, nil
 }
 
-// Size returns the model's input side S in pixels.
-func (d *YOLOX) Size() int { return d.size }
+// InputSize returns the input size of the last frame run (the model's own when it fixes one);
+// zero before the first frame of a model that leaves it free.
+func (d *YOLOX) InputSize() InputSize {
+	if !d.fixed.Free() {
+		return d.fixed
+	}
+	return d.size
+}
 
-// Cells returns N, the number of output rows for the input side S: (S/8)^2 + (S/16)^2 +
-// (S/32)^2; 3549 for S = 416.
-func (d *YOLOX) Cells() int {
+// yoloxCells returns N, the number of output rows for an input size: (W/8)(H/8) + (W/16)(H/16)
+// + (W/32)(H/32); 3549 for 416x416.
+func yoloxCells(size InputSize) int {
 	n := 0
 	for _, s := range yoloxStrides {
-		n += (d.size / s) * (d.size / s)
+		n += size.cells(s)
 	}
 	return n
 }
@@ -166,9 +179,6 @@ func (d *YOLOX) Detect(f *rawvideo.Frame) ([]human.Detection, error) {
 		return nil, fmt.Errorf("YOLOX: %w", err)
 	}
 	d.letterbox(f)
-	if len(d.shape) == 0 {
-		d.shape = []int64{1, 3, int64(d.size), int64(d.size)}
-	}
 	outs, err := d.runner.Run(Tensor{Shape: d.shape, Data: d.input})
 	if err != nil {
 		return nil, fmt.Errorf("YOLOX: %w", err)
@@ -193,8 +203,10 @@ func (d *YOLOX) check() error {
 	if d.runner == nil {
 		return errors.New("YOLOX: no model runner")
 	}
-	if d.size <= 0 || d.size%32 != 0 {
-		return fmt.Errorf("YOLOX: input size %d is not a positive multiple of 32", d.size)
+	if !d.fixed.Free() {
+		if err := d.fixed.check(); err != nil {
+			return fmt.Errorf("YOLOX: %w", err)
+		}
 	}
 	return nil
 }
@@ -216,34 +228,41 @@ func (d *YOLOX) output(outs map[string]Tensor) (Tensor, error) {
 		slices.Sort(names)
 		return Tensor{}, fmt.Errorf("YOLOX: no output tensor %q among the model's outputs %v", YOLOXOutputName, names)
 	}
-	n := d.Cells()
+	n := yoloxCells(d.size)
 	s := out.Shape
 	if len(s) != 3 || s[0] != 1 || s[1] != int64(n) || s[2] != YOLOXRowLength || len(out.Data) != n*YOLOXRowLength {
-		return Tensor{}, fmt.Errorf("YOLOX: output %s has shape %v (%d values); want [1,%d,%d] for a %dx%d input",
-			name, s, len(out.Data), n, YOLOXRowLength, d.size, d.size)
+		return Tensor{}, fmt.Errorf("YOLOX: output %s has shape %v (%d values); want [1,%d,%d] for a %s input",
+			name, s, len(out.Data), n, YOLOXRowLength, d.size)
 	}
 	return out, nil
 }
 
 // letterbox fills d.input from f: bilinear resize by d.ratio to the top-left corner, BGR planes,
-// padding with YOLOXPadValue.
+// padding with YOLOXPadValue. It picks the input size and resize taps when the frame size
+// changes.
 func (d *YOLOX) letterbox(f *rawvideo.Frame) {
-	s := d.size
-	plane := s * s
-	if len(d.input) != 3*plane {
-		d.input = make([]float32, 3*plane)
-	}
 	if f.Width != d.frameW || f.Height != d.frameH || len(d.xs) == 0 {
 		d.frameW, d.frameH = f.Width, f.Height
-		d.ratio = min(float64(s)/float64(f.Width), float64(s)/float64(f.Height))
-		d.resizedW = min(s, max(1, int(float64(f.Width)*d.ratio)))
-		d.resizedH = min(s, max(1, int(float64(f.Height)*d.ratio)))
+		d.size = d.fixed
+		if d.size.Free() {
+			d.size = InputSizeFor(f.Width, f.Height)
+		}
+		w, h := d.size.Width, d.size.Height
+		d.ratio = min(float64(w)/float64(f.Width), float64(h)/float64(f.Height))
+		d.resizedW = min(w, max(1, int(float64(f.Width)*d.ratio)))
+		d.resizedH = min(h, max(1, int(float64(f.Height)*d.ratio)))
 		d.xs = resizeTaps(d.xs[:0], d.resizedW, f.Width, d.ratio)
 		d.ys = resizeTaps(d.ys[:0], d.resizedH, f.Height, d.ratio)
+		d.shape = []int64{1, 3, int64(h), int64(w)}
+		if len(d.input) != 3*w*h {
+			d.input = make([]float32, 3*w*h)
+		}
 	}
+	w, h := d.size.Width, d.size.Height
+	plane := w * h
 	b, g, r := d.input[:plane], d.input[plane:2*plane], d.input[2*plane:]
-	for y := 0; y < s; y++ {
-		row := y * s
+	for y := 0; y < h; y++ {
+		row := y * w
 		x0 := 0
 		if y < d.resizedH {
 			ty := d.ys[y]
@@ -260,7 +279,7 @@ func (d *YOLOX) letterbox(f *rawvideo.Frame) {
 			x0 = d.resizedW
 		}
 		for _, p := range [3][]float32{b, g, r} {
-			pad := p[row+x0 : row+s]
+			pad := p[row+x0 : row+w]
 			for i := range pad {
 				pad[i] = YOLOXPadValue
 			}
@@ -301,10 +320,10 @@ func resizeTaps(taps []resizeTap, n, src int, ratio float64) []resizeTap {
 func (d *YOLOX) decode(dst []human.Detection, out []float32, ratio float32) []human.Detection {
 	row := 0
 	for _, stride := range yoloxStrides {
-		n := d.size / stride
+		cols, rows := d.size.Width/stride, d.size.Height/stride
 		st := float32(stride)
-		for gy := 0; gy < n; gy++ {
-			for gx := 0; gx < n; gx++ {
+		for gy := 0; gy < rows; gy++ {
+			for gx := 0; gx < cols; gx++ {
 				p := out[row*YOLOXRowLength : (row+1)*YOLOXRowLength]
 				row++
 				score := p[4] * p[5+YOLOXPersonClass]

@@ -92,7 +92,7 @@ func FuzzYOLOXDecode(f *testing.F) {
 			outs["b"] = models.Tensor{Shape: shape, Data: data}
 		}
 		outs[name] = models.Tensor{Shape: shape, Data: data}
-		d := models.NewYOLOX(&fixedRunner{outs: outs}, size)
+		d := models.NewYOLOX(&fixedRunner{outs: outs}, models.InputSize{Width: size, Height: size})
 		frame, err := rawvideo.NewFrame(w, h)
 		if err != nil {
 			t.Fatal(err)

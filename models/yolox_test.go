@@ -30,7 +30,7 @@ func openYOLOX(t testing.TB) *models.YOLOX {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if size != 416 {
+	if size != square(416) {
 		t.Fatalf("yolox_nano input size %d, want 416", size)
 	}
 	return models.NewYOLOX(s, size)
@@ -157,7 +157,7 @@ func TestYOLOXDecode(t *testing.T) {
 	}
 
 	r := &recordingRunner{outs: map[string]models.Tensor{"output": {Shape: []int64{1, 3549, 85}, Data: out}}}
-	d := models.NewYOLOX(r, 416)
+	d := models.NewYOLOX(r, square(416))
 	f, err := rawvideo.NewFrame(832, 624)
 	if err != nil {
 		t.Fatal(err)
@@ -192,6 +192,37 @@ func TestYOLOXDecode(t *testing.T) {
 	}
 }
 
+// A model of a non-square input (416 wide, 320 high: 52x40, 26x20 and 13x10 cells) decodes
+// its last row, stride 32 cell (12, 9), where a square grid has none; a model that leaves its
+// size free runs at InputSizeFor the frame.
+func TestYOLOXNonSquare(t *testing.T) {
+	const n = 52*40 + 26*20 + 13*10
+	out := make([]float32, n*85)
+	// Centre ((12+0.5)*32, (9+0.5)*32) = (400, 304), size 64x64 → (368, 272)-(432, 336); the
+	// 832x640 frame is letterboxed by 0.5 → (736, 544)-(864, 672), clipped to the frame.
+	yoloxRow(out, n-1, 0.5, 0.5, ln(2), ln(2), 1, 0.9, 0)
+	r := &recordingRunner{outs: map[string]models.Tensor{"output": {Shape: []int64{1, n, 85}, Data: out}}}
+	f, _ := rawvideo.NewFrame(832, 640)
+	got, err := models.NewYOLOX(r, models.InputSize{Width: 416, Height: 320}).Detect(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (human.Box{X1: 736, Y1: 544, X2: 832, Y2: 640}); len(got) != 1 || !approxBox(got[0].Box, want) {
+		t.Errorf("got %v, want one box %v", got, want)
+	}
+	if s := r.input.Shape; len(s) != 4 || s[2] != 320 || s[3] != 416 {
+		t.Errorf("input shape %v, want [1 3 320 416]", s)
+	}
+	free := models.NewYOLOX(&recordingRunner{outs: map[string]models.Tensor{"output": {Shape: []int64{1, 3024, 85}, Data: make([]float32, 3024*85)}}}, models.InputSize{})
+	hd, _ := rawvideo.NewFrame(1280, 720)
+	if _, err := free.Detect(hd); err != nil { // 64x36 + 32x18 + 16x9 = 3024 cells at 512x288
+		t.Fatal(err)
+	}
+	if got := free.InputSize(); got != (models.InputSize{Width: 512, Height: 288}) {
+		t.Errorf("free input size %v for a 1280x720 frame, want 512x288", got)
+	}
+}
+
 func TestYOLOXLetterbox(t *testing.T) {
 	empty := map[string]models.Tensor{"output": {Shape: []int64{1, 3549, 85}, Data: make([]float32, 3549*85)}}
 	const plane = 416 * 416
@@ -202,7 +233,7 @@ func TestYOLOXLetterbox(t *testing.T) {
 			f.Pix[i] = byte(i * 7)
 		}
 		r := &recordingRunner{outs: empty}
-		if _, err := models.NewYOLOX(r, 416).Detect(f); err != nil {
+		if _, err := models.NewYOLOX(r, square(416)).Detect(f); err != nil {
 			t.Fatal(err)
 		}
 		if got := r.input.Shape; len(got) != 4 || got[0] != 1 || got[1] != 3 || got[2] != 416 || got[3] != 416 {
@@ -233,7 +264,7 @@ func TestYOLOXLetterbox(t *testing.T) {
 			f.Pix[i], f.Pix[i+1], f.Pix[i+2] = 10, 20, 30
 		}
 		r := &recordingRunner{outs: empty}
-		if _, err := models.NewYOLOX(r, 416).Detect(f); err != nil {
+		if _, err := models.NewYOLOX(r, square(416)).Detect(f); err != nil {
 			t.Fatal(err)
 		}
 		for y := 0; y < 416; y++ {
@@ -261,19 +292,19 @@ func TestYOLOXErrors(t *testing.T) {
 		f    *rawvideo.Frame
 		want string
 	}{
-		{"nil runner", models.NewYOLOX(nil, 416), f, "no model runner"},
-		{"bad size", models.NewYOLOX(&recordingRunner{}, 400), f, "multiple of 32"},
-		{"nil frame", models.NewYOLOX(&recordingRunner{outs: map[string]models.Tensor{"output": good}}, 416), nil, "nil frame"},
-		{"short frame", models.NewYOLOX(&recordingRunner{outs: map[string]models.Tensor{"output": good}}, 416),
+		{"nil runner", models.NewYOLOX(nil, square(416)), f, "no model runner"},
+		{"bad size", models.NewYOLOX(&recordingRunner{}, square(400)), f, "multiple of 32"},
+		{"nil frame", models.NewYOLOX(&recordingRunner{outs: map[string]models.Tensor{"output": good}}, square(416)), nil, "nil frame"},
+		{"short frame", models.NewYOLOX(&recordingRunner{outs: map[string]models.Tensor{"output": good}}, square(416)),
 			&rawvideo.Frame{Width: 64, Height: 48, Stride: 192, Pix: make([]byte, 100)}, "need 9216"},
-		{"run error", models.NewYOLOX(&recordingRunner{err: errors.New("boom")}, 416), f, "boom"},
+		{"run error", models.NewYOLOX(&recordingRunner{err: errors.New("boom")}, square(416)), f, "boom"},
 		{"wrong shape", models.NewYOLOX(&recordingRunner{outs: map[string]models.Tensor{
-			"output": {Shape: []int64{1, 8400, 85}, Data: make([]float32, 8400*85)}}}, 416), f,
+			"output": {Shape: []int64{1, 8400, 85}, Data: make([]float32, 8400*85)}}}, square(416)), f,
 			"output output has shape [1 8400 85] (714000 values); want [1,3549,85] for a 416x416 input"},
 		{"short data", models.NewYOLOX(&recordingRunner{outs: map[string]models.Tensor{
-			"output": {Shape: []int64{1, 3549, 85}, Data: make([]float32, 10)}}}, 416), f, "want [1,3549,85]"},
+			"output": {Shape: []int64{1, 3549, 85}, Data: make([]float32, 10)}}}, square(416)), f, "want [1,3549,85]"},
 		{"missing output", models.NewYOLOX(&recordingRunner{outs: map[string]models.Tensor{
-			"a": good, "b": good}}, 416), f, `no output tensor "output" among the model's outputs [a b]`},
+			"a": good, "b": good}}, square(416)), f, `no output tensor "output" among the model's outputs [a b]`},
 	}
 	for _, c := range cases {
 		_, err := c.d.Detect(c.f)
@@ -282,7 +313,7 @@ func TestYOLOXErrors(t *testing.T) {
 		}
 	}
 	// A single output under another name is accepted.
-	d := models.NewYOLOX(&recordingRunner{outs: map[string]models.Tensor{"dets": good}}, 416)
+	d := models.NewYOLOX(&recordingRunner{outs: map[string]models.Tensor{"dets": good}}, square(416))
 	if _, err := d.Detect(f); err != nil {
 		t.Errorf("single output named dets: %v", err)
 	}
@@ -291,24 +322,30 @@ func TestYOLOXErrors(t *testing.T) {
 func TestYOLOXInputSize(t *testing.T) {
 	for _, c := range []struct {
 		shape []int64
-		want  int
+		want  models.InputSize
+		ok    bool
 	}{
-		{[]int64{1, 3, 416, 416}, 416},
-		{[]int64{-1, 3, 640, 640}, 640},
-		{[]int64{1, 3, 416, 320}, 0},
-		{[]int64{1, 3, 100, 100}, 0},
-		{[]int64{1, 416, 416, 3}, 0},
-		{[]int64{3, 416, 416}, 0},
+		{[]int64{1, 3, 416, 416}, square(416), true},
+		{[]int64{-1, 3, 640, 640}, square(640), true},
+		{[]int64{1, 3, 320, 416}, models.InputSize{Width: 416, Height: 320}, true}, // not square
+		{[]int64{1, 3, -1, -1}, models.InputSize{}, true},                          // free
+		{[]int64{1, 3, -1, 416}, models.InputSize{}, false},
+		{[]int64{1, 3, 100, 100}, models.InputSize{}, false},
+		{[]int64{1, 416, 416, 3}, models.InputSize{}, false},
+		{[]int64{3, 416, 416}, models.InputSize{}, false},
 	} {
 		got, err := models.YOLOXInputSize(models.TensorSpec{Name: "images", Shape: c.shape})
-		if got != c.want || (err != nil) != (c.want == 0) {
-			t.Errorf("%v: got %d, %v; want %d", c.shape, got, err, c.want)
+		if got != c.want || (err == nil) != c.ok {
+			t.Errorf("%v: got %v, %v; want %v (accepted: %v)", c.shape, got, err, c.want, c.ok)
 		}
 		if err != nil && !strings.Contains(err.Error(), "images") {
 			t.Errorf("%v: error %q does not name the tensor", c.shape, err)
 		}
 	}
 }
+
+// square returns the InputSize of a model whose input is side x side pixels.
+func square(side int) models.InputSize { return models.InputSize{Width: side, Height: side} }
 
 func TestNMS(t *testing.T) {
 	dets := []human.Detection{
@@ -349,7 +386,7 @@ func TestYOLOXAllocs(t *testing.T) {
 	out := make([]float32, 3549*85)
 	yoloxRow(out, 5*52+10, 0.5, 0.5, 1, 2, 0.9, 0.8, 0.1)
 	r := &fixedRunner{outs: map[string]models.Tensor{"output": {Shape: []int64{1, 3549, 85}, Data: out}}}
-	d := models.NewYOLOX(r, 416)
+	d := models.NewYOLOX(r, square(416))
 	f, _ := rawvideo.NewFrame(640, 480)
 	// One allocation: the returned slice.
 	if n := testing.AllocsPerRun(10, func() {
@@ -387,12 +424,20 @@ func TestCheckYOLOXContract(t *testing.T) {
 		{in, []models.TensorSpec{out("output", 3549, 85)}, "want output[1 3549 85]"},
 		{in, []models.TensorSpec{out("a", 1, 3549, 85), out("b", 1, 3549, 85)}, `no output "output" among the model's outputs [a b]`},
 		{in, nil, `no output "output"`},
-		{models.TensorSpec{Name: "img", Shape: []int64{-1, 3, 256, 192}}, []models.TensorSpec{out("output", 1, 3549, 85)}, "want shape [1,3,S,S]"},
+		{models.TensorSpec{Name: "x", Shape: []int64{1, 3, 320, 416}}, []models.TensorSpec{out("output", 1, 2730, 85)}, ""}, // 52x40 + 26x20 + 13x10
+		{models.TensorSpec{Name: "x", Shape: []int64{1, 3, 320, 416}}, []models.TensorSpec{out("output", 1, 3549, 85)}, "want output[1 2730 85] for a 416x320 input"},
+		{models.TensorSpec{Name: "x", Shape: []int64{1, 3, -1, -1}}, []models.TensorSpec{out("output", 1, -1, 85)}, ""},
+		{models.TensorSpec{Name: "x", Shape: []int64{1, 3, -1, -1}}, []models.TensorSpec{out("output", 1, -1, 84)}, "want output[1 -1 85]"},
+		{models.TensorSpec{Name: "img", Shape: []int64{-1, 3, 256, 200}}, []models.TensorSpec{out("output", 1, 3549, 85)}, "want shape [1,3,H,W]"},
 	} {
 		size, err := models.CheckYOLOXContract("det.onnx", c.in, c.outs)
+		want := models.InputSize{}
+		if h, w := c.in.Shape[2], c.in.Shape[3]; h > 0 {
+			want = models.InputSize{Width: int(w), Height: int(h)}
+		}
 		switch {
-		case c.want == "" && (err != nil || size != int(c.in.Shape[2])):
-			t.Errorf("%v %v: %d, %v; want it accepted", c.in, c.outs, size, err)
+		case c.want == "" && (err != nil || size != want):
+			t.Errorf("%v %v: %v, %v; want it accepted as %v", c.in, c.outs, size, err, want)
 		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "det.onnx")):
 			t.Errorf("%v %v: %v; want an error naming det.onnx and saying %q", c.in, c.outs, err, c.want)
 		}

@@ -30,11 +30,14 @@ type Options struct {
 	// Model is the HMR2 pose model file (.onnx keeping the pose-model contract); only
 	// PoseModel hmr2 reads it.
 	Model string
-	// ModelDir is the folder of the BlazePose model files; "" looks in $MESHPIPE_MODELS, then
-	// in .deps/models from SearchDir and the working directory upwards (models.FindModel).
+	// ModelDir is the folder of the model files scripts/setup.sh converts (BlazePose, NanoDet);
+	// "" looks in $MESHPIPE_MODELS, then in .deps/models from SearchDir and the working
+	// directory upwards (models.FindModel).
 	ModelDir string
-	// Detector is the person detector: "bgsub" (background subtraction), "full" (the whole
-	// frame is one person), "none" (nobody: frames pass through) or a YOLOX-style PATH.onnx.
+	// Detector is the person detector: "nanodet" (NanoDet-g, models.NanoDetFile in the model
+	// folder), "bgsub" (background subtraction), "full" (the whole frame is one person), "none"
+	// (nobody: frames pass through) or a YOLOX- or NanoDet-style PATH.onnx. "" picks nanodet
+	// when its file is found, else bgsub.
 	Detector string
 	// Body is an SMPL body model file in the smplx .npz layout (models.LoadBody); "" draws
 	// meshpipe's own mannequin.
@@ -90,14 +93,14 @@ type Options struct {
 	OverMaxPeople func(seq int64, found int)
 }
 
-// DefaultOptions returns the defaults both faces share: the pose model picked, the
-// background subtractor, the mannequin, at most models.DefaultMaxPeople people, alpha 1, the
+// DefaultOptions returns the defaults both faces share: the pose model picked, the detector
+// picked (nanodet when its file is found, else bgsub), the mannequin, at most models.DefaultMaxPeople people, alpha 1, the
 // default colour, gl.DefaultSamples, one ONNX Runtime thread per session and device auto;
 // for the graph, batches of 4 crops, 2 pose workers (docs/design.md measured two single-threaded
 // users of one session as fastest on 2 cores) and the render workers picked.
 func DefaultOptions() Options {
 	return Options{
-		Detector: "bgsub", MaxPeople: models.DefaultMaxPeople, Alpha: 1, Color: "default",
+		MaxPeople: models.DefaultMaxPeople, Alpha: 1, Color: "default",
 		Samples: gl.DefaultSamples, Threads: 1, Device: "auto",
 		Batch: 4, PoseWorkers: 2,
 	}
@@ -151,8 +154,10 @@ type Option struct {
 var Shared = []Option{
 	{"model", "PATH.onnx", "HMR2 pose model file keeping the HMR2 contract (pose-model hmr2)",
 		func(o *Options) any { return &o.Model }},
-	{"detector", "D", "person detector: bgsub (background subtraction, for fixed cameras), full (the whole frame is one person), " +
-		"none (nobody: frames pass through untouched), or a YOLOX-style PATH.onnx",
+	{"detector", "D", "person detector: nanodet (NanoDet-g, COCO-trained, converted by scripts/setup.sh into " + models.NanoDetFile +
+		"; any footage), bgsub (background subtraction, for fixed cameras), full (the whole frame is one person), " +
+		"none (nobody: frames pass through untouched), or PATH.onnx, a YOLOX- or NanoDet-style model of any input size. " +
+		"Empty: nanodet when its file is found (model-dir), else bgsub",
 		func(o *Options) any { return &o.Detector }},
 	{"alpha", "A", "mesh opacity over the frame, 0..1",
 		func(o *Options) any { return &o.Alpha }},
@@ -167,7 +172,7 @@ var Shared = []Option{
 		"(BlazePose GHUM, converted by scripts/setup.sh; lite, full, heavy for short), or standin (a fixed standing pose). " +
 		"Empty: hmr2 with a model file, else blazepose-full when its file is found, else standin",
 		func(o *Options) any { return &o.PoseModel }},
-	{"model-dir", "DIR", "folder of the BlazePose model files (empty: $" + models.ModelDirEnv + ", then the project's " +
+	{"model-dir", "DIR", "folder of the model files that scripts/setup.sh converts: BlazePose and NanoDet (empty: $" + models.ModelDirEnv + ", then the project's " +
 		models.ProjectModelDir + ")",
 		func(o *Options) any { return &o.ModelDir }},
 	{"max-people", "N", "most people drawn in a frame: when more are found, the N largest (a warning says so once)",

@@ -25,6 +25,9 @@ type Parts struct {
 	Device string
 	// DeviceNote is why device auto runs on the CPU (one line); "" otherwise.
 	DeviceNote string
+	// Detector names the person detector run, for the log and -stats_file: "nanodet (PATH)",
+	// "bgsub", "full", "none" or "PATH (YOLOX-style)" / "PATH (NanoDet-style)".
+	Detector string
 	// Renderer is the OpenGL renderer's name (gl.Renderer.Name), or "none (no-render)" with
 	// Prefix before no-render.
 	Renderer string
@@ -92,10 +95,11 @@ func Open(o Options) (_ *Parts, err error) {
 	}
 	p.PoseModel, p.Config.Pose = pm.name, pm.est
 
-	det, closeDet, err := openDetector(&o, opt)
+	det, closeDet, detName, err := openDetector(&o, opt)
 	if err != nil {
 		return nil, err
 	}
+	p.Detector = detName
 	if closeDet != nil {
 		p.closers = append(p.closers, closeDet)
 	}
@@ -146,29 +150,58 @@ func initORT(o *Options) error {
 	return ort.Init(path)
 }
 
-// openDetector returns the detector o.Detector names: "bgsub" or "" (a new background
-// subtractor), "full" (models.FullFrame), "none" (models.Nobody) or a YOLOX-style .onnx file,
-// opened as a session of its own and returned with the function that closes it (nil for the
-// others). ONNX Runtime must be loaded.
-func openDetector(o *Options, opt ort.Options) (models.Detector, func() error, error) {
-	switch spec := o.Detector; {
-	case spec == "" || spec == "bgsub":
-		return models.NewBackgroundSubtractor(), nil, nil
-	case spec == "full":
-		return models.FullFrame{}, nil, nil
-	case spec == "none":
-		return models.Nobody{}, nil, nil
-	case strings.HasSuffix(spec, ".onnx"):
-		s, err := ort.Open(spec, opt)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%sdetector: %w", o.Prefix, err)
+// detectorChoices says what a detector may be, for errors.
+const detectorChoices = "want nanodet, bgsub, full, none or a YOLOX- or NanoDet-style .onnx file"
+
+// openDetector returns the detector o.Detector names, the function that closes its session
+// (nil for a detector without one) and its name for the log and -stats_file:
+//   - "nanodet": NanoDet-g, the file models.NanoDetFile that scripts/setup.sh converts, found
+//     by models.FindModel in ModelDir, else $MESHPIPE_MODELS, else .deps/models from
+//     SearchDir and the working directory upwards (the error lists where it looked);
+//   - "" (the default): nanodet when that file is found, else bgsub;
+//   - "bgsub": a new background subtractor; "full": models.FullFrame; "none": models.Nobody;
+//   - a file ending in .onnx: a YOLOX- or NanoDet-style detector of any input size
+//     (models.DetectorForModel).
+//
+// A model is opened as a session of its own; ONNX Runtime must be loaded.
+func openDetector(o *Options, opt ort.Options) (models.Detector, func() error, string, error) {
+	spec := o.Detector
+	if spec == "" || spec == "nanodet" {
+		path, tried := models.FindModel(models.NanoDetFile, o.modelInputs())
+		switch {
+		case path != "":
+			det, closeDet, _, err := openDetectorModel(o, path, opt)
+			return det, closeDet, "nanodet (" + path + ")", err
+		case spec == "nanodet":
+			return nil, nil, "", fmt.Errorf("%sdetector nanodet: %s not found; tried:\n  %s\nrun scripts/setup.sh, or name its folder with %smodel-dir or %s",
+				o.Prefix, models.NanoDetFile, strings.Join(tried, "\n  "), o.Prefix, models.ModelDirEnv)
 		}
-		size, err := models.CheckYOLOXContract(spec, s.Input(), s.Outputs())
-		if err != nil {
-			s.Close()
-			return nil, nil, fmt.Errorf("%sdetector: %w", o.Prefix, err)
-		}
-		return models.NewYOLOX(s, size), s.Close, nil
+		spec = "bgsub"
 	}
-	return nil, nil, fmt.Errorf("%sdetector %q: want bgsub, full, none or a YOLOX-style .onnx file", o.Prefix, o.Detector)
+	switch {
+	case spec == "bgsub":
+		return models.NewBackgroundSubtractor(), nil, spec, nil
+	case spec == "full":
+		return models.FullFrame{}, nil, spec, nil
+	case spec == "none":
+		return models.Nobody{}, nil, spec, nil
+	case strings.HasSuffix(spec, ".onnx"):
+		det, closeDet, style, err := openDetectorModel(o, spec, opt)
+		return det, closeDet, spec + " (" + style + ")", err
+	}
+	return nil, nil, "", fmt.Errorf("%sdetector %q: %s", o.Prefix, o.Detector, detectorChoices)
+}
+
+// openDetectorModel opens the detector model at path and tells its style.
+func openDetectorModel(o *Options, path string, opt ort.Options) (models.Detector, func() error, string, error) {
+	s, err := ort.Open(path, opt)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("%sdetector: %w", o.Prefix, err)
+	}
+	det, style, err := models.DetectorForModel(path, s, s.Input(), s.Outputs())
+	if err != nil {
+		s.Close()
+		return nil, nil, "", fmt.Errorf("%sdetector: %w", o.Prefix, err)
+	}
+	return det, s.Close, style, nil
 }

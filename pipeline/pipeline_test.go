@@ -154,7 +154,7 @@ func TestOpenErrors(t *testing.T) {
 		mod  func(*Options)
 		want string
 	}{
-		{func(o *Options) { o.Detector = "hog" }, `-detector "hog": want bgsub, full, none or a YOLOX-style .onnx file`},
+		{func(o *Options) { o.Detector = "hog" }, `-detector "hog": want nanodet, bgsub, full, none or a YOLOX- or NanoDet-style .onnx file`},
 		{func(o *Options) { o.Detector = missing }, "-detector: model " + missing},
 		{func(o *Options) { o.PoseModel = "magic" }, `-pose-model "magic": want hmr2`},
 		{func(o *Options) { o.PoseModel = "hmr2" }, "-pose-model hmr2: give the HMR2 model file with -model PATH.onnx"},

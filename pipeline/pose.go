@@ -39,7 +39,7 @@ func (o *Options) PoseModelKind() string {
 	return o.PoseModel
 }
 
-// modelInputs is where models.FindModel looks for the BlazePose files under o.
+// modelInputs is where models.FindModel looks for the BlazePose and NanoDet files under o.
 func (o *Options) modelInputs() models.ModelInputs {
 	in := models.DefaultModelInputs(o.ModelDir)
 	if o.SearchDir != "" {

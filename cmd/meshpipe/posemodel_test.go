@@ -73,7 +73,9 @@ func TestRunBlazePoseDefault(t *testing.T) {
 		in.Write(f.Pix)
 		boxes.Add(t, f)
 	})
-	code, out, stderr := run(t, in.Bytes(), "-s", "768x576", "-render-workers", "2")
+	// -detector bgsub: this test is about the pose model (the default detector's own test is
+	// TestRunVtest).
+	code, out, stderr := run(t, in.Bytes(), "-s", "768x576", "-detector", "bgsub", "-render-workers", "2")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

@@ -397,7 +397,7 @@ func openParts(o *options, log *logger) (*pipeline.Parts, error) {
 		log.printf(levelVerbose, "-device auto: %s", p.DeviceNote)
 	}
 	log.Info("pose", "device", p.Device, "batch", o.Batch, "body", p.Body, "vertices", p.Vertices)
-	log.Info("meshpipe", "onnxruntime", ort.Version(), "pose_model", p.PoseModel, "detector", o.Detector,
+	log.Info("meshpipe", "onnxruntime", ort.Version(), "pose_model", p.PoseModel, "detector", p.Detector,
 		"renderer", p.Renderer, "pose_workers", o.PoseWorkers, "render_workers", len(p.Config.Renderers))
 	return p, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,8 +28,59 @@ func run(t *testing.T, stdin []byte, args ...string) (code int, stdout []byte, s
 	return code, out.Bytes(), errb.String()
 }
 
-// The default detector (background subtraction) on vtest.avi's walkers, end to end.
+// The default detector, NanoDet-g once scripts/setup.sh has converted it, on vtest.avi's
+// walkers, end to end: meshpipe says it runs it, every person it finds is drawn over (the
+// same model, run here on the same frames, says where), nothing is drawn away from them, and
+// the first frame already has the three walkers in it drawn.
 func TestRunVtest(t *testing.T) {
+	model := testenv.Deps(t, "models/"+models.NanoDetFile)
+	if err := ort.Init(testenv.ORTLibrary(t)); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := ort.Open(model, ort.Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	det, _, err := models.DetectorForModel(model, sess, sess.Input(), sess.Outputs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := testenv.Sample(t, "vtest.avi")
+	w, h := testenv.VideoSize(t, path)
+	var in bytes.Buffer
+	boxes := drawtest.NewBoxesOf(det)
+	testenv.VideoFrames(t, path, 20, func(f *rawvideo.Frame) {
+		in.Write(f.Pix)
+		boxes.Add(t, f)
+	})
+	// The stand-in draws each body inside its crop window, which drawtest.Check relies on.
+	code, out, stderr := run(t, in.Bytes(), "-s", "768x576", "-pose-model", "standin")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, `detector="nanodet (`+model+`)"`) {
+		t.Errorf("the log does not say NanoDet runs from %s:\n%s", model, stderr)
+	}
+	// A box under 30 px high (NanoDet takes a traffic cone of 17x19 px for a person) puts the
+	// stand-in's body beyond the renderer's far plane (1000 m; the camera's depth is 2f/(b*s)
+	// for a crop of b px): it is not drawn, so it is not checked.
+	for k, bs := range boxes.PerFrame {
+		boxes.PerFrame[k] = slices.DeleteFunc(bs, func(b human.Box) bool { return b.Height() < 30 })
+	}
+	drawtest.Check(t, in.Bytes(), out, w, h, boxes.PerFrame, drawtest.CropReach, 10)
+	// Frame 0: a box around each walker's head (by eye: (268, 228), (515, 163), (658, 248)).
+	for _, head := range [][2]float32{{268, 228}, {515, 163}, {658, 248}} {
+		if !slices.ContainsFunc(boxes.PerFrame[0], func(b human.Box) bool {
+			return head[0] >= b.X1 && head[0] <= b.X2 && head[1] >= b.Y1 && head[1] <= b.Y2
+		}) {
+			t.Errorf("frame 0: no person drawn at the walker whose head is at %v (boxes %v)", head, boxes.PerFrame[0])
+		}
+	}
+}
+
+// Background subtraction (-detector bgsub) on vtest.avi's walkers, end to end.
+func TestRunVtestBackgroundSubtraction(t *testing.T) {
 	path := testenv.Sample(t, "vtest.avi")
 	w, h := testenv.VideoSize(t, path)
 	var in bytes.Buffer
@@ -37,8 +89,8 @@ func TestRunVtest(t *testing.T) {
 		in.Write(f.Pix)
 		boxes.Add(t, f)
 	})
-	// The stand-in draws each body inside its crop window, which checkDrawn relies on.
-	code, out, stderr := run(t, in.Bytes(), "-s", "768x576", "-pose-model", "standin")
+	// The stand-in draws each body inside its crop window, which drawtest.Check relies on.
+	code, out, stderr := run(t, in.Bytes(), "-s", "768x576", "-detector", "bgsub", "-pose-model", "standin")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -57,7 +109,7 @@ func TestRunYOLOXStill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sess.Close()
-	dets, err := models.NewYOLOX(sess, 416).Detect(f)
+	dets, err := models.NewYOLOX(sess, models.InputSize{Width: 416, Height: 416}).Detect(f)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ func figures(o *options, p *pipeline.Parts, rec *stages.Recorder, cpu time.Durat
 	f := &statsfile.Figures{
 		Frames: pr.Frames, People: pr.People, Seconds: secs, FPS: float64(pr.Frames) / max(secs, 1e-9), CPUSeconds: cpu.Seconds(),
 		Width: width, Height: height,
-		ONNXRuntime: ort.Version(), Device: p.Device, PoseModel: p.PoseModel, Renderer: p.Renderer, Detector: o.Detector,
+		ONNXRuntime: ort.Version(), Device: p.Device, PoseModel: p.PoseModel, Renderer: p.Renderer, Detector: p.Detector,
 		PoseWorkers: o.PoseWorkers, RenderWorkers: len(p.Config.Renderers), Batch: o.Batch, InFlight: p.Config.FramesInFlight(),
 	}
 	for _, s := range rec.Summary() {

@@ -97,7 +97,7 @@ func TestY4MDrawnBlocksOnly(t *testing.T) {
 	}
 	boxes := found.PerFrame
 	// The stand-in draws each body inside its crop window, which the check below relies on.
-	code, out, stderr := run(t, in, "-render-workers", "2", "-pose-model", "standin")
+	code, out, stderr := run(t, in, "-detector", "bgsub", "-render-workers", "2", "-pose-model", "standin")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

@@ -1,7 +1,7 @@
 // Package drawtest holds the checks that the end-to-end tests of meshpipe, its frei0r filter and
-// its stream formats share: where the people of a frame are (the background subtractor that
-// meshpipe runs by default, run again in the test on the same frames), and whether the output
-// frames are drawn where those people are and untouched everywhere else.
+// its stream formats share: where the people of a frame are (the detector meshpipe runs, run
+// again in the test on the same frames), and whether the output frames are drawn where those
+// people are and untouched everywhere else.
 package drawtest
 
 import (
@@ -13,21 +13,26 @@ import (
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
-// Boxes records the person boxes that a fresh models.BackgroundSubtractor finds in each frame it
-// is given, in frame order. Frames must come in stream order, as meshpipe sees them.
+// Boxes records the person boxes that a detector (a fresh models.BackgroundSubtractor unless
+// told otherwise) finds in each frame it is given, in frame order. Frames must come in stream
+// order, as meshpipe sees them.
 type Boxes struct {
-	bg *models.BackgroundSubtractor
+	det models.Detector
 	// PerFrame holds frame k's boxes at index k (empty for a frame without people).
 	PerFrame [][]human.Box
 }
 
-// NewBoxes returns an empty recorder with the default background subtractor.
-func NewBoxes() *Boxes { return &Boxes{bg: models.NewBackgroundSubtractor()} }
+// NewBoxes returns an empty recorder with the default background subtractor (-detector bgsub).
+func NewBoxes() *Boxes { return NewBoxesOf(models.NewBackgroundSubtractor()) }
+
+// NewBoxesOf returns an empty recorder that runs det, a detector of the test's own (such as
+// the NanoDet that meshpipe runs by default, over a session of the test's).
+func NewBoxesOf(det models.Detector) *Boxes { return &Boxes{det: det} }
 
 // Add runs the detector on f and records its boxes; a detector error fails the test.
 func (b *Boxes) Add(t testing.TB, f *rawvideo.Frame) {
 	t.Helper()
-	dets, err := b.bg.Detect(f)
+	dets, err := b.det.Detect(f)
 	if err != nil {
 		t.Fatal(err)
 	}

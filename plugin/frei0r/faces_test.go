@@ -65,10 +65,10 @@ const maxEdgeDifference = 80
 // differ, bounded here as a share of the pixels drawn and a largest difference; the stand-in
 // and detector none, whose output does not depend on the batch, stay identical.
 //
-// To keep the test's time modest, the rows that run a real pose model take fewer frames: 24 for
-// BlazePose (the default model, and YOLOX's boxes, which BlazePose poses) and 30 for HMR2 with
-// the SMPL body; three runs of BlazePose on 60 frames take about 25 s on 2 idle cores, and two
-// minutes when other work shares them.
+// To keep the test's time modest, the rows that run a real pose model take fewer frames: 20 for
+// the defaults (BlazePose full; NanoDet-g finds the walkers from the first frame), 16 for YOLOX's boxes (which BlazePose poses, from the first frame) and 20 for
+// HMR2 with the SMPL body. Three runs of BlazePose on 60 frames take about 25 s on 2 idle cores,
+// and several minutes when other work shares them.
 func TestPluginMatchesPipe(t *testing.T) {
 	all := loadVtest(t, 60)
 	model, _ := testenv.TinyHMR2(t, testDir)
@@ -82,12 +82,12 @@ func TestPluginMatchesPipe(t *testing.T) {
 		// batchIdentical: the default batch gives the same frames too.
 		batchIdentical bool
 	}{
-		{"default pose model (BlazePose full)", 24, nil, map[string]string{}, false},
+		{"defaults (NanoDet-g, BlazePose full)", 20, nil, map[string]string{}, false},
 		{"standin", 60, []string{"-pose-model", "standin"}, map[string]string{"pose-model": "standin"}, true},
-		{"hmr2 and an SMPL body", 30, []string{"-pose-model", "hmr2", "-model", model, "-body", body},
+		{"hmr2 and an SMPL body", 20, []string{"-pose-model", "hmr2", "-model", model, "-body", body},
 			map[string]string{"pose-model": "hmr2", "model": model, "body": body}, false},
 		{"detector none", 60, []string{"-detector", "none"}, map[string]string{"detector": "none"}, true},
-		{"YOLOX detector", 24, []string{"-detector", yolox, "-color", "track"}, map[string]string{"detector": yolox, "color": "track"}, false},
+		{"YOLOX detector", 16, []string{"-detector", yolox, "-color", "track"}, map[string]string{"detector": yolox, "color": "track"}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			v := all.first(t, c.frames)

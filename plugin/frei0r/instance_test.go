@@ -115,7 +115,7 @@ func update(p unsafe.Pointer, src []byte) []byte {
 func TestParamDefaultsAndRoundTrip(t *testing.T) {
 	errs := captureStderr(t)
 	p := construct(t, 64, 48)
-	for i, want := range map[int]string{paramModel: "", paramDetector: "bgsub", paramColor: "default", paramBody: "",
+	for i, want := range map[int]string{paramModel: "", paramDetector: "", paramColor: "default", paramBody: "",
 		paramPoseModel: "", paramMaxPeople: "16", param(t, "device"): "auto", param(t, "samples"): "4", param(t, "threads"): "1"} {
 		if got := getString(p, i); got != want {
 			t.Errorf("default %s = %q, want %q", params[i].Name, got, want)

@@ -48,7 +48,7 @@ const (
 // params are the plugin's parameters, by frei0r index (the README's table says the same).
 var params = filter.Params()
 
-// cStrings holds the C copies of the plugin's fixed strings, made once and never freed, since
+// fixed holds the C copies of the plugin's fixed strings, made once and never freed, since
 // hosts keep the pointers f0r_get_plugin_info and f0r_get_param_info hand out.
 type fixed struct {
 	once                     sync.Once

@@ -469,7 +469,7 @@ func describeSetup(c *config, pm poseModels) []string {
 	lines := []string{
 		fmt.Sprintf("input: frames 0-%d of %s (768x576, 10 fps, pedestrians, fixed camera) scaled to each size, rgb24, played back and forth when a cell wants more; the bench writes them into the command's stdin from a file and reads its stdout",
 			c.distinct-1, filepath.Base(c.video)),
-		fmt.Sprintf("meshpipe flags: -device %s -threads %d -nostats -stats_file and -pose-model (defaults otherwise: -detector bgsub, 2 pose workers, batch 4, 4 render workers, -samples 4)", c.device, c.threads),
+		fmt.Sprintf("meshpipe flags: -device %s -threads %d -nostats -stats_file and -pose-model (defaults otherwise: -detector nanodet when set up, else bgsub; 2 pose workers, batch 4, 4 render workers, -samples 4)", c.device, c.threads),
 	}
 	counts := []string{}
 	if c.sections["pipe"] {
