@@ -19,7 +19,7 @@ MESHPIPE_CMD ?= $(strip bin/meshpipe -s $(DEMO_SIZE) -r $(DEMO_RATE) -motion $(D
 DEMO_OUT := out/vtest_mesh.mp4
 DEMO_SHEET := out/vtest_mesh_sheet.png
 
-.PHONY: all setup build plugin bench bench-gpu bench-plugin bench-render test test-race fuzz-short demo demo-cyclist clean distclean
+.PHONY: all setup build plugin cluster-demo bench-cluster bench bench-gpu bench-plugin bench-render test test-race fuzz-short demo demo-cyclist clean distclean
 
 all: build plugin
 
@@ -29,6 +29,22 @@ setup:
 
 build:
 	$(GO) build -o bin/meshpipe ./cmd/meshpipe
+	$(GO) build -o bin/meshfarm ./cmd/meshfarm
+
+# A Temporal dev server and two meshfarm workers on this machine, the sample videos submitted,
+# the status table and the outputs (scripts/cluster_demo.sh; its variables: CLUSTER_FLAGS,
+# CLUSTER_SEGMENT, CLUSTER_OUT, CLUSTER_DB). About a minute and a half on 2 cores.
+cluster-demo: setup build
+	@bash scripts/cluster_demo.sh
+
+# The farm against single-machine runs on the same files: wall time with one worker and with
+# two, and total CPU time (scripts/benchcluster; bin/meshfarm-bench -h for its flags). Writes
+# out/bench-cluster.md. A few minutes on 2 cores; never a test.
+#   BENCH_CLUSTER_FLAGS=   e.g. '-files 2 -frames 200'
+BENCH_CLUSTER_FLAGS ?=
+bench-cluster: setup build
+	$(GO) build -o bin/meshfarm-bench ./scripts/benchcluster
+	bin/meshfarm-bench $(BENCH_CLUSTER_FLAGS)
 
 # The frei0r filter plugin. ffmpeg finds it with FREI0R_PATH=$(CURDIR)/bin/frei0r, by its file
 # name: -vf frei0r=filter_name=meshpipe. meshpipe.h (cgo's export header) is not needed.

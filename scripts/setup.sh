@@ -3,7 +3,7 @@
 # in place is skipped, so a second run takes about a second.
 #
 #   scripts/setup.sh [STEP...]      steps: apt ort samples blazepose nanodet tfjs gltf gomod
-#                                   (default: all, in that order)
+#                                   temporal (default: all, in that order)
 #
 # apt      Debian packages: ffmpeg, gcc, pkg-config, Mesa EGL/GL (headless), Xvfb, the X11
 #          headers GLFW builds against, python3-onnx, python3-numpy, python3-opencv and
@@ -38,6 +38,11 @@
 #          scripts/gltf-validator/package-lock.json, install scripts never run) into
 #          $MESHPIPE_DEPS/gltf-validator/, for the tests that validate the motion files' .glb.
 # gomod    go mod download, so that builds and tests do not fetch later.
+# temporal the Temporal CLI (its dev server: `temporal server start-dev`) for meshfarm's cluster
+#          test, make cluster-demo and make bench-cluster: built from source with `go install
+#          github.com/temporalio/cli/cmd/temporal@v1.5.1` (the Go module proxy; about 3.5 minutes
+#          on 2 cores, 252 MB) into $MESHPIPE_DEPS/temporal-cli-1.5.1/. Later releases do not
+#          build with go install (their go.mod has replace directives).
 #
 # MESHPIPE_DEPS  where the steps write (default: <repo>/.deps).
 # Progress goes to stderr; the closing summary (what is where) to stdout.
@@ -104,6 +109,10 @@ nanodet_src=$deps/nanodet-$human_version
 models_dir=$deps/models
 node_dir=$deps/node
 gltf_dir=$deps/gltf-validator
+
+temporal_version=1.5.1
+temporal_dir=$deps/temporal-cli-$temporal_version
+temporal_bin=$temporal_dir/temporal
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -398,6 +407,27 @@ step_gomod() {
 	in_dir "$root" logged go mod download
 }
 
+# temporal_ok: the binary is there and is the CLI with the dev server it should hold.
+temporal_ok() {
+	[[ -x $temporal_bin ]] && "$temporal_bin" --version 2>/dev/null | grep -q 'Server 1\.29\.1'
+}
+
+step_temporal() {
+	if temporal_ok; then
+		say "Temporal CLI $temporal_version (dev server): in place"
+		return
+	fi
+	command -v go >/dev/null || die "go not found (looked in PATH=$PATH)"
+	say "Temporal CLI $temporal_version: go install github.com/temporalio/cli/cmd/temporal@v$temporal_version (about 3.5 minutes on 2 cores)"
+	local d=$tmp/temporal-bin start=$SECONDS
+	mkdir -p "$d"
+	in_dir "$root" logged env GOBIN="$d" GOFLAGS=-buildvcs=false go install "github.com/temporalio/cli/cmd/temporal@v$temporal_version"
+	"$d/temporal" --version >/dev/null || die "the temporal binary built does not run"
+	put "$d/temporal" "$temporal_bin"
+	chmod 0755 "$temporal_bin"
+	say "Temporal CLI: built in $((SECONDS - start)) s"
+}
+
 pkgver() { dpkg-query -W -f='${db:Status-Status} ${Version}' "$1" 2>/dev/null | awk '$1 == "installed" { print $2 }' | grep . || echo missing; }
 where() { command -v "$1" 2>/dev/null || echo "$1: missing"; }
 
@@ -441,15 +471,17 @@ summary() {
 	else v=missing; fi
 	printf '%-14s %s\n' "glTF validator" "$gltf_dir ($v)" \
 		blender "$(where blender) ($(pkgver blender))"
+	if temporal_ok; then v=$("$temporal_bin" --version | sed 's/^temporal version //'); else v=missing; fi
+	printf '%-14s %s\n' "temporal" "$temporal_bin ($v)"
 }
 
 main() {
 	local steps=("$@") s
-	[[ ${#steps[@]} -gt 0 ]] || steps=(apt ort samples blazepose nanodet tfjs gltf gomod)
+	[[ ${#steps[@]} -gt 0 ]] || steps=(apt ort samples blazepose nanodet tfjs gltf gomod temporal)
 	for s in "${steps[@]}"; do
 		case $s in
-		apt | ort | samples | blazepose | nanodet | tfjs | gltf | gomod) ;;
-		*) die "unknown step '$s' (steps: apt ort samples blazepose nanodet tfjs gltf gomod)" ;;
+		apt | ort | samples | blazepose | nanodet | tfjs | gltf | gomod | temporal) ;;
+		*) die "unknown step '$s' (steps: apt ort samples blazepose nanodet tfjs gltf gomod temporal)" ;;
 		esac
 	done
 	mkdir -p "$deps"
