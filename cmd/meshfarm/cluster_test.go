@@ -355,7 +355,7 @@ func TestCluster(t *testing.T) {
 	bad := filepath.Join(dir, "broken.mp4")
 	os.WriteFile(bad, bytes.Repeat([]byte("this is not a video file "), 4000), 0o644)
 	light := []string{"-pose-model", "standin", "-render-workers", "1", "-pose-workers", "1", "-samples", "1"}
-	stateless := append([]string{"-detector", yolox}, light...)
+	stateless := append([]string{"-detector", yolox, "-smooth", "off"}, light...) // smoothing is memory
 	stateful := append([]string{"-detector", "bgsub"}, light...)
 	offContract := append([]string{"-pose-model", "hmr2", "-model", yolox}, light[2:]...) // a detector is no HMR2
 	outStateless, outStateful, outOffContract := filepath.Join(dir, "yolox"), filepath.Join(dir, "bgsub"), filepath.Join(dir, "offcontract")
