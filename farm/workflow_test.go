@@ -345,7 +345,7 @@ while True:
     o.write(line)
     o.write(i.read(size))
     o.flush()
-    time.sleep(0.06)
+    time.sleep(0.15)
 `), 0o755)
 	return slow
 }
