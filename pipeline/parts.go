@@ -37,6 +37,9 @@ type Parts struct {
 	// Body names the body model drawn: "mannequin" or its file; Vertices is its vertex count.
 	Body     string
 	Vertices int
+	// Tracking is the pose tracker when the graph tracks people (Config.Tracking: a BlazePose
+	// model with DetectEvery above 0), for its figures (TrackTimes); nil otherwise.
+	Tracking *models.PoseTracker
 	// BodyModel is that body model itself, for what else is made of the poses (the -motion
 	// files); it must not be changed.
 	BodyModel *models.Body
@@ -113,6 +116,14 @@ func Open(o Options) (_ *Parts, err error) {
 		}
 	}}
 	p.Config.Tracker = models.NewTracker()
+	if pm.blazePose != nil && o.DetectEvery > 0 {
+		t := models.NewPoseTracker(p.Config.Detector, pm.blazePose)
+		t.Every, t.Workers, t.MaxPeople = o.DetectEvery, o.PoseWorkers, o.MaxPeople
+		if _, ok := det.(*models.BackgroundSubtractor); ok {
+			t.Every = 1 // it learns the background from every frame
+		}
+		p.Config.Tracking, p.Tracking = t, t
+	}
 	hold := models.NewPoseHold(models.DefaultHoldFrames)
 	if o.Smooth == "on" {
 		p.Config.People = peopleSteps{models.NewPoseSmoother(body), hold}
