@@ -40,9 +40,16 @@ type euroState struct {
 // filter returns the filtered value of x, dt frames after the previous one, under p, and
 // updates the state.
 func (s *euroState) filter(x, dt float64, p OneEuro) float64 {
+	return s.filterScaled(x, dt, p, 1)
+}
+
+// filterScaled is filter with the speed that raises the cutoff measured in units of 1/scale
+// of the signal's (MediaPipe's OneEuroFilter value scale): cutoff = MinCutoff +
+// Beta*scale*|speed|.
+func (s *euroState) filterScaled(x, dt float64, p OneEuro, scale float64) float64 {
 	dx := (x - s.x) / dt
 	s.dx += oneEuroAlpha(p.DCutoff, dt) * (dx - s.dx)
-	fc := p.MinCutoff + p.Beta*math.Abs(s.dx)
+	fc := p.MinCutoff + p.Beta*scale*math.Abs(s.dx)
 	s.x += oneEuroAlpha(fc, dt) * (x - s.x)
 	return s.x
 }
@@ -58,11 +65,19 @@ func (s *euroState) filter(x, dt float64, p OneEuro) float64 {
 var (
 	// DefaultSmoothRotation filters each joint rotation's quaternion components.
 	DefaultSmoothRotation = OneEuro{MinCutoff: 0.02, Beta: 1.5, DCutoff: 0.3}
-	// DefaultSmoothPosition filters x/z and y/z of the translation.
-	DefaultSmoothPosition = OneEuro{MinCutoff: 0.015, Beta: 40, DCutoff: 0.3}
+	// DefaultSmoothPosition filters x/z and y/z of the translation, its Beta for a speed in
+	// body heights per frame (bodyHeight): a walker crossing a tenth of their height a frame
+	// gets a cutoff of 0.85 cycles per frame (a lag of about a fifth of a frame), someone
+	// standing still 0.05.
+	DefaultSmoothPosition = OneEuro{MinCutoff: 0.05, Beta: 8, DCutoff: 0.3}
 	// DefaultSmoothDepth filters ln z of the translation.
 	DefaultSmoothDepth = OneEuro{MinCutoff: 0.02, Beta: 8, DCutoff: 0.3}
 )
+
+// bodyHeight is the height in metres that the position filter measures speeds in (an adult's,
+// about the mannequin's), so that its parameters fit a person near or far: the same walk is
+// the same speed in body heights per frame at any depth.
+const bodyHeight = 1.7
 
 // smoothForget is how many frames a track may go without a found pose before the smoother
 // forgets it: a track whose pose is found again later starts afresh from that pose.
@@ -184,8 +199,10 @@ func (s *PoseSmoother) smooth(st *smoothTrack, p *human.Person, dt float64) {
 	}
 	tc := translationCoords(p.CamT)
 	var out [3]float64
-	out[0] = st.t[0].filter(tc[0], dt, s.Position)
-	out[1] = st.t[1].filter(tc[1], dt, s.Position)
+	// The image position's speed in body heights per frame: x/z times z over the height.
+	heights := math.Max(float64(p.CamT[2]), 1e-6) / bodyHeight
+	out[0] = st.t[0].filterScaled(tc[0], dt, s.Position, heights)
+	out[1] = st.t[1].filterScaled(tc[1], dt, s.Position, heights)
 	out[2] = st.t[2].filter(tc[2], dt, s.Depth)
 	z := math.Exp(out[2])
 	p.CamT = [3]float32{float32(out[0] * z), float32(out[1] * z), float32(z)}
