@@ -58,25 +58,31 @@ const sceneCutDistance = 0.5
 // (ROIOfKeypoints of its alignment points), so that neither the person detector nor
 // BlazePose's region detector runs for the people already tracked. The person detector runs
 // on the first frame, every Every frames after its last run, and at once whenever nobody is
-// tracked, a track was lost on the frame before, or the frame starts a new scene (its luma
-// histogram differs from the frame before's by more than sceneCutDistance). Its boxes that
-// match no track (IoU below 0.3 with every track's box) start new tracks, whose first
-// regions BlazePose places as for any detection (its region detector, else the box:
-// BlazePose.EstimateDetailed); a box that matches a lost track, or any track on a scene cut,
-// places that track's region anew and keeps its id.
+// tracked, a track was lost on the frame before (its first frame without a body), an
+// established track was found on the same body as another, or the frame starts a new scene
+// (its luma histogram differs from the frame before's by more than sceneCutDistance). It runs
+// beside the landmark model on the tracked regions, since it needs only the tracks' boxes of
+// the frame before. Its boxes are matched to the tracks greedily by IoU (at least
+// trackFoundIoU with a track found on the frame before, trackMinIoU with a lost one); a box
+// left over starts a new track unless 60% of a found track's landmark box lies inside it
+// (trackCoveredShare). A new track's first region, and that of a lost track a box matched (of
+// every matched track, on a scene cut, when the tracks no box matched end), is placed as for
+// any detection (BlazePose's region detector, else the box: BlazePose.EstimateDetailed); its
+// id is kept.
 //
 // A track whose landmarks show no body (pose flag below 0.3, or a body leaning over 45
 // degrees in an upright box) is lost: its person is human.PoseMissing on that frame (a
 // stages.PeopleFilter such as PoseHold may hold the pose), it is looked for in its last region
 // moved on by its velocity, and it ends after MaxLost frames without a body. A new track whose
-// first landmarks show no body ends at once: a detection without a pose is not drawn. Two
-// found tracks whose landmark boxes overlap by IoU over 0.6 are one person: the younger ends.
+// first region shows no body is not drawn (PoseMissing, TrackID 0: a detection without a pose)
+// and is looked for once more in its box (candidateTries), then ends. Two found tracks whose
+// landmark boxes overlap by IoU over trackDuplicateIoU are one person: the younger ends.
 //
 // TrackInto must be called once per frame, in stream order, from one goroutine; the landmark
-// model runs on up to Workers goroutines at once (the tracks of a frame shared out), so
-// Detector and the BlazePose's runners must be safe for concurrent use with themselves (ONNX
-// Runtime sessions are). Set the fields before the first frame; NewPoseTracker gives the
-// defaults.
+// model runs on up to Workers goroutines at once (the tracks of a frame shared out), beside
+// the detector, so the Detector and the BlazePose's runners must be safe for concurrent use
+// (ONNX Runtime sessions are). Set the fields before the first frame; NewPoseTracker gives
+// the defaults.
 type PoseTracker struct {
 	// Detector finds the people that are not tracked yet.
 	Detector Detector
@@ -144,6 +150,10 @@ type poseTrack struct {
 	seed   human.Detection // the detection that places this frame's region
 	lm     Landmarks       // this frame's landmarks
 	drop   bool            // ends after this frame
+	// upright is whether the detector's last box of the person was upright (at least
+	// uprightAspect times as high as wide): the person stands, and a body leaning over 45
+	// degrees is a wrong reading.
+	upright bool
 }
 
 // NewPoseTracker returns a PoseTracker over det and pose with the defaults: Every
@@ -156,9 +166,9 @@ func NewPoseTracker(det Detector, pose *BlazePose) *PoseTracker {
 func (t *PoseTracker) Times() TrackTimes { return t.times }
 
 // TrackInto sets people to the people of f, one per track alive on f (ordered by track id,
-// TrackID the track's id) plus one human.PoseMissing person, TrackID 0, for each detection
-// whose first region showed no body; it reuses people's buffers (human.Reuse) and returns
-// the slice. A found person's Box is the box around its 33 landmarks; a lost one's is its last
+// TrackID the track's id), where a detection whose region showed no body yet and a track that
+// ended as another's duplicate are human.PoseMissing with TrackID 0; it reuses people's
+// buffers (human.Reuse) and returns the slice. A found person's Box is the box around its 33 landmarks; a lost one's is its last
 // found box moved on by its velocity. Errors (of the detector or the landmark model) name the
 // frame; after one, people holds nobody and the tracks are as before the frame.
 func (t *PoseTracker) TrackInto(f *rawvideo.Frame, people []human.Person) ([]human.Person, error) {
@@ -300,7 +310,9 @@ func (t *PoseTracker) match(dets []human.Detection, cut bool) {
 			continue
 		}
 		trackTaken[p.track], detTaken[p.det] = true, true
-		if tr := &t.tracks[p.track]; tr.lost > 0 || cut {
+		tr := &t.tracks[p.track]
+		tr.upright = upright(dets[p.det].Box)
+		if tr.lost > 0 || cut {
 			tr.seeded, tr.seed = true, dets[p.det]
 		}
 	}
@@ -310,7 +322,7 @@ func (t *PoseTracker) match(dets []human.Detection, cut bool) {
 			continue
 		}
 		t.nextID++
-		t.tracks = append(t.tracks, poseTrack{id: t.nextID, box: dets[d].Box, seeded: true, seed: dets[d]})
+		t.tracks = append(t.tracks, poseTrack{id: t.nextID, box: dets[d].Box, seeded: true, seed: dets[d], upright: upright(dets[d].Box)})
 	}
 }
 
@@ -401,8 +413,17 @@ func (t *PoseTracker) update(f *rawvideo.Frame, people []human.Person) []human.P
 		tr := &t.tracks[i]
 		p := &people[n]
 		n++
-		p.Detection = human.Detection{Box: tr.predicted(), Score: tr.lm.Score, TrackID: tr.id}
-		fit := t.Pose.place(p, &tr.lm, cam) // judged against the box the track expected
+		// Judged against a box as upright as the detector's last box of the person: a body
+		// leaning over where the detector saw someone standing is a wrong reading (the
+		// landmark box itself would follow the wrong reading and let it stay).
+		judge := tr.predicted()
+		if tr.upright {
+			cx, h := (judge.X1+judge.X2)/2, judge.Height()
+			judge.X1, judge.X2 = cx-h/8, cx+h/8 // twice as high as wide: upright
+		}
+		p.Detection = human.Detection{Box: judge, Score: tr.lm.Score, TrackID: tr.id}
+		fit := t.Pose.place(p, &tr.lm, cam)
+		p.Box = tr.predicted()
 		if !fit.found {
 			tr.lost++
 			if tr.lost > t.MaxLost || !tr.found && tr.lost > candidateTries {
@@ -460,6 +481,10 @@ func (t *PoseTracker) update(f *rawvideo.Frame, people []human.Person) []human.P
 // predicted returns the box the track is expected in on this frame: its last box (moved on
 // while lost, see update).
 func (tr *poseTrack) predicted() human.Box { return tr.box }
+
+// upright reports whether box is at least uprightAspect times as high as wide: a standing
+// person's.
+func upright(box human.Box) bool { return box.Height() >= uprightAspect*box.Width() }
 
 // landmarkBox returns the box around lm's 33 image landmarks.
 func landmarkBox(lm *Landmarks) human.Box {

@@ -16,7 +16,8 @@ import (
 
 // Parts are what Open made: the stage graph's parts and sizes, and what to say about them.
 type Parts struct {
-	// Config holds the detector (capped at MaxPeople), the tracker, the pose estimator, the
+	// Config holds the detector (capped at MaxPeople), the tracker, the pose estimator (and,
+	// for BlazePose with DetectEvery above 0, the pose tracking that takes their place), the
 	// people steps (with Smooth on, models.PoseSmoother; then models.PoseHold: a track keeps
 	// its last found pose for models.DefaultHoldFrames frames while none is found), the render
 	// workers (len(Config.Renderers) of them), the pose writer (nil without Poses) and
