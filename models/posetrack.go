@@ -431,7 +431,8 @@ func (t *PoseTracker) update(f *rawvideo.Frame, people []human.Person) []human.P
 			}
 			if tr.found && tr.lost == 1 {
 				t.mustRun = true // a track just lost: the detector looks for its person at once
-			} else {
+			}
+			if !tr.found {
 				p.TrackID = 0 // a detection without a pose yet: not a track, not drawn
 			}
 			continue
