@@ -61,8 +61,8 @@ type Options struct {
 	// on the frame before): every DetectEvery frames, and at once when nobody is tracked, a
 	// track is lost or the scene cuts. 0 turns pose tracking off: the detector runs on every
 	// frame and each of its boxes is posed on its own, as for HMR2 and the stand-in, which
-	// always work so. Background subtraction, which learns from every frame, runs on every
-	// frame either way.
+	// always work so, and detector none (nobody to track). Background subtraction, which
+	// learns from every frame, runs on every frame either way.
 	DetectEvery int
 	// Threads is ONNX Runtime's intra-op threads per session; 0 leaves ONNX Runtime's default
 	// (one per core).

@@ -117,7 +117,8 @@ func Open(o Options) (_ *Parts, err error) {
 		}
 	}}
 	p.Config.Tracker = models.NewTracker()
-	if pm.blazePose != nil && o.DetectEvery > 0 {
+	_, nobody := det.(models.Nobody)
+	if pm.blazePose != nil && o.DetectEvery > 0 && !nobody { // with nobody to find, nothing to track
 		t := models.NewPoseTracker(p.Config.Detector, pm.blazePose)
 		t.Every, t.Workers, t.MaxPeople = o.DetectEvery, o.PoseWorkers, o.MaxPeople
 		if _, ok := det.(*models.BackgroundSubtractor); ok {
