@@ -19,7 +19,7 @@ MESHPIPE_CMD ?= $(strip bin/meshpipe -s $(DEMO_SIZE) -r $(DEMO_RATE) -motion $(D
 DEMO_OUT := out/vtest_mesh.mp4
 DEMO_SHEET := out/vtest_mesh_sheet.png
 
-.PHONY: all setup build plugin cluster-demo bench-cluster bench bench-gpu bench-plugin bench-render test test-race fuzz-short demo demo-cyclist clean distclean
+.PHONY: all setup build plugin cluster-demo bench-cluster bench bench-gpu bench-plugin bench-render test test-race fuzz-short demo demo-cyclist demo-moving clean distclean
 
 all: build plugin
 
@@ -140,6 +140,31 @@ demo-cyclist: setup build
 	bin/meshpipe -i .deps/samples/g1.avi -o out/g1_mesh.mp4 -y -nostats $(CYCLIST_FLAGS)
 	@bash scripts/contact_sheet.sh out/g1_mesh.mp4 out/g1_mesh_sheet.png 4x2 300
 	@echo "video:  out/g1_mesh.mp4"; echo "sheet:  out/g1_mesh_sheet.png"
+
+# make demo-moving: a moving camera made from vtest.avi with ffmpeg's zoompan into
+# out/moving_in.mp4 (512x384, 10 fps: a view that pans steadily from the left edge to the right,
+# tilts down from a quarter to three quarters of the free height and zooms in from 1.5x to 1.7x
+# over MOVING_FRAMES frames), through meshpipe with its defaults (NanoDet-g, pose tracking),
+# then a contact sheet of 8 frames and how many of the people detected or tracked were drawn
+# (from -poses).
+#   MOVING_FRAMES=N   the clip's length, 2 to 795 frames of vtest.avi (default 200: about a
+#                     minute of meshpipe on 2 cores)
+MOVING_FRAMES ?= 200
+demo-moving: setup build
+	@mkdir -p out
+	@n='$(MOVING_FRAMES)'; \
+	[[ $$n =~ ^[0-9]+$$ && $$n -ge 2 && $$n -le 795 ]] || { echo "demo-moving: MOVING_FRAMES=$$n: want 2 to 795 (vtest.avi's frames)" >&2; exit 2; }; \
+	last=$$((n - 1)); \
+	ffmpeg -v error -y -i .deps/samples/vtest.avi -frames:v $$n \
+	  -vf "zoompan=z='1.5+0.2*on/$$last':x='(iw-iw/zoom)*on/$$last':y='(ih-ih/zoom)*(0.25+0.5*on/$$last)':d=1:s=512x384:fps=10" \
+	  -c:v libx264 -pix_fmt yuv420p out/moving_in.mp4
+	bin/meshpipe -i out/moving_in.mp4 -o out/moving_mesh.mp4 -y -nostats -poses out/moving_poses.jsonl
+	@bash scripts/contact_sheet.sh out/moving_mesh.mp4 out/moving_mesh_sheet.png 4x2 300
+	@all=$$(grep -o '"bbox"' out/moving_poses.jsonl | wc -l); \
+	held=$$(grep -o '"pose_status":"held"' out/moving_poses.jsonl | wc -l); \
+	missing=$$(grep -o '"pose_status":"missing"' out/moving_poses.jsonl | wc -l); \
+	echo "input:  out/moving_in.mp4"; echo "video:  out/moving_mesh.mp4"; echo "sheet:  out/moving_mesh_sheet.png"; \
+	echo "poses:  out/moving_poses.jsonl: $$all people over the frames, $$((all - missing)) drawn ($$held of them held), $$missing not (no pose)"
 
 clean:
 	rm -rf bin out

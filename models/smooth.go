@@ -40,29 +40,50 @@ type euroState struct {
 // filter returns the filtered value of x, dt frames after the previous one, under p, and
 // updates the state.
 func (s *euroState) filter(x, dt float64, p OneEuro) float64 {
+	return s.filterScaled(x, dt, p, 1)
+}
+
+// filterScaled is filter with the speed that raises the cutoff measured in units of 1/scale
+// of the signal's (MediaPipe's OneEuroFilter value scale): cutoff = MinCutoff +
+// Beta*scale*|speed|.
+func (s *euroState) filterScaled(x, dt float64, p OneEuro, scale float64) float64 {
 	dx := (x - s.x) / dt
 	s.dx += oneEuroAlpha(p.DCutoff, dt) * (dx - s.dx)
-	fc := p.MinCutoff + p.Beta*math.Abs(s.dx)
+	fc := p.MinCutoff + p.Beta*scale*math.Abs(s.dx)
 	s.x += oneEuroAlpha(fc, dt) * (x - s.x)
 	return s.x
 }
 
-// Smoothing defaults, tuned on vtest.avi's walkers with NanoDet-g and BlazePose full (10 fps):
-// they more than halve the mean acceleration of the drawn joints per track (in the image: 10.0
-// px/frame^2 as found, 4.6 smoothed; pipeline's TestVtestUprightAndSmooth), while a step is
-// followed to within 10% a frame after it (a 90 degree turn to 6.4 degrees, a move of 2 m to
-// 5 cm; smooth_test.go). Rotations are filtered as unit
-// quaternions (components in [-1, 1]) and the translation as its image position (x/z, y/z:
-// the tangent of the angle from the optical axis) and log depth ln z, so that the same
-// parameters fit a person near or far.
+// Smoothing defaults, tuned on vtest.avi's walkers with NanoDet-g and BlazePose full under pose
+// tracking (10 fps), replaying the 795 frames' found poses through the filters: the drawn joints'
+// mean acceleration per track falls to 0.55 of the found poses' (5.8 to 3.2 px/frame^2 in the
+// image; pipeline's TestVtestUprightAndSmooth), while a walker's smoothed body stays within
+// 1.8 px of the found one's centre (3.2 px per joint), and a step is followed to within 10% a
+// frame after it (a 90 degree turn, a move of a fifth of the body's height; smooth_test.go).
+// The root follows a turn at once (its Beta is high); the other joints, whose rotations come
+// from small, noisy landmark directions, are smoothed hard (Beta 0.1: a limb's swing lags by
+// about a frame). Rotations are filtered as unit quaternions (components in [-1, 1]) and the
+// translation as its image position (x/z, y/z: the tangent of the angle from the optical
+// axis, its speed in body heights per frame) and log depth ln z, so that the same parameters
+// fit a person near or far.
 var (
-	// DefaultSmoothRotation filters each joint rotation's quaternion components.
-	DefaultSmoothRotation = OneEuro{MinCutoff: 0.02, Beta: 1.5, DCutoff: 0.3}
-	// DefaultSmoothPosition filters x/z and y/z of the translation.
-	DefaultSmoothPosition = OneEuro{MinCutoff: 0.015, Beta: 40, DCutoff: 0.3}
+	// DefaultSmoothRoot filters the root rotation's quaternion components.
+	DefaultSmoothRoot = OneEuro{MinCutoff: 0.02, Beta: 1.5, DCutoff: 0.3}
+	// DefaultSmoothRotation filters each other joint rotation's quaternion components.
+	DefaultSmoothRotation = OneEuro{MinCutoff: 0.01, Beta: 0.1, DCutoff: 0.3}
+	// DefaultSmoothPosition filters x/z and y/z of the translation, its Beta for a speed in
+	// body heights per frame (bodyHeight): a walker crossing a tenth of their height a frame
+	// gets a cutoff of about 0.5 cycles per frame (a lag of a third of a frame), someone
+	// standing still 0.04.
+	DefaultSmoothPosition = OneEuro{MinCutoff: 0.04, Beta: 5, DCutoff: 0.3}
 	// DefaultSmoothDepth filters ln z of the translation.
 	DefaultSmoothDepth = OneEuro{MinCutoff: 0.02, Beta: 8, DCutoff: 0.3}
 )
+
+// bodyHeight is the height in metres that the position filter measures speeds in (an adult's,
+// about the mannequin's), so that its parameters fit a person near or far: the same walk is
+// the same speed in body heights per frame at any depth.
+const bodyHeight = 1.7
 
 // smoothForget is how many frames a track may go without a found pose before the smoother
 // forgets it: a track whose pose is found again later starts afresh from that pose.
@@ -79,9 +100,11 @@ const smoothForget = DefaultHoldFrames
 // stages.PeopleFilter: frames must come in stream order, numbered by Seq, from one goroutine;
 // it allocates only when a track is new.
 type PoseSmoother struct {
-	// Rotation, Position and Depth are the filters' parameters (DefaultSmoothRotation,
-	// DefaultSmoothPosition, DefaultSmoothDepth by default).
-	Rotation, Position, Depth OneEuro
+	// Root, Rotation, Position and Depth are the filters' parameters: for the root
+	// rotation (GlobalOrient), the other 23 joint rotations, the image position and the depth
+	// (DefaultSmoothRoot, DefaultSmoothRotation, DefaultSmoothPosition, DefaultSmoothDepth by
+	// default).
+	Root, Rotation, Position, Depth OneEuro
 
 	body   *Body
 	tracks map[int]*smoothTrack
@@ -102,7 +125,7 @@ type smoothTrack struct {
 // body the pose estimator poses: the same vertex count).
 func NewPoseSmoother(body *Body) *PoseSmoother {
 	return &PoseSmoother{
-		Rotation: DefaultSmoothRotation, Position: DefaultSmoothPosition, Depth: DefaultSmoothDepth,
+		Root: DefaultSmoothRoot, Rotation: DefaultSmoothRotation, Position: DefaultSmoothPosition, Depth: DefaultSmoothDepth,
 		body: body, tracks: map[int]*smoothTrack{},
 	}
 }
@@ -170,9 +193,13 @@ func (s *PoseSmoother) smooth(st *smoothTrack, p *human.Person, dt float64) {
 			q = quat.Scale(-1, q)
 		}
 		st.prevQ[j] = q
+		params := s.Rotation
+		if j == 0 {
+			params = s.Root
+		}
 		var out [4]float64
 		for c, v := range [4]float64{q.Real, q.Imag, q.Jmag, q.Kmag} {
-			out[c] = st.rot[j][c].filter(v, dt, s.Rotation)
+			out[c] = st.rot[j][c].filter(v, dt, params)
 		}
 		sq := quat.Number{Real: out[0], Imag: out[1], Jmag: out[2], Kmag: out[3]}
 		if n := quat.Abs(sq); n > 1e-9 {
@@ -184,8 +211,10 @@ func (s *PoseSmoother) smooth(st *smoothTrack, p *human.Person, dt float64) {
 	}
 	tc := translationCoords(p.CamT)
 	var out [3]float64
-	out[0] = st.t[0].filter(tc[0], dt, s.Position)
-	out[1] = st.t[1].filter(tc[1], dt, s.Position)
+	// The image position's speed in body heights per frame: x/z times z over the height.
+	heights := math.Max(float64(p.CamT[2]), 1e-6) / bodyHeight
+	out[0] = st.t[0].filterScaled(tc[0], dt, s.Position, heights)
+	out[1] = st.t[1].filterScaled(tc[1], dt, s.Position, heights)
 	out[2] = st.t[2].filter(tc[2], dt, s.Depth)
 	z := math.Exp(out[2])
 	p.CamT = [3]float32{float32(out[0] * z), float32(out[1] * z), float32(z)}

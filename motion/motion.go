@@ -169,7 +169,8 @@ func NewRecorder() *Recorder { return &Recorder{tracks: map[int]*trackData{}} }
 
 // AddFrame records the people of frame (the stream's frame index, from 0). Frames must come in
 // increasing order (gaps are frames where nobody was seen). Errors name the frame and track:
-// a frame not after the previous one, a track id below 1 (motion needs tracked people), a track
+// a frame not after the previous one, a track id below 1 (motion needs tracked people; an
+// untracked person whose pose is missing, a detection without a body, is skipped), a track
 // twice in one frame, or a found pose with a rotation that is not one or a value that is not
 // finite. Nothing of a frame with an error is recorded.
 func (r *Recorder) AddFrame(frame int64, people []Sample) error {
@@ -181,6 +182,9 @@ func (r *Recorder) AddFrame(frame int64, people []Sample) error {
 	}
 	for i := range people {
 		p := &people[i]
+		if p.TrackID == 0 && p.Status == Missing {
+			continue // a detection no track took, without a pose: nothing to animate
+		}
 		if p.TrackID < 1 {
 			return fmt.Errorf("frame %d: person %d has track id %d; motion files need tracked people (ids from 1)", frame, i, p.TrackID)
 		}

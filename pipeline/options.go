@@ -56,6 +56,14 @@ type Options struct {
 	// Euro filters on the joint rotations and the translation), "off" to draw each frame's
 	// poses as the pose model gives them.
 	Smooth string
+	// DetectEvery is, for the BlazePose models, how often the person detector runs while
+	// people are tracked (models.PoseTracker: each person's region comes from their landmarks
+	// on the frame before): every DetectEvery frames, and at once when nobody is tracked, a
+	// track is lost or the scene cuts. 0 turns pose tracking off: the detector runs on every
+	// frame and each of its boxes is posed on its own, as for HMR2 and the stand-in, which
+	// always work so, and detector none (nobody to track). Background subtraction, which
+	// learns from every frame, runs on every frame either way.
+	DetectEvery int
 	// Threads is ONNX Runtime's intra-op threads per session; 0 leaves ONNX Runtime's default
 	// (one per core).
 	Threads int
@@ -98,14 +106,15 @@ type Options struct {
 }
 
 // DefaultOptions returns the defaults both faces share: the pose model picked, the detector
-// picked (nanodet when its file is found, else bgsub), the mannequin, at most models.DefaultMaxPeople people, alpha 1, the
+// picked (nanodet when its file is found, else bgsub), pose tracking with the detector every
+// models.DefaultDetectEvery frames, smoothing on, the mannequin, at most models.DefaultMaxPeople people, alpha 1, the
 // default colour, gl.DefaultSamples, one ONNX Runtime thread per session and device auto;
 // for the graph, batches of 4 crops, 2 pose workers (docs/design.md measured two single-threaded
 // users of one session as fastest on 2 cores) and the render workers picked.
 func DefaultOptions() Options {
 	return Options{
 		MaxPeople: models.DefaultMaxPeople, Alpha: 1, Color: "default",
-		Samples: gl.DefaultSamples, Smooth: "on", Threads: 1, Device: "auto",
+		Samples: gl.DefaultSamples, Smooth: "on", DetectEvery: models.DefaultDetectEvery, Threads: 1, Device: "auto",
 		Batch: 4, PoseWorkers: 2,
 	}
 }
@@ -120,6 +129,8 @@ func (o *Options) Check() error {
 	switch {
 	case o.Smooth != "on" && o.Smooth != "off":
 		return fmt.Errorf("%ssmooth %q: want on or off", p, o.Smooth)
+	case o.DetectEvery < 0:
+		return fmt.Errorf("%sdetect-every %d: want 0 (no pose tracking: the detector on every frame) or more", p, o.DetectEvery)
 	case o.Samples < 1 || o.Samples > 16:
 		return fmt.Errorf("%ssamples %d: want 1 (no anti-aliasing) to 16", p, o.Samples)
 	case o.MaxPeople < 1:
@@ -191,6 +202,9 @@ var Shared = []Option{
 		func(o *Options) any { return &o.Device }},
 	{"smooth", "on|off", "smooth each person's pose over time (One Euro filters on the joint rotations and the translation, per track): on or off",
 		func(o *Options) any { return &o.Smooth }},
+	{"detect-every", "N", "BlazePose: run the person detector every N frames while people are tracked, and at once when nobody is, a track is lost or the scene cuts; " +
+		"in between each person's region comes from their landmarks on the frame before. 0: the detector on every frame, each box posed on its own (no pose tracking)",
+		func(o *Options) any { return &o.DetectEvery }},
 }
 
 // SharedOption returns the option of Shared called name; it panics when there is none, since

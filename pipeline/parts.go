@@ -16,7 +16,8 @@ import (
 
 // Parts are what Open made: the stage graph's parts and sizes, and what to say about them.
 type Parts struct {
-	// Config holds the detector (capped at MaxPeople), the tracker, the pose estimator, the
+	// Config holds the detector (capped at MaxPeople), the tracker, the pose estimator (and,
+	// for BlazePose with DetectEvery above 0, the pose tracking that takes their place), the
 	// people steps (with Smooth on, models.PoseSmoother; then models.PoseHold: a track keeps
 	// its last found pose for models.DefaultHoldFrames frames while none is found), the render
 	// workers (len(Config.Renderers) of them), the pose writer (nil without Poses) and
@@ -37,6 +38,9 @@ type Parts struct {
 	// Body names the body model drawn: "mannequin" or its file; Vertices is its vertex count.
 	Body     string
 	Vertices int
+	// Tracking is the pose tracker when the graph tracks people (Config.Tracking: a BlazePose
+	// model with DetectEvery above 0), for its figures (TrackTimes); nil otherwise.
+	Tracking *models.PoseTracker
 	// BodyModel is that body model itself, for what else is made of the poses (the -motion
 	// files); it must not be changed.
 	BodyModel *models.Body
@@ -113,6 +117,15 @@ func Open(o Options) (_ *Parts, err error) {
 		}
 	}}
 	p.Config.Tracker = models.NewTracker()
+	_, nobody := det.(models.Nobody)
+	if pm.blazePose != nil && o.DetectEvery > 0 && !nobody { // with nobody to find, nothing to track
+		t := models.NewPoseTracker(p.Config.Detector, pm.blazePose)
+		t.Every, t.Workers, t.MaxPeople = o.DetectEvery, o.PoseWorkers, o.MaxPeople
+		if _, ok := det.(*models.BackgroundSubtractor); ok {
+			t.Every = 1 // it learns the background from every frame
+		}
+		p.Config.Tracking, p.Tracking = t, t
+	}
 	hold := models.NewPoseHold(models.DefaultHoldFrames)
 	if o.Smooth == "on" {
 		p.Config.People = peopleSteps{models.NewPoseSmoother(body), hold}

@@ -13,9 +13,10 @@ import (
 // poseModel is the pose estimator openPose chose, what to call it, and what closes its
 // sessions (also on an error, for what was opened before it).
 type poseModel struct {
-	est     stages.PoseEstimator
-	name    string // for the log: which model, from which files
-	closers []func() error
+	est       stages.PoseEstimator
+	blazePose *models.BlazePose // est, when it is BlazePose (it can track people)
+	name      string            // for the log: which model, from which files
+	closers   []func() error
 }
 
 // PoseModelKind returns the pose model o chooses: PoseModel with "lite", "full" and "heavy"
@@ -114,7 +115,8 @@ func openPose(o *Options, opt ort.Options, body *models.Body, bodyName string) (
 			regions = "regions from " + detPath
 		}
 		pm.name = fmt.Sprintf("%s (%s; %s)", kind, path, regions)
-		pm.est = models.NewBlazePose(kind, sess, body, bo)
+		pm.blazePose = models.NewBlazePose(kind, sess, body, bo)
+		pm.est = pm.blazePose
 		return pm, nil
 	}
 	return pm, fmt.Errorf("%spose-model %q: want hmr2, blazepose-lite, blazepose-full, blazepose-heavy or standin", p, o.PoseModel)

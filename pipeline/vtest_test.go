@@ -102,9 +102,10 @@ type discard struct{}
 func (discard) Write(*rawvideo.Frame) error { return nil }
 
 // Over the 795 frames of vtest.avi, with the defaults (NanoDet-g, BlazePose full, smoothing
-// and hold) in the stage graph: no drawn body leans more than 45 degrees from upright (every
-// walker there stands), and smoothing at least halves the mean joint acceleration per track
-// (the drawn joints in the image, over found poses of consecutive frames). Skipped with
+// and hold, pose tracking) in the stage graph: no drawn body leans more than 45 degrees from
+// upright (every walker there stands), and smoothing takes the mean joint acceleration per
+// track to at most 0.6 of the found poses' (the drawn joints in the image, over found poses of
+// consecutive frames). Skipped with
 // -short: it runs BlazePose on about 5,000 people (minutes on two cores).
 func TestVtestUprightAndSmooth(t *testing.T) {
 	if testing.Short() {
@@ -149,7 +150,12 @@ func TestVtestUprightAndSmooth(t *testing.T) {
 	}
 	raw, smooth := meanTrackAccel(rec.raw), meanTrackAccel(rec.smooth)
 	t.Logf("mean joint acceleration per track: %.2f px/frame^2 as found, %.2f smoothed (%.2f)", raw, smooth, smooth/raw)
-	if smooth > raw/2 {
-		t.Errorf("smoothing kept %.2f of the joints' acceleration, want at most half", smooth/raw)
+	// Pose tracking already steadies the landmarks (regions from the frame before's, not a
+	// new box each frame): the found joints' acceleration is about 5.8 px/frame^2, against 10.0
+	// with a region per detector box. Smoothing that follows a walker without lag and a turn
+	// within a frame takes it to 0.55 of that (3.2; docs in models/smooth.go); it must keep
+	// at most 0.6.
+	if smooth > 0.6*raw {
+		t.Errorf("smoothing kept %.2f of the joints' acceleration, want at most 0.6", smooth/raw)
 	}
 }

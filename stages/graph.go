@@ -3,6 +3,8 @@
 //	read.go     read      frames from a Source, in order, into a bounded pool of jobs
 //	detect.go   detect    people boxes (Detector) and track ids (Tracker), in frame order
 //	pose.go     pose      crops of consecutive frames batched through a PoseEstimator by 2 workers
+//	track.go    track     or, in place of detect and pose, a Tracking that finds and poses each
+//	                      frame's people from the frame before's, in frame order
 //	people.go   people    each frame's people, back in frame order, through a PeopleFilter
 //	render.go   render    meshes drawn over each frame by one Renderer per worker
 //	reorder.go  reorder   frames put back in sequence order (a fixed ring, no goroutines)
@@ -39,6 +41,10 @@ type Config struct {
 	Detector Detector
 	// Tracker, if not nil, assigns track ids after detection.
 	Tracker Tracker
+	// Tracking, if not nil, finds and poses the people of each frame in frame order, in
+	// place of Detector, Tracker and Pose (which are then not used; Batch and PoseWorkers
+	// neither).
+	Tracking Tracking
 	// Pose is shared by PoseWorkers goroutines.
 	Pose PoseEstimator
 	// PoseWorkers is the number of pose goroutines; 0 means 2.
@@ -76,8 +82,8 @@ func (c Config) FramesInFlight() int {
 
 // check reports a Config that lacks a part every frame needs.
 func (c Config) check() error {
-	if c.Detector == nil || c.Pose == nil || len(c.Renderers) == 0 {
-		return errors.New("stages: the graph needs a detector, a pose estimator and at least one renderer")
+	if c.Tracking == nil && (c.Detector == nil || c.Pose == nil) || len(c.Renderers) == 0 {
+		return errors.New("stages: the graph needs a detector and a pose estimator (or a tracking), and at least one renderer")
 	}
 	return nil
 }
@@ -176,7 +182,11 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 	eg, ctx := errgroup.WithContext(ctx)
 	g := &graph{ctx: ctx, rec: cfg.Recorder}
 	g.failedAt.Store(math.MaxInt64)
-	g.rec.begin(cfg.poseWorkers(), len(cfg.Renderers))
+	poseWorkers := cfg.poseWorkers()
+	if cfg.Tracking != nil {
+		poseWorkers = 1
+	}
+	g.rec.begin(poseWorkers, len(cfg.Renderers))
 	defer g.rec.end()
 
 	free := make(chan *job, inFlight)
@@ -198,10 +208,14 @@ func Run(ctx context.Context, cfg Config, src Source, dst Sink) (Stats, error) {
 		defer close(readDone)
 		readErr = g.read(src, free, detectCh)
 	}()
-	eg.Go(func() error { return g.detect(cfg.Detector, cfg.Tracker, detectCh, poseCh) })
-	batches := make(batchPool, cfg.poseWorkers()+2)
-	eg.Go(func() error { return g.batch(poseCh, batchCh, batches, max(cfg.Batch, 1), wait) })
-	pool(eg, cfg.poseWorkers(), posedCh, func(int) error { return g.pose(cfg.Pose, batchCh, posedCh, batches) })
+	if cfg.Tracking != nil {
+		eg.Go(func() error { return g.track(cfg.Tracking, detectCh, posedCh) })
+	} else {
+		eg.Go(func() error { return g.detect(cfg.Detector, cfg.Tracker, detectCh, poseCh) })
+		batches := make(batchPool, cfg.poseWorkers()+2)
+		eg.Go(func() error { return g.batch(poseCh, batchCh, batches, max(cfg.Batch, 1), wait) })
+		pool(eg, cfg.poseWorkers(), posedCh, func(int) error { return g.pose(cfg.Pose, batchCh, posedCh, batches) })
+	}
 	eg.Go(func() error { return g.people(cfg.People, posedCh, inFlight, renderCh) })
 	pool(eg, len(cfg.Renderers), doneCh, func(i int) error { return g.render(cfg.Renderers[i], renderCh, doneCh) })
 	var stats Stats

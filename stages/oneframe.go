@@ -8,8 +8,8 @@ import (
 
 // OneFrame runs the graph's stages on one frame at a time, synchronously, on the calling
 // goroutine, through the same code as Run: detect and track, pose (the frame's people as one
-// batch, as Run poses a frame with Batch 1), the PeopleFilter, render with the first of the
-// Config's Renderers, then the PoseWriter. Given the same Config and frames, it draws exactly what Run with Batch 1
+// batch, as Run poses a frame with Batch 1) or, with a Tracking, the track stage; the
+// PeopleFilter, render with the first of the Config's Renderers, then the PoseWriter. Given the same Config and frames, it draws exactly what Run with Batch 1
 // writes. It is the frei0r plugin's path, where each call must return its own frame with its
 // own people drawn. Config's sizes (PoseWorkers, Batch, BatchWait, InFlight) and Recorder are
 // not used. Run must not be called from two goroutines at once.
@@ -42,8 +42,12 @@ func (o *OneFrame) Run(f *rawvideo.Frame) (int, error) {
 	o.g.failedAt.Store(math.MaxInt64)
 	j := &o.j
 	j.frame, j.dets, j.people, j.err = f, j.dets[:0], j.people[:0], nil
-	o.g.detectJob(o.cfg.Detector, o.cfg.Tracker, j)
-	estimate(o.cfg.Pose, o.b[:], o.g.skip, o.g.fail, &o.sc) // the pose stage's batch of one
+	if o.cfg.Tracking != nil {
+		o.g.trackJob(o.cfg.Tracking, j)
+	} else {
+		o.g.detectJob(o.cfg.Detector, o.cfg.Tracker, j)
+		estimate(o.cfg.Pose, o.b[:], o.g.skip, o.g.fail, &o.sc) // the pose stage's batch of one
+	}
 	o.g.peopleJob(o.cfg.People, j)
 	o.g.renderJob(o.cfg.Renderers[0], j)
 	if j.err != nil {

@@ -47,6 +47,27 @@ type Figures struct {
 	Stages []StageFigures `json:"stages"`
 	// Live is set for a live source only.
 	Live *LiveFigures `json:"live,omitempty"`
+	// Tracking is set when the graph tracked people (BlazePose with -detect-every above 0):
+	// what the pose stage's time went to.
+	Tracking *TrackingFigures `json:"tracking,omitempty"`
+}
+
+// TrackingFigures split the pose stage's time of a tracking run (models.TrackTimes): the
+// person detector's runs, the regions placed for new or lost tracks (BlazePose's region
+// detector and the landmark model there), the landmark model on the regions that came from
+// the frame before's landmarks, and turning landmarks into placed bodies (inverse kinematics,
+// translation, skinning). Times are totals in milliseconds over the run; counts are runs or
+// regions.
+type TrackingFigures struct {
+	Frames       int     `json:"frames"`
+	DetectorRuns int     `json:"detector_runs"`
+	DetectorMs   float64 `json:"detector_ms"`
+	NewRegions   int     `json:"new_regions"`
+	NewRegionsMs float64 `json:"new_regions_ms"`
+	Tracked      int     `json:"tracked_regions"`
+	LandmarksMs  float64 `json:"landmarks_ms"`
+	PlacingMs    float64 `json:"placing_ms"`
+	SceneCuts    int     `json:"scene_cuts"`
 }
 
 // StageFigures is one stage's line of the summary: its workers, the frames it worked on, the

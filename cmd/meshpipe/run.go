@@ -92,7 +92,7 @@ func (o *options) flags(d *flagSet) {
 	d.boolean(&o.preview, "preview", "also show the output frames in a window (needs an X display, $DISPLAY); the output still gets every frame")
 
 	d.group("People and meshes (the frei0r plugin has each of these as a parameter of the same name)")
-	o.shared(d, "pose-model", "model", "model-dir", "detector", "alpha", "color", "samples", "max-people", "body", "smooth")
+	o.shared(d, "pose-model", "model", "model-dir", "detector", "detect-every", "alpha", "color", "samples", "max-people", "body", "smooth")
 	d.str(&o.Poses, "poses", "FILE.jsonl", "also write each frame's people to FILE (schema in README.md)")
 	d.str(&o.motion, "motion", "DIR", motionUsage)
 
@@ -341,6 +341,10 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		ls := in.live.Stats()
 		done = append(done, "captured", ls.Captured, "dropped", ls.Dropped,
 			"latency_p50", ms(ls.LatencyP50), "latency_p95", ms(ls.LatencyP95))
+	}
+	if p.Tracking != nil {
+		t := p.Tracking.Times()
+		done = append(done, "detector_runs", t.DetectorRuns, "new_regions", t.RegionsFound, "tracked_regions", t.Tracked)
 	}
 	log.Info("done", done...)
 	motionErr := mo.write(in.info.Rate, log) // what was written, also after a stop or a failure

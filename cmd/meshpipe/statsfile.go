@@ -30,6 +30,12 @@ func figures(o *options, p *pipeline.Parts, rec *stages.Recorder, cpu time.Durat
 		ls := live.Stats()
 		f.Live = &statsfile.LiveFigures{Captured: ls.Captured, Dropped: ls.Dropped, P50ms: statsfile.Ms(ls.LatencyP50), P95ms: statsfile.Ms(ls.LatencyP95)}
 	}
+	if p.Tracking != nil {
+		t := p.Tracking.Times()
+		f.Tracking = &statsfile.TrackingFigures{Frames: t.Frames, DetectorRuns: t.DetectorRuns, DetectorMs: statsfile.Ms(t.Detector),
+			NewRegions: t.RegionsFound, NewRegionsMs: statsfile.Ms(t.Regions), Tracked: t.Tracked, LandmarksMs: statsfile.Ms(t.Landmarks),
+			PlacingMs: statsfile.Ms(t.Placing), SceneCuts: t.SceneCuts}
+	}
 	return f
 }
 

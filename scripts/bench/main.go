@@ -51,27 +51,28 @@ var smallArch = []string{"--depth", "4", "--width", "256", "--heads", "4",
 
 // config is the bench's settings, from its flags.
 type config struct {
-	root       string // the repository
-	bin        string // meshpipe
-	out        string // where bench.md, bench.png and bench.json go
-	video      string
-	distinct   int // frames decoded per size
-	frames     int // per stand-in cell
-	pipeFrames int
-	hmrFrames  int // per cell with -model
-	memFrames  int
-	growFrames int // the growth run samples RSS after growFrames and 10x growFrames
-	rounds     int // each cell but the growth run runs this many times; the fastest run counts
-	model      string
-	modelLabel string
-	blazepose  string // -pose-model of the BlazePose rows; "none" skips them
-	device     string
-	ortLib     string
-	threads    int
-	pipeSize   int // bytes; 0: the system's default
-	sizes      []size
-	sections   map[string]bool
-	title      string
+	root        string // the repository
+	bin         string // meshpipe
+	out         string // where bench.md, bench.png and bench.json go
+	video       string
+	distinct    int // frames decoded per size
+	frames      int // per stand-in cell
+	pipeFrames  int
+	hmrFrames   int // per cell with -model
+	trackFrames int // per cell of the tracking table
+	memFrames   int
+	growFrames  int // the growth run samples RSS after growFrames and 10x growFrames
+	rounds      int // each cell but the growth run runs this many times; the fastest run counts
+	model       string
+	modelLabel  string
+	blazepose   string // -pose-model of the BlazePose rows; "none" skips them
+	device      string
+	ortLib      string
+	threads     int
+	pipeSize    int // bytes; 0: the system's default
+	sizes       []size
+	sections    map[string]bool
+	title       string
 }
 
 func main() {
@@ -94,6 +95,7 @@ func run() int {
 	flag.IntVar(&c.frames, "frames", 150, "frames per cell with the stand-in pose model")
 	flag.IntVar(&c.pipeFrames, "pipe-frames", 300, "frames per pipe-cost cell")
 	flag.IntVar(&c.hmrFrames, "hmr-frames", 32, "frames per cell with a real pose model (HMR2, BlazePose)")
+	flag.IntVar(&c.trackFrames, "track-frames", 100, "frames per cell of the tracking table (BlazePose at vtest.avi's own size)")
 	flag.IntVar(&c.memFrames, "mem-frames", 150, "frames per -in-flight cell")
 	flag.IntVar(&c.rounds, "rounds", 3, "run every cell this many times, round after round, and show the fastest run (other work on the machine only ever slows a run down); the growth run runs once")
 	flag.IntVar(&c.growFrames, "grow-frames", 100, "the growth run's RSS is sampled after this many frames and after 10 times as many")
@@ -105,7 +107,7 @@ func run() int {
 	flag.IntVar(&c.threads, "threads", 1, "meshpipe's -threads (ONNX Runtime intra-op threads per session)")
 	flag.IntVar(&c.pipeSize, "pipe-size", 0, "size in bytes of every pipe into and out of the commands (fcntl F_SETPIPE_SZ, at most /proc/sys/fs/pipe-max-size; 0: the system's default, 64 KiB)")
 	flag.StringVar(&sizes, "sizes", "640x360,1280x720,1920x1080", "frame sizes of the whole-pipeline table")
-	flag.StringVar(&sections, "sections", "pipe,sizes,scaling,memory", "which tables to make")
+	flag.StringVar(&sections, "sections", "pipe,sizes,scaling,tracking,memory", "which tables to make")
 	flag.StringVar(&c.title, "title", "meshpipe bench", "the markdown's heading")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -123,10 +125,10 @@ func run() int {
 	c.sections = map[string]bool{}
 	for _, s := range strings.Split(sections, ",") {
 		switch s {
-		case "pipe", "sizes", "scaling", "memory":
+		case "pipe", "sizes", "scaling", "tracking", "memory":
 			c.sections[s] = true
 		default:
-			fmt.Fprintf(os.Stderr, "bench: -sections: unknown %q (pipe, sizes, scaling, memory)\n", s)
+			fmt.Fprintf(os.Stderr, "bench: -sections: unknown %q (pipe, sizes, scaling, tracking, memory)\n", s)
 			return 2
 		}
 	}
@@ -135,7 +137,7 @@ func run() int {
 		return 2
 	}
 	for name, n := range map[string]int{"-distinct": c.distinct, "-frames": c.frames, "-pipe-frames": c.pipeFrames,
-		"-hmr-frames": c.hmrFrames, "-mem-frames": c.memFrames, "-grow-frames": c.growFrames} {
+		"-hmr-frames": c.hmrFrames, "-track-frames": c.trackFrames, "-mem-frames": c.memFrames, "-grow-frames": c.growFrames} {
 		if n < 2 {
 			fmt.Fprintf(os.Stderr, "bench: %s %d: need at least 2\n", name, n)
 			return 2
@@ -435,6 +437,18 @@ func plan(c *config, pm poseModels) []cell {
 			}
 		}
 	}
+	if c.sections["tracking"] && pm.blazePose != nil {
+		// The person detector and the regions of pose tracking against a box per person on every
+		// frame, at vtest.avi's own size: the default (NanoDet-g on a schedule, regions from the
+		// landmarks), NanoDet-g on every frame with a region per box, and background
+		// subtraction with a region per box (the default before pose tracking).
+		vt := size{768, 576}
+		bp := *pm.blazePose
+		meshpipe("tracking", "-detector bgsub -detect-every 0", bp, vt, c.trackFrames, "-detector", "bgsub", "-detect-every", "0")
+		meshpipe("tracking", "-detector nanodet -detect-every 0", bp, vt, c.trackFrames, "-detector", "nanodet", "-detect-every", "0")
+		meshpipe("tracking", "-detect-every 10 (default)", bp, vt, c.trackFrames)
+		meshpipe("tracking", "-detect-every 5", bp, vt, c.trackFrames, "-detect-every", "5")
+	}
 	if c.sections["memory"] {
 		for _, n := range []int{4, 8, 16, 32, 64} {
 			meshpipe("memory", fmt.Sprintf("-in-flight %d", n), std, hd, c.memFrames, "-in-flight", fmt.Sprint(n))
@@ -480,6 +494,9 @@ func describeSetup(c *config, pm poseModels) []string {
 		if pm.blazePose != nil || pm.hmr != nil {
 			counts = append(counts, fmt.Sprintf("%d (BlazePose, HMR2)", c.hmrFrames))
 		}
+	}
+	if c.sections["tracking"] && pm.blazePose != nil {
+		counts = append(counts, fmt.Sprintf("%d (tracking, 768x576)", c.trackFrames))
 	}
 	if c.sections["memory"] {
 		counts = append(counts, fmt.Sprintf("%d (-in-flight)", c.memFrames), fmt.Sprintf("%d (growth)", 10*c.growFrames))

@@ -121,6 +121,25 @@ func (r *report) markdown() string {
 		}
 	}
 
+	if rows := r.section("tracking"); len(rows) > 0 {
+		fmt.Fprintf(&b, "\n## Pose tracking (%s, %s)\n\n", rows[0].size, rows[0].model)
+		b.WriteString("The person detector on a schedule and each person's region from their landmarks on the frame before (`-detect-every N`), against a region per detector box on every frame (`-detect-every 0`). vs bgsub: fps over the first row's, side by side in this run. The tracking rows split the pose stage's time (-stats_file's tracking): the person detector (runs, and ms a run), the regions placed for new or lost tracks (BlazePose's region detector and the landmark model there: count, and ms each), the landmark model on the tracked regions (ms a region, wall, with the regions of a frame shared by the pose workers) and placing the bodies (inverse kinematics, translation, skinning: ms a frame).\n\n")
+		b.WriteString("| setting | fps | vs bgsub | people/frame | CPU ms/frame | pose | render | detector runs | detector ms/run | new regions | ms each | tracked regions | landmarks ms/region | placing ms/frame |\n")
+		b.WriteString("|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+		base := rows[0].fps()
+		for _, res := range rows {
+			fmt.Fprintf(&b, "| `%s` | %s | %.2fx | %s | %.1f | %s | %s |", res.label, fpsCell(res.fps(), res), res.fps()/base, peoplePerFrame(res),
+				ms(res.cpuPerFrame()), stageCell(res.Fig.Stage("pose")), stageCell(res.Fig.Stage("render")))
+			if t := res.Fig.Tracking; t != nil && t.Frames > 0 {
+				per := func(v float64, n int) float64 { return v / float64(max(n, 1)) }
+				fmt.Fprintf(&b, " %d | %.1f | %d | %.1f | %d | %.1f | %.2f |\n", t.DetectorRuns, per(t.DetectorMs, t.DetectorRuns), t.NewRegions,
+					per(t.NewRegionsMs, t.NewRegions), t.Tracked, per(t.LandmarksMs, t.Tracked), per(t.PlacingMs, t.Frames))
+			} else {
+				b.WriteString(" every frame | | | | | | |\n")
+			}
+		}
+	}
+
 	if rows := r.section("memory"); len(rows) > 0 {
 		fmt.Fprintf(&b, "\n## 4. Memory (%s, stand-in pose model)\n\n", rows[0].size)
 		b.WriteString("Peak RSS is the kernel's ru_maxrss for the whole process (ONNX Runtime, Mesa and the Go heap included); frame buffers = in-flight x one frame.\n\n")
