@@ -54,8 +54,9 @@ plugin:
 	@echo "plugin: bin/frei0r/meshpipe.so (use FREI0R_PATH=$(CURDIR)/bin/frei0r)"
 
 # Where the time goes (scripts/bench): pipe cost against cat, the whole pipeline at 640x360,
-# 1280x720 and 1920x1080, worker and batch scaling, and memory, side by side in one run; prints
-# the tables and writes out/bench.md, out/bench.png and out/bench.json. About 5-6 minutes on 2
+# 1280x720 and 1920x1080, worker and batch scaling, pose tracking against a region per box
+# (vtest.avi, BlazePose full), and memory, side by side in one run; prints
+# the tables and writes out/bench.md, out/bench.png and out/bench.json. About 9 minutes on 2
 # cores (more on a busy machine). Nothing in it fails on a timing; make test does not run it.
 #   BENCH_FLAGS=   the bench's flags (bin/meshpipe-bench -h), e.g. BENCH_FLAGS='-frames 300'
 BENCH_FLAGS ?=

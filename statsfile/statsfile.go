@@ -59,15 +59,24 @@ type Figures struct {
 // translation, skinning). Times are totals in milliseconds over the run; counts are runs or
 // regions.
 type TrackingFigures struct {
-	Frames       int     `json:"frames"`
+	// Frames is the number of frames tracked.
+	Frames int `json:"frames"`
+	// DetectorRuns is how many frames the person detector ran on; DetectorMs its time.
 	DetectorRuns int     `json:"detector_runs"`
 	DetectorMs   float64 `json:"detector_ms"`
+	// NewRegions is how many regions were placed for new or lost tracks; NewRegionsMs their
+	// time (BlazePose's region detector and the landmark model there).
 	NewRegions   int     `json:"new_regions"`
 	NewRegionsMs float64 `json:"new_regions_ms"`
-	Tracked      int     `json:"tracked_regions"`
-	LandmarksMs  float64 `json:"landmarks_ms"`
-	PlacingMs    float64 `json:"placing_ms"`
-	SceneCuts    int     `json:"scene_cuts"`
+	// Tracked is how many regions came from the frame before's landmarks; LandmarksMs the
+	// landmark model's wall time on them (a frame's regions shared by the pose workers).
+	Tracked     int     `json:"tracked_regions"`
+	LandmarksMs float64 `json:"landmarks_ms"`
+	// PlacingMs is the time turning landmarks into placed bodies (inverse kinematics,
+	// translation, skinning).
+	PlacingMs float64 `json:"placing_ms"`
+	// SceneCuts counts the frames taken for the start of a new scene.
+	SceneCuts int `json:"scene_cuts"`
 }
 
 // StageFigures is one stage's line of the summary: its workers, the frames it worked on, the
