@@ -46,6 +46,10 @@ const candidateTries = 1
 // taken for one person (two regions that drifted onto the same body); the younger track ends.
 const trackDuplicateIoU = 0.6
 
+// lostOverFoundIoU is the IoU between a lost track's box and a found track's landmark box above
+// which the lost one is taken for the same person, found again under the other id.
+const lostOverFoundIoU = 0.5
+
 // sceneCutDistance is the L1 distance between two consecutive frames' luma histograms (each
 // summing to 1, so the distance lies in [0, 2]) above which the second frame starts a new
 // scene: a cut changes what the frame shows and so its histogram, while a pan or people moving
@@ -76,7 +80,9 @@ const sceneCutDistance = 0.5
 // moved on by its velocity, and it ends after MaxLost frames without a body. A new track whose
 // first region shows no body is not drawn (PoseMissing, TrackID 0: a detection without a pose)
 // and is looked for once more in its box (candidateTries), then ends. Two found tracks whose
-// landmark boxes overlap by IoU over trackDuplicateIoU are one person: the younger ends.
+// landmark boxes overlap by IoU over trackDuplicateIoU are one person: the younger ends; a lost
+// track whose box overlaps a found one's by IoU over lostOverFoundIoU ends at once (TrackID 0,
+// not held).
 //
 // TrackInto must be called once per frame, in stream order, from one goroutine; the landmark
 // model runs on up to Workers goroutines at once (the tracks of a frame shared out), beside
@@ -465,6 +471,22 @@ func (t *PoseTracker) update(f *rawvideo.Frame, people []human.Person) []human.P
 					t.mustRun = true // the person b followed before may be elsewhere now
 				}
 				people[j].Status, people[j].TrackID = human.PoseMissing, 0
+			}
+		}
+	}
+	// A lost track where a found one is (IoU over lostOverFoundIoU) is that person, found
+	// again under the other id: it ends, and its pose is not held (a ghost beside the body).
+	for i := range t.tracks {
+		a := &t.tracks[i]
+		if a.drop || a.lost == 0 || !a.found {
+			continue
+		}
+		for j := range t.tracks {
+			b := &t.tracks[j]
+			if j != i && !b.drop && b.lost == 0 && human.IoU(a.box, b.box) > lostOverFoundIoU {
+				a.drop = true
+				people[i].TrackID = 0
+				break
 			}
 		}
 	}
