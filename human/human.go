@@ -31,9 +31,14 @@ func (b Box) Area() float32 {
 	return (b.X2 - b.X1) * (b.Y2 - b.Y1)
 }
 
+// Intersection returns the box common to a and b; empty (Area 0) when they do not overlap.
+func Intersection(a, b Box) Box {
+	return Box{max(a.X1, b.X1), max(a.Y1, b.Y1), min(a.X2, b.X2), min(a.Y2, b.Y2)}
+}
+
 // IoU returns the intersection over union of two boxes, in [0, 1]; 0 when both are empty.
 func IoU(a, b Box) float32 {
-	in := Box{max(a.X1, b.X1), max(a.Y1, b.Y1), min(a.X2, b.X2), min(a.Y2, b.Y2)}.Area()
+	in := Intersection(a, b).Area()
 	u := a.Area() + b.Area() - in
 	if u <= 0 {
 		return 0

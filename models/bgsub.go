@@ -124,6 +124,9 @@ func NewBackgroundSubtractor() *BackgroundSubtractor {
 // Reset forgets the background: the next frame starts a new model and warm-up.
 func (b *BackgroundSubtractor) Reset() { b.frames = 0 }
 
+// LearnsEveryFrame reports true: the background model learns from every frame (Learner).
+func (b *BackgroundSubtractor) LearnsEveryFrame() bool { return true }
+
 // Detect updates the background with f (rgb24) and returns the people in it, best first, with
 // boxes in frame pixels and TrackID 0. The returned slice belongs to the caller. Errors: a nil or
 // malformed frame, or settings out of range (Scale outside 1..255; Warmup, CloseX, CloseY or a

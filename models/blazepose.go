@@ -192,13 +192,8 @@ type Landmarks struct {
 // landmarks (the height, for a standing person). Tests and figures measure reprojection errors
 // against it.
 func (l *Landmarks) Extent() float32 {
-	x0, y0 := l.Image[0][0], l.Image[0][1]
-	x1, y1 := x0, y0
-	for _, p := range l.Image {
-		x0, x1 = min(x0, p[0]), max(x1, p[0])
-		y0, y1 = min(y0, p[1]), max(y1, p[1])
-	}
-	return max(x1-x0, y1-y0)
+	b := landmarkBox(l)
+	return max(b.Width(), b.Height())
 }
 
 // minPoseScore is the pose-flag probability below which the region is taken to hold no body.
@@ -225,7 +220,7 @@ const uprightAspect = 1.5
 // leansInUprightBox reports whether lm's body leans more than maxUprightLean from the vertical
 // although its box says the person stands upright (see uprightAspect).
 func leansInUprightBox(lm *Landmarks, box human.Box) bool {
-	if box.Height() < uprightAspect*box.Width() {
+	if !upright(box) {
 		return false
 	}
 	hx := (lm.Image[LmLeftHip][0] + lm.Image[LmRightHip][0]) / 2

@@ -62,6 +62,9 @@ type Capped struct {
 	Over func(f *rawvideo.Frame, found int)
 }
 
+// LearnsEveryFrame reports whether the wrapped Detector must see every frame (Learner).
+func (c *Capped) LearnsEveryFrame() bool { return learnsEveryFrame(c.Detector) }
+
 // Detect returns the people Detector finds in f, at most Max of them (the largest), in the
 // Detector's order. Detector's errors are returned as they are.
 func (c *Capped) Detect(f *rawvideo.Frame) ([]human.Detection, error) {

@@ -28,7 +28,7 @@ type PoseHold struct {
 	Frames int
 
 	tracks map[int]*heldPose
-	free   []*heldPose
+	free   freeList[heldPose] // forgotten tracks' buffers
 }
 
 // heldPose is a track's last found pose: the person as posed and boxed on frame foundAt, with
@@ -55,7 +55,7 @@ func (h *PoseHold) FilterPeople(f *rawvideo.Frame, people []human.Person) error 
 		switch p.Status {
 		case human.PoseFound:
 			if hp == nil {
-				hp = h.newHeld()
+				hp = h.free.get()
 				h.tracks[p.TrackID] = hp
 			}
 			hp.person.Box = p.Box
@@ -93,18 +93,8 @@ func (h *PoseHold) FilterPeople(f *rawvideo.Frame, people []human.Person) error 
 	for id, hp := range h.tracks {
 		if f.Seq-hp.foundAt > int64(h.Frames) {
 			delete(h.tracks, id)
-			h.free = append(h.free, hp)
+			h.free.put(hp)
 		}
 	}
 	return nil
-}
-
-// newHeld returns a heldPose to fill: a forgotten track's, when there is one.
-func (h *PoseHold) newHeld() *heldPose {
-	if n := len(h.free); n > 0 {
-		hp := h.free[n-1]
-		h.free = h.free[:n-1]
-		return hp
-	}
-	return &heldPose{}
 }

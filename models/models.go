@@ -18,6 +18,21 @@ type Detector interface {
 	Detect(f *rawvideo.Frame) ([]human.Detection, error)
 }
 
+// Learner is a Detector that learns from every frame of the stream (background subtraction's
+// background model): a PoseTracker runs it on every frame, whatever its schedule, and
+// Capped passes the question on to the Detector it wraps.
+type Learner interface {
+	Detector
+	// LearnsEveryFrame reports whether the detector must see every frame.
+	LearnsEveryFrame() bool
+}
+
+// learnsEveryFrame reports whether d is a Learner that must see every frame.
+func learnsEveryFrame(d Detector) bool {
+	l, ok := d.(Learner)
+	return ok && l.LearnsEveryFrame()
+}
+
 // Tensor is a dense float32 tensor in row-major order, as ONNX models take and give them.
 type Tensor struct {
 	Shape []int64

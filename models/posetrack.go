@@ -95,7 +95,8 @@ type PoseTracker struct {
 	// Pose is the landmark model and its region detector.
 	Pose *BlazePose
 	// Every is the most frames between two runs of Detector while people are tracked (1: on
-	// every frame).
+	// every frame). A Learner that learns every frame (background subtraction) runs on every
+	// frame whatever Every says.
 	Every int
 	// Workers is how many landmark model runs go at once (at least 1).
 	Workers int
@@ -121,6 +122,9 @@ type PoseTracker struct {
 	rois     []ROI
 	roiTrack []int // for each of rois, its track's index
 	lms      []Landmarks
+	errs     []error              // one per landmark worker
+	frame1   [1]*rawvideo.Frame   // landmarksOf's frame list (one frame)
+	seeds1   [1][]human.Detection // and its detection list
 }
 
 // TrackTimes is what a PoseTracker spent, summed over the frames so far.
@@ -186,7 +190,7 @@ func (t *PoseTracker) TrackInto(f *rawvideo.Frame, people []human.Person) ([]hum
 	if cut {
 		t.times.SceneCuts++
 	}
-	run := len(t.tracks) == 0 || t.mustRun || cut || t.sinceRun+1 >= max(t.Every, 1)
+	run := len(t.tracks) == 0 || t.mustRun || cut || t.sinceRun+1 >= max(t.Every, 1) || learnsEveryFrame(t.Detector)
 	for i := range t.tracks {
 		t.tracks[i].seeded, t.tracks[i].drop = false, false
 	}
@@ -275,7 +279,9 @@ func (t *PoseTracker) detectAndSeed(f *rawvideo.Frame, cut bool) error {
 		return nil
 	}
 	t0 = time.Now()
-	s, err := t.Pose.landmarksOf([]*rawvideo.Frame{f}, [][]human.Detection{t.seeds})
+	t.frame1[0], t.seeds1[0] = f, t.seeds
+	s, err := t.Pose.landmarksOf(t.frame1[:], t.seeds1[:])
+	t.frame1[0], t.seeds1[0] = nil, nil
 	if err == nil {
 		for k, i := range t.seedOf {
 			t.tracks[i].lm = s.lms[k]
@@ -342,8 +348,7 @@ func (t *PoseTracker) covered(box human.Box, n int) bool {
 		if !tr.found || tr.lost > 0 {
 			continue
 		}
-		in := human.Box{X1: max(box.X1, tr.box.X1), Y1: max(box.Y1, tr.box.Y1), X2: min(box.X2, tr.box.X2), Y2: min(box.Y2, tr.box.Y2)}.Area()
-		if a := tr.box.Area(); a > 0 && in >= trackCoveredShare*a {
+		if a := tr.box.Area(); a > 0 && human.Intersection(box, tr.box).Area() >= trackCoveredShare*a {
 			return true
 		}
 	}
@@ -359,7 +364,9 @@ func (t *PoseTracker) landmarks(f *rawvideo.Frame) error {
 	if workers == 1 {
 		return t.landmarksPart(f, 0, n)
 	}
-	errs := make([]error, workers)
+	t.errs = slices.Grow(t.errs[:0], workers)[:workers]
+	errs := t.errs
+	clear(errs)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		lo, hi := w*n/workers, (w+1)*n/workers

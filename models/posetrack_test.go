@@ -531,3 +531,33 @@ func TestPoseTrackerTwoPeople(t *testing.T) {
 		}
 	}
 }
+
+// learningDetector is a rectDetector that says it learns from every frame (a Learner, as
+// background subtraction is).
+type learningDetector struct{ *rectDetector }
+
+func (learningDetector) LearnsEveryFrame() bool { return true }
+
+// A detector that learns from every frame runs on every frame, through Capped too, whatever
+// the schedule says; the tracks still come from the landmarks.
+func TestPoseTrackerLearnerEveryFrame(t *testing.T) {
+	scene := func(seq int64) []human.Box { return []human.Box{walker(40, 60, 3, seq)} }
+	det := &rectDetector{scene: scene}
+	tr, _ := newStickTracker(&Capped{Detector: learningDetector{det}, Max: 4}, 10, 1, 3)
+	var people []human.Person
+	for seq := int64(0); seq < 12; seq++ {
+		var err error
+		if people, err = tr.TrackInto(rectFrame(t, seq, 320, 240, 0, scene(seq)), people); err != nil {
+			t.Fatalf("frame %d: %v", seq, err)
+		}
+		if len(people) != 1 || people[0].Status != human.PoseFound {
+			t.Fatalf("frame %d: %d people (%v), want one found", seq, len(people), people)
+		}
+	}
+	if got := det.ran(); len(got) != 12 {
+		t.Errorf("the detector ran on frames %v, want every one of 12", got)
+	}
+	if times := tr.Times(); times.RegionsFound != 1 {
+		t.Errorf("%d regions placed by detections, want 1 (the rest tracked)", times.RegionsFound)
+	}
+}

@@ -108,7 +108,7 @@ type PoseSmoother struct {
 
 	body   *Body
 	tracks map[int]*smoothTrack
-	free   []*smoothTrack
+	free   freeList[smoothTrack] // forgotten tracks' states
 }
 
 // smoothTrack is one track's filter state: 4 quaternion components for each of the 24 joint
@@ -140,7 +140,8 @@ func (s *PoseSmoother) FilterPeople(f *rawvideo.Frame, people []human.Person) er
 		}
 		st := s.tracks[p.TrackID]
 		if st == nil {
-			st = s.newTrack()
+			st = s.free.get()
+			st.fresh = true
 			s.tracks[p.TrackID] = st
 		}
 		dt := float64(f.Seq - st.last)
@@ -154,21 +155,10 @@ func (s *PoseSmoother) FilterPeople(f *rawvideo.Frame, people []human.Person) er
 	for id, st := range s.tracks {
 		if f.Seq-st.last > smoothForget {
 			delete(s.tracks, id)
-			s.free = append(s.free, st)
+			s.free.put(st)
 		}
 	}
 	return nil
-}
-
-// newTrack returns a fresh track state: a forgotten track's, when there is one.
-func (s *PoseSmoother) newTrack() *smoothTrack {
-	if n := len(s.free); n > 0 {
-		st := s.free[n-1]
-		s.free = s.free[:n-1]
-		st.fresh = true
-		return st
-	}
-	return &smoothTrack{fresh: true}
 }
 
 // start sets st's filters to p's pose as it is.

@@ -121,9 +121,6 @@ func Open(o Options) (_ *Parts, err error) {
 	if pm.blazePose != nil && o.DetectEvery > 0 && !nobody { // with nobody to find, nothing to track
 		t := models.NewPoseTracker(p.Config.Detector, pm.blazePose)
 		t.Every, t.Workers, t.MaxPeople = o.DetectEvery, o.PoseWorkers, o.MaxPeople
-		if _, ok := det.(*models.BackgroundSubtractor); ok {
-			t.Every = 1 // it learns the background from every frame
-		}
 		p.Config.Tracking, p.Tracking = t, t
 	}
 	hold := models.NewPoseHold(models.DefaultHoldFrames)
