@@ -22,6 +22,14 @@ type Tracker interface {
 // the job's frame; the job still goes on, so that the frames before it are written. detect
 // closes out when in is closed or the graph is cancelled.
 func (g *graph) detect(d Detector, t Tracker, in <-chan *job, out chan<- *job) error {
+	return g.inOrder(in, out, func(j *job) { g.detectJob(d, t, j) })
+}
+
+// inOrder is an in-order stage of one goroutine: for each job from in, in frame order, it runs
+// work and sends the job on to out, which it closes when in is closed or the graph is
+// cancelled. It does not wait for in to close after a cancel, since the reader may be blocked
+// in Read.
+func (g *graph) inOrder(in <-chan *job, out chan<- *job, work func(*job)) error {
 	defer close(out)
 	for {
 		var j *job
@@ -32,10 +40,9 @@ func (g *graph) detect(d Detector, t Tracker, in <-chan *job, out chan<- *job) e
 			}
 			j = next
 		case <-g.ctx.Done():
-			// The reader may be blocked in Read; do not wait for it to close in.
 			return nil
 		}
-		g.detectJob(d, t, j)
+		work(j)
 		if !g.send(out, j) {
 			return nil
 		}

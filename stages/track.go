@@ -19,27 +19,10 @@ type Tracking interface {
 
 // track is the graph's detect and pose stages in one, when the Config has a Tracking: for each
 // job from in, in frame order, it finds and poses the frame's people (tr) and sends the job on
-// to out, which it closes at the end. Its time on every frame counts as the pose stage's, with one worker. A
-// failure marks the job's frame; the job still goes on. It returns when in is closed or the
-// graph is cancelled.
+// to out, which it closes at the end (inOrder). Its time on every frame counts as the pose
+// stage's, with one worker. A failure marks the job's frame; the job still goes on.
 func (g *graph) track(tr Tracking, in <-chan *job, out chan<- *job) error {
-	defer close(out)
-	for {
-		var j *job
-		select {
-		case next, ok := <-in:
-			if !ok {
-				return nil
-			}
-			j = next
-		case <-g.ctx.Done():
-			return nil // the reader may be blocked in Read; do not wait for it to close in
-		}
-		g.trackJob(tr, j)
-		if !g.send(out, j) {
-			return nil
-		}
-	}
+	return g.inOrder(in, out, func(j *job) { g.trackJob(tr, j) })
 }
 
 // trackJob finds and poses the people of j's frame unless j is to be skipped, marking the
