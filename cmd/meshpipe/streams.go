@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/meshpipe/meshpipe/capture"
+	"github.com/meshpipe/meshpipe/internal/tail"
 	"github.com/meshpipe/meshpipe/mkvraw"
 	"github.com/meshpipe/meshpipe/rawvideo"
 	"github.com/meshpipe/meshpipe/stages"
@@ -303,7 +303,7 @@ type child struct {
 	cmd    *exec.Cmd
 	stdout io.ReadCloser  // decoder: its output
 	stdin  io.WriteCloser // encoder: its input
-	stderr tailBuffer
+	stderr tail.Buffer
 	done   chan struct{}
 	err    error
 	once   sync.Once
@@ -354,28 +354,6 @@ func (c *child) stderrTail() string {
 		return ""
 	}
 	return ":\n" + s
-}
-
-// tailBuffer keeps the last 4 KiB written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf.Write(p)
-	if over := t.buf.Len() - 4096; over > 0 {
-		t.buf.Next(over)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.buf.String()
 }
 
 // pollableStdin returns stdin as a file whose reads a deadline can interrupt, when it is a

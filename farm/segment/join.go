@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/meshpipe/meshpipe/internal/tail"
 )
 
 // JoinJob is a file's segments to join into its output.
@@ -124,7 +126,7 @@ func encode(ctx context.Context, job JoinJob, pipe Pipe, input, tmp string, copy
 	args = append(args, videoArgs(job, pipe)...)
 	args = append(args, tmp)
 	enc := command(ctx, "ffmpeg", args...)
-	var encErr tailBuffer
+	var encErr tail.Buffer
 	enc.Stderr = &encErr
 	progress, err := enc.StdoutPipe()
 	if err != nil {
@@ -269,7 +271,7 @@ func sendSegments(ctx context.Context, job JoinJob, pipe Pipe, w io.Writer) erro
 // header from the first segment) and returns how many it sent.
 func copySegment(ctx context.Context, job JoinJob, pipe Pipe, seg string, skip int, fw *frameWriter, buf *[]byte) (int, error) {
 	dec := command(ctx, "ffmpeg", append([]string{"-nostdin", "-v", "error", "-i", seg, "-map", "0:v:0"}, pipe.decoderArgs()...)...)
-	var decErr tailBuffer
+	var decErr tail.Buffer
 	dec.Stderr = &decErr
 	out, err := dec.StdoutPipe()
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/meshpipe/meshpipe/internal/tail"
 )
 
 // Probe is what the farm knows of an input file before it runs: its first video stream's
@@ -243,7 +245,7 @@ func rateKnown(r string) bool {
 // started, or ctx ends, a plain error.
 func runTool(ctx context.Context, tool, file string, args ...string) ([]byte, error) {
 	cmd := command(ctx, tool, args...)
-	var stderr tailBuffer
+	var stderr tail.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err == nil {

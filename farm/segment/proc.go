@@ -1,13 +1,10 @@
 package segment
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
 	"os/exec"
-	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -37,26 +34,4 @@ func command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	// After a kill, pipes that a grandchild still holds must not keep Wait waiting.
 	cmd.WaitDelay = 5 * time.Second
 	return cmd
-}
-
-// tailBuffer keeps the last 8 KiB written to it (a child's stderr, for error messages).
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf.Write(p)
-	if over := t.buf.Len() - 8192; over > 0 {
-		t.buf.Next(over)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.TrimSpace(t.buf.String())
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/meshpipe/meshpipe/internal/tail"
 	"github.com/meshpipe/meshpipe/rawvideo"
 )
 
@@ -121,7 +122,7 @@ func Run(ctx context.Context, job Job) (Result, error) {
 	}
 	decArgs = append(decArgs, pipe.decoderArgs()...)
 	dec := command(ctx, "ffmpeg", decArgs...)
-	var decErr tailBuffer
+	var decErr tail.Buffer
 	dec.Stderr = &decErr
 	decFailed := func(err error) error {
 		if parent.Err() != nil {
@@ -132,7 +133,7 @@ func Run(ctx context.Context, job Job) (Result, error) {
 
 	mpArgs := append(append(append([]string{}, job.Options...), "-nostats", "-loglevel", "warning"), pipe.meshpipeInput()...)
 	mp := command(ctx, job.Meshpipe, mpArgs...)
-	var mpErr tailBuffer
+	var mpErr tail.Buffer
 	mp.Stderr = &mpErr
 
 	// ffmpeg -> meshpipe: one pipe between them, or, to drop the frames before the segment,
@@ -510,7 +511,7 @@ type segmentFile struct {
 	file *os.File
 	enc  *exec.Cmd
 	in   io.WriteCloser
-	errs tailBuffer
+	errs tail.Buffer
 }
 
 func (s *segmentFile) name() string { return s.out }
