@@ -149,12 +149,12 @@ type TrackTimes struct {
 
 // poseTrack is one tracked person.
 type poseTrack struct {
-	id     int
+	// liveTrack is its id, the box of its last found landmarks (a new track's: its
+	// detection's), the frames since (missed: frames without a body) and the box's velocity,
+	// as the box tracker keeps them (Tracker).
+	liveTrack
+	at     human.Box       // where it is expected on this frame (predicted, at the frame's start)
 	roi    ROI             // the region to look in on the next frame
-	box    human.Box       // the box of its last found landmarks (moved on while lost)
-	vx, vy float32         // the box centre's velocity, pixels per frame
-	moved  bool            // vx, vy come from at least one move
-	lost   int             // consecutive frames without a body
 	found  bool            // a body was found at least once
 	seeded bool            // this frame's region comes from a detection: seed
 	seed   human.Detection // the detection that places this frame's region
@@ -192,7 +192,8 @@ func (t *PoseTracker) TrackInto(f *rawvideo.Frame, people []human.Person) ([]hum
 	}
 	run := len(t.tracks) == 0 || t.mustRun || cut || t.sinceRun+1 >= max(t.Every, 1) || learnsEveryFrame(t.Detector)
 	for i := range t.tracks {
-		t.tracks[i].seeded, t.tracks[i].drop = false, false
+		tr := &t.tracks[i]
+		tr.seeded, tr.drop, tr.at = false, false, tr.predicted()
 	}
 
 	// Regions from the frame before's landmarks, for every track there was.
@@ -203,9 +204,9 @@ func (t *PoseTracker) TrackInto(f *rawvideo.Frame, people []human.Person) ([]hum
 		switch {
 		case !tr.found: // a detection whose region showed no body yet: its box again
 			roi = ROIOfBox(tr.box)
-		case tr.lost > 0: // moved on by the velocity since the body was last found
-			roi.CX += tr.vx * float32(tr.lost)
-			roi.CY += tr.vy * float32(tr.lost)
+		case tr.missed > 0: // moved on by the velocity since the body was last found
+			roi.CX += tr.vx * float32(tr.missed)
+			roi.CY += tr.vy * float32(tr.missed)
 		}
 		t.rois, t.roiTrack = append(t.rois, roi), append(t.roiTrack, i)
 	}
@@ -305,10 +306,10 @@ func (t *PoseTracker) match(dets []human.Detection, cut bool) {
 		for d := range dets {
 			tr := &t.tracks[i]
 			least := float32(trackMinIoU)
-			if tr.lost == 0 && !cut {
+			if tr.missed == 0 && !cut {
 				least = trackFoundIoU
 			}
-			if iou := human.IoU(tr.predicted(), dets[d].Box); iou >= least {
+			if iou := human.IoU(tr.at, dets[d].Box); iou >= least {
 				t.pairs = append(t.pairs, trackPair{track: i, det: d, iou: iou})
 			}
 		}
@@ -324,7 +325,7 @@ func (t *PoseTracker) match(dets []human.Detection, cut bool) {
 		trackTaken[p.track], detTaken[p.det] = true, true
 		tr := &t.tracks[p.track]
 		tr.upright = upright(dets[p.det].Box)
-		if tr.lost > 0 || cut {
+		if tr.missed > 0 || cut {
 			tr.seeded, tr.seed = true, dets[p.det]
 		}
 	}
@@ -334,7 +335,8 @@ func (t *PoseTracker) match(dets []human.Detection, cut bool) {
 			continue
 		}
 		t.nextID++
-		t.tracks = append(t.tracks, poseTrack{id: t.nextID, box: dets[d].Box, seeded: true, seed: dets[d], upright: upright(dets[d].Box)})
+		box := dets[d].Box
+		t.tracks = append(t.tracks, poseTrack{liveTrack: liveTrack{id: t.nextID, box: box}, at: box, seeded: true, seed: dets[d], upright: upright(box)})
 	}
 }
 
@@ -345,7 +347,7 @@ func (t *PoseTracker) match(dets []human.Detection, cut bool) {
 func (t *PoseTracker) covered(box human.Box, n int) bool {
 	for i := range t.tracks[:n] {
 		tr := &t.tracks[i]
-		if !tr.found || tr.lost > 0 {
+		if !tr.found || tr.missed > 0 {
 			continue
 		}
 		if a := tr.box.Area(); a > 0 && human.Intersection(box, tr.box).Area() >= trackCoveredShare*a {
@@ -429,20 +431,20 @@ func (t *PoseTracker) update(f *rawvideo.Frame, people []human.Person) []human.P
 		// Judged against a box as upright as the detector's last box of the person: a body
 		// leaning over where the detector saw someone standing is a wrong reading (the
 		// landmark box itself would follow the wrong reading and let it stay).
-		judge := tr.predicted()
+		judge := tr.at
 		if tr.upright {
 			cx, h := (judge.X1+judge.X2)/2, judge.Height()
 			judge.X1, judge.X2 = cx-h/8, cx+h/8 // twice as high as wide: upright
 		}
 		p.Detection = human.Detection{Box: judge, Score: tr.lm.Score, TrackID: tr.id}
 		fit := t.Pose.place(p, &tr.lm, cam)
-		p.Box = tr.predicted()
+		p.Box = tr.at
 		if !fit.found {
-			tr.lost++
-			if tr.lost > t.MaxLost || !tr.found && tr.lost > candidateTries {
+			tr.missed++
+			if tr.missed > t.MaxLost || !tr.found && tr.missed > candidateTries {
 				tr.drop = true
 			}
-			if tr.found && tr.lost == 1 {
+			if tr.found && tr.missed == 1 {
 				t.mustRun = true // a track just lost: the detector looks for its person at once
 			}
 			if !tr.found {
@@ -452,27 +454,24 @@ func (t *PoseTracker) update(f *rawvideo.Frame, people []human.Person) []human.P
 		}
 		box := landmarkBox(&tr.lm)
 		p.Box = box
-		if tr.found && tr.lost == 0 { // found on the frame before too
-			vx := ((box.X1 + box.X2) - (tr.box.X1 + tr.box.X2)) / 2
-			vy := ((box.Y1 + box.Y2) - (tr.box.Y1 + tr.box.Y2)) / 2
-			if tr.moved {
-				vx, vy = (tr.vx+vx)/2, (tr.vy+vy)/2
-			}
-			tr.vx, tr.vy, tr.moved = vx, vy, true
+		if tr.found {
+			tr.match(box) // the velocity from the move since the body was last found
+		} else {
+			tr.box, tr.missed = box, 0 // a detector's box is no landmark box to move from
 		}
-		tr.box, tr.lost, tr.found = box, 0, true
+		tr.found = true
 		tr.roi = ROIOfKeypoints(tr.lm.Centre, tr.lm.ScalePoint)
 	}
 	people = people[:n]
 	// Two found tracks on one body: the younger (later in the list) ends.
 	for i := range t.tracks {
 		a := &t.tracks[i]
-		if a.drop || a.lost > 0 {
+		if a.drop || a.missed > 0 {
 			continue
 		}
 		for j := i + 1; j < len(t.tracks); j++ {
 			b := &t.tracks[j]
-			if !b.drop && b.lost == 0 && human.IoU(a.box, b.box) > trackDuplicateIoU {
+			if !b.drop && b.missed == 0 && human.IoU(a.box, b.box) > trackDuplicateIoU {
 				b.drop = true
 				if b.found && !b.seeded {
 					t.mustRun = true // the person b followed before may be elsewhere now
@@ -485,32 +484,21 @@ func (t *PoseTracker) update(f *rawvideo.Frame, people []human.Person) []human.P
 	// again under the other id: it ends, and its pose is not held (a ghost beside the body).
 	for i := range t.tracks {
 		a := &t.tracks[i]
-		if a.drop || a.lost == 0 || !a.found {
+		if a.drop || a.missed == 0 || !a.found {
 			continue
 		}
 		for j := range t.tracks {
 			b := &t.tracks[j]
-			if j != i && !b.drop && b.lost == 0 && human.IoU(a.box, b.box) > lostOverFoundIoU {
+			if j != i && !b.drop && b.missed == 0 && human.IoU(a.at, b.box) > lostOverFoundIoU {
 				a.drop = true
 				people[i].TrackID = 0
 				break
 			}
 		}
 	}
-	// Lost tracks come after the found ones' velocity update: their box moves on.
-	for i := range t.tracks {
-		tr := &t.tracks[i]
-		if tr.lost > 0 && !tr.drop {
-			tr.box = human.Box{X1: tr.box.X1 + tr.vx, Y1: tr.box.Y1 + tr.vy, X2: tr.box.X2 + tr.vx, Y2: tr.box.Y2 + tr.vy}
-		}
-	}
 	t.tracks = slices.DeleteFunc(t.tracks, func(tr poseTrack) bool { return tr.drop })
 	return people
 }
-
-// predicted returns the box the track is expected in on this frame: its last box (moved on
-// while lost, see update).
-func (tr *poseTrack) predicted() human.Box { return tr.box }
 
 // upright reports whether box is at least uprightAspect times as high as wide: a standing
 // person's.
